@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qtrack.h - libqtrack, connection tracking in user space.
+ *
+ * The engine classifies each packet NEW, ESTABLISHED, RELATED, INVALID or
+ * UNTRACKED as Linux nf_conntrack does.  It is pure: no I/O, no clock, no
+ * global state, no logging.  The caller passes `now` (milliseconds, any
+ * monotonic origin) with every call.
+ */
+#ifndef QTRACK_H
+#define QTRACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "packet.h"
+#include "tuple.h"
+
+/* The state a packet is given; the order is the [mark] state[] order. */
+enum qt_ct_state {
+	QT_CT_NEW = 0,
+	QT_CT_ESTABLISHED,
+	QT_CT_RELATED,
+	QT_CT_INVALID,
+	QT_CT_UNTRACKED,
+	QT_CT_MAX
+};
+
+const char *qt_ct_state_name(enum qt_ct_state s);
+
+struct qt_result {
+	enum qt_ct_state state;
+	bool reply;			/* packet travels in the reply dir */
+	enum qt_reason reason;		/* why INVALID, else QT_R_NONE */
+	uint32_t mark;			/* the mark to give the packet */
+	const struct qt_conn *conn;	/* NULL if none (INVALID, UNTRACKED) */
+};
+
+enum qt_event_type {
+	QT_EV_NEW,
+	QT_EV_UPDATE,
+	QT_EV_DESTROY,
+};
+
+/* Called synchronously from qt_engine_process()/qt_engine_expire()/...;
+ * @ct is valid only during the call. */
+typedef void (*qt_event_fn)(void *arg, enum qt_event_type type,
+			    const struct qt_conn *ct);
+
+struct qt_stats {
+	uint64_t packets[QT_CT_MAX];	/* packets per state */
+	uint64_t invalid[QT_R_MAX];	/* INVALID packets per reason */
+	uint64_t created;		/* connections confirmed */
+	uint64_t destroyed;		/* connections freed, any cause */
+	uint64_t early_drop;		/* evicted to make room */
+	uint64_t refused;		/* new conns refused: table full */
+	uint32_t count;			/* connections now in the table */
+	uint32_t max;			/* [table] max */
+	uint32_t buckets;		/* [table] buckets */
+	uint32_t expect_count;		/* expectations now */
+};
+
+struct qt_engine;
+
+/* Create an engine for @conf at time @now; all memory ([table] max
+ * entries, buckets, wheel) is taken here.  NULL with errno on failure. */
+struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now);
+void qt_engine_free(struct qt_engine *e);
+
+void qt_engine_set_events(struct qt_engine *e, qt_event_fn fn, void *arg);
+
+/* Take @conf for every later packet.  A change that cannot apply live
+ * (table size) is refused: -1 with a message.  The engine copies @conf. */
+int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
+			  char *err, size_t errlen);
+
+const struct qt_conf *qt_engine_conf(const struct qt_engine *e);
+
+/*
+ * qt_engine_process - classify one packet.
+ * @data, @caplen: the captured bytes starting at the IP header
+ * @origlen: the packet's true length (>= caplen)
+ * @mark_in: the packet's mark as it arrived
+ * @now: current time, ms
+ * @res: filled with the state, direction, reason, conn and output mark
+ */
+void qt_engine_process(struct qt_engine *e, const uint8_t *data,
+		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,
+		       uint64_t now, struct qt_result *res);
+
+/* Expire entries due at @now (at most @budget, 0 = all); returns how many
+ * connections and expectations were freed. */
+size_t qt_engine_expire(struct qt_engine *e, uint64_t now, size_t budget);
+
+const struct qt_stats *qt_engine_stats(const struct qt_engine *e);
+
+/* Walk the table: start with *cursor = 0; returns NULL at the end.  Safe
+ * to interleave with packet processing (entries may be missed or seen
+ * twice if they move, never dangling). */
+const struct qt_conn *qt_engine_next(const struct qt_engine *e,
+				     uint32_t *cursor);
+
+/* Seconds until @ct expires, as conntrack -L prints it. */
+uint32_t qt_engine_timeout_left(const struct qt_engine *e,
+				const struct qt_conn *ct, uint64_t now);
+
+/* Look up the connection one of whose tuples is @t. */
+const struct qt_conn *qt_engine_find(const struct qt_engine *e,
+				     const struct qt_tuple *t,
+				     enum qt_dir *dir);
+
+/* Remove a connection (announced as DESTROY).  0, or -1 if not found. */
+int qt_engine_delete(struct qt_engine *e, const struct qt_tuple *t);
+
+/* Remove every connection; returns how many. */
+size_t qt_engine_flush(struct qt_engine *e);
+
+#endif
