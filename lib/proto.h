@@ -32,6 +32,9 @@ enum qt_verdict {
 	QT_V_RESTART,	/* the conn is closed and this packet starts a new
 			 * one (TCP port reuse): the engine destroys the conn
 			 * and processes the packet again */
+	QT_V_DESTROY,	/* valid; classify the packet with the conn, then
+			 * destroy the conn (the kernel's nf_ct_kill followed
+			 * by NF_ACCEPT, e.g. a RST as the only reply) */
 };
 
 struct qt_proto_ops {
@@ -65,8 +68,12 @@ struct qt_proto_ops {
 	/*
 	 * packet - track @pkt travelling in @dir.  On QT_V_ACCEPT sets
 	 * *timeout (seconds) and may set QT_CONN_ASSURED in ct->status; on
-	 * QT_V_INVALID sets *why.  ct->status already has
-	 * QT_CONN_SEEN_REPLY if this or an earlier packet was a reply.
+	 * QT_V_INVALID sets *why.
+	 * As in the kernel's nf_conntrack_in(), QT_CONN_SEEN_REPLY is set
+	 * by the engine AFTER packet() accepts the first reply-direction
+	 * packet: while packet() runs for that first reply the bit is still
+	 * clear (so "RST as the only reply" and the UDP stream rule work as
+	 * in the kernel).
 	 */
 	enum qt_verdict (*packet)(struct qt_conn *ct, const struct qt_pkt *pkt,
 				  enum qt_dir dir,
