@@ -10,6 +10,7 @@
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conn.h"
@@ -23,7 +24,6 @@ struct qt_table {
 	uint32_t count;			/* entries in use */
 	uint32_t free_head;		/* free list through hnext[0] */
 	uint32_t seed;
-	uint8_t *used;			/* 1 per entry in use */
 };
 
 int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * engine.c - the classification pipeline, nf_conntrack_in() in user space.
+ *
+ *   notrack mark? -> parse -> tracker pre() (flags, ND/MLD, ICMP errors)
+ *   -> lookup both directions -> new conn (or refuse/early drop)
+ *   -> tracker packet() -> ct_state + reply bit -> output mark
+ *
+ * Connections are created and confirmed with their first packet: a queue
+ * consumer cannot know whether a later rule drops the packet, so unlike the
+ * kernel (which confirms only when the packet leaves the host) an entry
+ * exists even for a NEW packet the ruleset refuses.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expect.h"
+#include "proto.h"
+#include "table.h"
+#include "timer.h"
+
+/* Entries examined per early-drop attempt (the kernel looks at a few
+ * chains near the new entry's bucket). */
+#define EARLY_DROP_SCAN 64
+
+struct qt_engine {
+	struct qt_conf conf;
+	struct qt_table table;
+	struct qt_wheel wheel;
+	struct qt_expect_table expect;
+	struct qt_stats stats;
+	qt_event_fn ev_fn;
+	void *ev_arg;
+	uint32_t next_id;
+	uint64_t now;
+};
+
+static const char *const ct_state_names[QT_CT_MAX] = {
+	[QT_CT_NEW] = "NEW",
+	[QT_CT_ESTABLISHED] = "ESTABLISHED",
+	[QT_CT_RELATED] = "RELATED",
+	[QT_CT_INVALID] = "INVALID",
+	[QT_CT_UNTRACKED] = "UNTRACKED",
+};
+
+const char *qt_ct_state_name(enum qt_ct_state s)
+{
+	return (unsigned)s < QT_CT_MAX ? ct_state_names[s] : "UNKNOWN";
+}
+
+static inline struct qt_conn *conn_of_timer(struct qt_timer *t)
+{
+	return (struct qt_conn *)((char *)t - offsetof(struct qt_conn, timer));
+}
+
+static void engine_event(struct qt_engine *e, enum qt_event_type type,
+			 const struct qt_conn *ct)
+{
+	if (e->ev_fn)
+		e->ev_fn(e->ev_arg, type, ct);
+}
+
+static void conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
+{
+	ct->timeout = timeout;
+	qt_timer_arm(&e->wheel, &ct->timer, e->now + (uint64_t)timeout * 1000);
+}
+
+/* Unlink, announce and free a confirmed connection, and the expectations
+ * it is master of. */
+static void conn_destroy(struct qt_engine *e, struct qt_conn *ct)
+{
+	qt_timer_cancel(&e->wheel, &ct->timer);
+	if (ct->nexpect)
+		qt_expect_remove_master(&e->expect, &e->wheel, ct);
+	engine_event(e, QT_EV_DESTROY, ct);
+	qt_table_release(&e->table, ct);
+	e->stats.destroyed++;
+}
+
+static void engine_timer_fired(struct qt_timer *t, void *arg)
+{
+	struct qt_engine *e = arg;
+
+	if (qt_expect_is_timer(&e->expect, t)) {
+		qt_expect_timer_fired(&e->expect, t);
+		return;
+	}
+	conn_destroy(e, conn_of_timer(t));
+}
+
+struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
+{
+	struct qt_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->conf = *conf;
+	e->now = now;
+	/* The seed only needs to differ between runs of different tables;
+	 * the engine has no entropy source of its own, so mix what differs
+	 * (the allocation address) with the start time. */
+	if (qt_table_init(&e->table, conf->table.max, conf->table.buckets,
+			  (uint32_t)((uintptr_t)e >> 4) ^ (uint32_t)now) < 0) {
+		free(e);
+		return NULL;
+	}
+	if (qt_expect_init(&e->expect, &e->table, conf->helper.expect_max) < 0) {
+		qt_table_destroy(&e->table);
+		free(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	qt_wheel_init(&e->wheel, now);
+	e->stats.max = e->table.max;
+	e->stats.buckets = e->table.nbuckets;
+	e->next_id = 1;
+	return e;
+}
+
+void qt_engine_free(struct qt_engine *e)
+{
+	if (!e)
+		return;
+	qt_expect_destroy(&e->expect);
+	qt_table_destroy(&e->table);
+	free(e);
+}
+
+void qt_engine_set_events(struct qt_engine *e, qt_event_fn fn, void *arg)
+{
+	e->ev_fn = fn;
+	e->ev_arg = arg;
+}
+
+int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
+			  char *err, size_t errlen)
+{
+	if (qt_conf_check_reload(&e->conf, conf, err, errlen) < 0)
+		return -1;
+	e->conf = *conf;
+	return 0;
+}
+
+const struct qt_conf *qt_engine_conf(const struct qt_engine *e)
+{
+	return &e->conf;
+}
+
+const struct qt_stats *qt_engine_stats(const struct qt_engine *e)
+{
+	return &e->stats;
+}
+
+size_t qt_engine_expire(struct qt_engine *e, uint64_t now, size_t budget)
+{
+	if (now > e->now)
+		e->now = now;
+	return qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e,
+				budget);
+}
+
+/* The output mark: foreign bits kept, our bits replaced by the state code,
+ * the reply bit, and the connection's saved connmark bits. */
+static uint32_t engine_mark(const struct qt_conf_mark *m, uint32_t mark_in,
+			    const struct qt_result *res)
+{
+	uint32_t mark = (mark_in & ~m->mask) | (m->state[res->state] & m->mask);
+
+	if (res->reply)
+		mark |= m->reply;
+	if (m->connmark && res->conn)
+		mark = (mark & ~m->connmark) | (res->conn->mark & m->connmark);
+	return mark;
+}
+
+static void result_set(struct qt_result *res, enum qt_ct_state state,
+		       enum qt_reason why)
+{
+	res->state = state;
+	res->reason = why;
+}
+
+/* Allocate an entry, evicting a non-assured one when the table is full, as
+ * the kernel's early_drop() does. */
+static struct qt_conn *engine_alloc(struct qt_engine *e,
+				    const struct qt_tuple *tp)
+{
+	struct qt_conn *ct = qt_table_alloc(&e->table);
+	struct qt_conn *victim;
+	const struct qt_proto_ops *ops;
+
+	if (ct)
+		return ct;
+	victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN, NULL);
+	if (victim) {
+		ops = qt_proto_find(victim->tuple[0].proto);
+		if (ops->can_early_drop && !ops->can_early_drop(victim))
+			victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN,
+						 ops->can_early_drop);
+	}
+	if (!victim)
+		return NULL;
+	conn_destroy(e, victim);
+	e->stats.early_drop++;
+	return qt_table_alloc(&e->table);
+}
+
+/* An ICMP or ICMPv6 error: RELATED to the connection of the quoted packet,
+ * in the direction opposite to it, if the error is addressed to that
+ * connection's endpoint (the kernel's nf_conntrack_inet_error()). */
+static void engine_error(struct qt_engine *e, const struct qt_pkt *pkt,
+			 struct qt_result *res)
+{
+	const struct qt_proto_ops *inner_ops;
+	struct qt_tuple want;
+	struct qt_conn *ct;
+	enum qt_dir dir;
+
+	if (!pkt->inner.present ||
+	    pkt->inner.tuple.family != pkt->tuple.family) {
+		result_set(res, QT_CT_INVALID, QT_R_ICMP_INNER);
+		return;
+	}
+	inner_ops = qt_proto_find(pkt->inner.tuple.proto);
+	if (!inner_ops->invert(&want, &pkt->inner.tuple)) {
+		result_set(res, QT_CT_INVALID, QT_R_ICMP_INNER);
+		return;
+	}
+	ct = qt_table_lookup(&e->table, &want, &dir);
+	if (!ct) {
+		result_set(res, QT_CT_INVALID, QT_R_ICMP_NO_CONN);
+		return;
+	}
+	if (memcmp(&ct->tuple[dir].dst, &pkt->tuple.dst,
+		   sizeof(pkt->tuple.dst)) != 0) {
+		result_set(res, QT_CT_INVALID, QT_R_ICMP_INNER);
+		return;
+	}
+	result_set(res, QT_CT_RELATED, QT_R_NONE);
+	res->reply = dir == QT_DIR_REPLY;
+	res->conn = ct;
+}
+
+static void conn_account(const struct qt_engine *e, struct qt_conn *ct,
+			 enum qt_dir dir, const struct qt_pkt *pkt)
+{
+	if (!e->conf.table.accounting)
+		return;
+	ct->packets[dir]++;
+	ct->bytes[dir] += pkt->ip_len;
+}
+
+/* No entry for the packet's tuple: try to open one.  Returns the new,
+ * not yet confirmed, entry or NULL with the result set. */
+static struct qt_conn *engine_conn_new(struct qt_engine *e,
+				       const struct qt_proto_ops *ops,
+				       const struct qt_pkt *pkt,
+				       const struct qt_proto_ctx *ctx,
+				       uint32_t mark_in, struct qt_result *res)
+{
+	struct qt_tuple reply;
+	struct qt_conn *ct;
+	enum qt_reason why;
+
+	if (!ops->invert(&reply, &pkt->tuple)) {
+		/* Only ICMP types without a reply type have no inverse. */
+		result_set(res, QT_CT_INVALID, QT_R_ICMP_TYPE);
+		return NULL;
+	}
+	ct = engine_alloc(e, &pkt->tuple);
+	if (!ct) {
+		e->stats.refused++;
+		result_set(res, QT_CT_INVALID, QT_R_TABLE_FULL);
+		return NULL;
+	}
+	ct->tuple[QT_DIR_ORIG] = pkt->tuple;
+	ct->tuple[QT_DIR_REPLY] = reply;
+	qt_timer_init(&ct->timer);
+	why = ops->new(ct, pkt, ctx);
+	if (why != QT_R_NONE) {
+		qt_table_release(&e->table, ct);
+		result_set(res, QT_CT_INVALID, why);
+		return NULL;
+	}
+	ct->mark = mark_in & e->conf.mark.connmark;
+	qt_expect_apply(&e->expect, &e->wheel, ct, &e->conf);
+	return ct;
+}
+
+static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
+			    uint32_t mark_in, struct qt_result *res)
+{
+	const struct qt_proto_ops *ops = qt_proto_find(pkt->tuple.proto);
+	struct qt_proto_ctx ctx = { .conf = &e->conf, .now = e->now };
+	enum qt_reason why = QT_R_NONE;
+	enum qt_ct_state state;
+	enum qt_verdict v;
+	enum qt_dir dir = QT_DIR_ORIG;
+	struct qt_conn *ct;
+	uint32_t timeout, status;
+	const char *pstate;
+	bool fresh;
+	int restarts = 0;
+
+	if (ops->pre) {
+		state = ops->pre(pkt, &ctx, &why);
+		if (state == QT_CT_RELATED) {
+			engine_error(e, pkt, res);
+			return;
+		}
+		if (state != QT_CT_MAX) {
+			result_set(res, state, why);
+			return;
+		}
+	}
+again:
+	ct = qt_table_lookup(&e->table, &pkt->tuple, &dir);
+	fresh = ct == NULL;
+	if (fresh) {
+		dir = QT_DIR_ORIG;
+		ct = engine_conn_new(e, ops, pkt, &ctx, mark_in, res);
+		if (!ct)
+			return;
+	}
+
+	/* The packet's state is decided from the status before this packet,
+	 * as resolve_normal_ct() does. */
+	if (dir == QT_DIR_REPLY || (ct->status & QT_CONN_SEEN_REPLY))
+		state = QT_CT_ESTABLISHED;
+	else if (ct->status & QT_CONN_EXPECTED)
+		state = QT_CT_RELATED;
+	else
+		state = QT_CT_NEW;
+
+	status = ct->status;
+	pstate = ops->state_name ? ops->state_name(ct) : NULL;
+	timeout = ct->timeout;
+	v = ops->packet(ct, pkt, dir, &ctx, &timeout, &why);
+	switch (v) {
+	case QT_V_INVALID:
+		if (fresh)
+			qt_table_release(&e->table, ct);
+		result_set(res, QT_CT_INVALID, why);
+		return;
+	case QT_V_RESTART:
+		if (fresh || restarts++) {
+			/* A brand-new entry cannot be restarted; treat as
+			 * invalid rather than loop. */
+			if (fresh)
+				qt_table_release(&e->table, ct);
+			result_set(res, QT_CT_INVALID, QT_R_TCP_STATE);
+			return;
+		}
+		conn_destroy(e, ct);
+		goto again;
+	case QT_V_ACCEPT:
+		conn_arm(e, ct, timeout);
+		break;
+	case QT_V_IGNORE:
+		if (fresh)
+			conn_arm(e, ct, timeout);
+		break;
+	case QT_V_DESTROY:
+		break;
+	}
+	if (dir == QT_DIR_REPLY)
+		ct->status |= QT_CONN_SEEN_REPLY;
+	conn_account(e, ct, dir, pkt);
+
+	result_set(res, state, QT_R_NONE);
+	res->reply = dir == QT_DIR_REPLY;
+	res->conn = ct;
+
+	if (fresh) {
+		ct->id = e->next_id++;
+		qt_table_insert(&e->table, ct);
+		e->stats.created++;
+		engine_event(e, QT_EV_NEW, ct);
+	} else if (ct->status != status ||
+		   (ops->state_name && ops->state_name(ct) != pstate)) {
+		engine_event(e, QT_EV_UPDATE, ct);
+	}
+	if (v == QT_V_DESTROY) {
+		/* The packet keeps its state; the entry is gone. */
+		conn_destroy(e, ct);
+		res->conn = NULL;
+	}
+	else if (ct->helper)
+		qt_expect_helper(&e->expect, &e->wheel, ct, pkt, dir, &e->conf,
+				 e->now);
+}
+
+void qt_engine_process(struct qt_engine *e, const uint8_t *data,
+		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,
+		       uint64_t now, struct qt_result *res)
+{
+	const struct qt_conf_mark *m = &e->conf.mark;
+	struct qt_pkt pkt;
+	enum qt_reason why;
+
+	memset(res, 0, sizeof(*res));
+	if (now > e->now)
+		e->now = now;
+	/* Expire first, so a packet never revives an entry that is due. */
+	qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e, 0);
+
+	if (m->notrack && (mark_in & m->notrack) == m->notrack) {
+		result_set(res, QT_CT_UNTRACKED, QT_R_NONE);
+	} else {
+		why = qt_packet_parse(data, caplen, origlen, &pkt);
+		if (why != QT_R_NONE)
+			result_set(res, QT_CT_INVALID, why);
+		else
+			engine_classify(e, &pkt, mark_in, res);
+	}
+	e->stats.packets[res->state]++;
+	if (res->state == QT_CT_INVALID)
+		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
+	e->stats.count = e->table.count;
+	e->stats.expect_count = e->expect.count;
+	res->mark = engine_mark(m, mark_in, res);
+}
+
+const struct qt_conn *qt_engine_next(const struct qt_engine *e,
+				     uint32_t *cursor)
+{
+	while (*cursor < e->table.max) {
+		const struct qt_conn *ct = &e->table.conns[(*cursor)++];
+
+		if (ct->status & QT_CONN_CONFIRMED)
+			return ct;
+	}
+	return NULL;
+}
+
+uint32_t qt_engine_timeout_left(const struct qt_engine *e,
+				const struct qt_conn *ct, uint64_t now)
+{
+	if (!qt_timer_armed(&ct->timer) || ct->timer.expires <= now)
+		return 0;
+	return (uint32_t)((ct->timer.expires - now) / 1000);
+}
+
+const struct qt_conn *qt_engine_find(const struct qt_engine *e,
+				     const struct qt_tuple *t, enum qt_dir *dir)
+{
+	return qt_table_lookup(&e->table, t, dir);
+}
+
+int qt_engine_delete(struct qt_engine *e, const struct qt_tuple *t)
+{
+	struct qt_conn *ct = qt_table_lookup(&e->table, t, NULL);
+
+	if (!ct)
+		return -1;
+	conn_destroy(e, ct);
+	e->stats.count = e->table.count;
+	return 0;
+}
+
+size_t qt_engine_flush(struct qt_engine *e)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < e->table.max; i++) {
+		struct qt_conn *ct = &e->table.conns[i];
+
+		if (ct->status & QT_CONN_CONFIRMED) {
+			conn_destroy(e, ct);
+			n++;
+		}
+	}
+	e->stats.count = e->table.count;
+	return n;
+}

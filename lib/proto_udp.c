@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * proto_udp.c - UDP, as the kernel's nf_conntrack_proto_udp.c tracks it.
+ *
+ * A flow lives [udp] timeout (30 s) until a reply is seen.  Today's kernel
+ * then keeps the short timeout until the flow is more than two seconds old,
+ * so that a single request/response (DNS) does not occupy a long-lived
+ * entry; only a flow still active after that gets [udp] timeout_stream and
+ * ASSURED.
+ */
+#include "proto.h"
+
+#define UDP_STREAM_DELAY_MS 2000
+
+static bool udp_invert(struct qt_tuple *reply, const struct qt_tuple *orig)
+{
+	return qt_proto_generic.invert(reply, orig);
+}
+
+static enum qt_reason udp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
+			      const struct qt_proto_ctx *ctx)
+{
+	ct->proto.udp.stream_ts = ctx->now + UDP_STREAM_DELAY_MS;
+	return QT_R_NONE;
+}
+
+static enum qt_verdict udp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
+				  enum qt_dir dir,
+				  const struct qt_proto_ctx *ctx,
+				  uint32_t *timeout, enum qt_reason *why)
+{
+	const struct qt_conf *conf = ctx->conf;
+
+	/* SEEN_REPLY is set only after the first reply has been accepted,
+	 * so the first reply itself still gets the unreplied timeout. */
+	if (!(ct->status & QT_CONN_SEEN_REPLY)) {
+		*timeout = conf->udp.timeout;
+		return QT_V_ACCEPT;
+	}
+	if (ctx->now > ct->proto.udp.stream_ts) {
+		*timeout = conf->udp.timeout_stream;
+		ct->status |= QT_CONN_ASSURED;
+	} else {
+		*timeout = conf->udp.timeout;
+	}
+	return QT_V_ACCEPT;
+}
+
+const struct qt_proto_ops qt_proto_udp = {
+	.proto = 17,
+	.name = "udp",
+	.invert = udp_invert,
+	.new = udp_new,
+	.packet = udp_packet,
+};
