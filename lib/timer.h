@@ -5,8 +5,8 @@
  * Time is a plain uint64_t in milliseconds supplied by the caller; the wheel
  * never reads a clock.  QT_WHEEL_LEVELS levels of QT_WHEEL_SLOTS slots each,
  * level 0 ticking every millisecond: 64^6 ms covers about 795 days, and a
- * timer further out is parked in the last level and re-filed when it comes
- * round.  Arm, re-arm and cancel are O(1); qt_wheel_advance() costs
+ * timer further out is parked beyond the last level (the far list) and
+ * re-filed when the wheel's time comes round to its 64^6 ms epoch.  Arm, re-arm and cancel are O(1); qt_wheel_advance() costs
  * O(slots visited + timers expired or cascaded), and skips empty slots, so a
  * jump of days (a pcap with a long gap) is cheap.
  *
@@ -37,6 +37,10 @@ struct qt_wheel {
 	size_t count;			/* armed timers */
 	uint64_t occupied[QT_WHEEL_LEVELS];	/* bit per non-empty slot */
 	struct qt_timer *slot[QT_WHEEL_LEVELS][QT_WHEEL_SLOTS];
+	struct qt_timer *due;		/* expired, not yet fired */
+	struct qt_timer *late;		/* armed in the past by a callback */
+	struct qt_timer *far;		/* beyond the top level's range */
+	bool firing;			/* inside a callback */
 };
 
 typedef void (*qt_timer_fn)(struct qt_timer *t, void *arg);
@@ -69,6 +73,12 @@ void qt_timer_cancel(struct qt_wheel *w, struct qt_timer *t);
  * re-arm it or free its owner.  At most @budget timers fire per call
  * (0 means no limit); the rest fire on the next call.  A @now earlier than
  * the wheel's time is ignored.  Returns the number of timers fired.
+ *
+ * A timer that @fn arms at or before the time being processed fires on the
+ * next call, not this one, so a callback that re-arms in the past cannot
+ * loop forever; one armed later but still at or before @now fires in this
+ * call.  When @budget stops a call early, w->now may stay behind @now.
+ * @fn must not call qt_wheel_advance() on the same wheel.
  */
 size_t qt_wheel_advance(struct qt_wheel *w, uint64_t now, qt_timer_fn fn,
 			void *arg, size_t budget);
