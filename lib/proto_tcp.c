@@ -1,0 +1,851 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * proto_tcp.c - TCP connection tracking, as Linux nf_conntrack_proto_tcp.c.
+ *
+ * Two parts work together.  A state table, indexed by direction, packet
+ * class and current state, says what a packet would do to the connection.
+ * A window tracker (Guido van Rooij's "Real Stateful TCP Packet Filtering
+ * in IP Filter", with the kernel's refinements) says whether the packet
+ * fits the sequence space both ends have shown us; only packets that pass
+ * both move the state and refresh the timeout.
+ *
+ * Deliberate differences from the kernel are listed in docs/conformance.md:
+ * no checksum verification, no NAT sequence adjustment, no SYN proxy, and
+ * no per-conn timeout policies (the configured timeouts apply to all).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* Packet classes: the kernel's get_conntrack_index() order, which is also
+ * what qt_tcp_conn.last_index stores. */
+enum tcp_class {
+	TC_SYN,
+	TC_SYNACK,
+	TC_FIN,
+	TC_ACK,
+	TC_RST,
+	TC_NONE,
+	TC_MAX
+};
+
+/* Table outcomes that are not states. */
+#define sIV QT_TCP_STATE_MAX		/* invalid in this state */
+#define sIG (QT_TCP_STATE_MAX + 1)	/* let through, keep state, note it */
+
+#define sNO QT_TCP_NONE
+#define sSS QT_TCP_SYN_SENT
+#define sSR QT_TCP_SYN_RECV
+#define sES QT_TCP_ESTABLISHED
+#define sFW QT_TCP_FIN_WAIT
+#define sCW QT_TCP_CLOSE_WAIT
+#define sLA QT_TCP_LAST_ACK
+#define sTW QT_TCP_TIME_WAIT
+#define sCL QT_TCP_CLOSE
+#define sS2 QT_TCP_SYN_SENT2
+
+/*
+ * The state machine.  We sit between the two ends and see every packet,
+ * but a packet we see may still be lost before it arrives; we assume an end
+ * never receives what we did not see.  The table guesses the state of the
+ * sender of each packet.  sIG marks packets that may be valid or not and
+ * that the receiver answers either with a RST (then we close) or with
+ * something that proves we were out of sync (then we resynchronise); they
+ * pass without changing anything.  sIV marks packets that are plainly
+ * wrong in that state.
+ */
+static const uint8_t tcp_transitions[2][TC_MAX][QT_TCP_STATE_MAX] = {
+[QT_DIR_ORIG] = {
+/*	     sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2 */
+/* A SYN from the client opens a conn, or repeats itself in SYN_SENT and
+ * SYN_SENT2.  After TIME_WAIT or CLOSE it may reopen the port (RFC 1122),
+ * which the code turns into a fresh conn.  In any other state it is either
+ * an attack or a sign that we hold a dead conn: the server's answer (RST,
+ * SYN/ACK or challenge ACK) will tell, so let it pass. */
+[TC_SYN] =   { sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2 },
+/* The client sends a SYN/ACK only in a simultaneous open, answering the
+ * server's SYN (SYN_SENT2), or repeating that answer (SYN_RECV).  Before
+ * any SYN, right after its own SYN, and once established, it is bogus. */
+[TC_SYNACK] = { sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR },
+/* A FIN starts the close (SYN_RECV, ESTABLISHED), answers the other
+ * side's FIN (FIN_WAIT, CLOSE_WAIT) or repeats (LAST_ACK, TIME_WAIT,
+ * CLOSE).  Without a completed handshake there is nothing to close. */
+[TC_FIN] =   { sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV },
+/* An ACK completes the handshake (SYN_RECV), keeps ESTABLISHED, answers a
+ * FIN (FIN_WAIT, CLOSE_WAIT) or the last FIN (LAST_ACK to TIME_WAIT), and
+ * repeats harmlessly later.  From NONE it picks up a running conn.  Right
+ * after our own SYN no SYN/ACK has been seen yet, so it cannot be. */
+[TC_ACK] =   { sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV },
+/* A RST closes the conn from any state it can reach; it cannot start
+ * one. */
+[TC_RST] =   { sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+/* A segment with none of SYN, FIN, ACK or RST is never valid. */
+[TC_NONE] =  { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+},
+[QT_DIR_REPLY] = {
+/*	     sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2 */
+/* A SYN from the server is a simultaneous open (SYN_SENT, repeated in
+ * SYN_SENT2).  In TIME_WAIT the server may reopen the port with the roles
+ * swapped.  Anywhere else the server has no business sending a SYN. */
+[TC_SYN] =   { sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2 },
+/* The SYN/ACK answers the client's SYN (SYN_SENT) or, in a simultaneous
+ * open, the crossed SYNs (SYN_SENT2).  Later it is a retransmission or the
+ * answer to a SYN we let pass while out of sync: ignore it, the code may
+ * use it to resynchronise. */
+[TC_SYNACK] = { sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR },
+/* A FIN from the server: as for the client. */
+[TC_FIN] =   { sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV },
+/* An ACK from the server right after the client's SYN may belong to a
+ * half-open conn we do not know (or be a challenge ACK): let it pass.  In
+ * SYN_RECV it may answer a repeated SYN and does not establish (the
+ * client's ACK does; simultaneous open is handled in code).  Later as for
+ * the client. */
+[TC_ACK] =   { sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG },
+/* A RST from the server closes the conn. */
+[TC_RST] =   { sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+/* Never valid. */
+[TC_NONE] =  { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+},
+};
+
+/* Flag combinations that may appear at all, after masking out PSH, ECE
+ * and CWR, which are valid with anything (the kernel's tcp_valid_flags). */
+static const bool tcp_flags_ok[64] = {
+	[QT_TCP_SYN] = true,
+	[QT_TCP_SYN | QT_TCP_URG] = true,
+	[QT_TCP_SYN | QT_TCP_ACK] = true,
+	[QT_TCP_RST] = true,
+	[QT_TCP_RST | QT_TCP_ACK] = true,
+	[QT_TCP_FIN | QT_TCP_ACK] = true,
+	[QT_TCP_FIN | QT_TCP_ACK | QT_TCP_URG] = true,
+	[QT_TCP_ACK] = true,
+	[QT_TCP_ACK | QT_TCP_URG] = true,
+};
+
+static const char *const tcp_state_names[QT_TCP_STATE_MAX] = {
+	[QT_TCP_NONE] = "NONE",
+	[QT_TCP_SYN_SENT] = "SYN_SENT",
+	[QT_TCP_SYN_RECV] = "SYN_RECV",
+	[QT_TCP_ESTABLISHED] = "ESTABLISHED",
+	[QT_TCP_FIN_WAIT] = "FIN_WAIT",
+	[QT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+	[QT_TCP_LAST_ACK] = "LAST_ACK",
+	[QT_TCP_TIME_WAIT] = "TIME_WAIT",
+	[QT_TCP_CLOSE] = "CLOSE",
+	[QT_TCP_SYN_SENT2] = "SYN_SENT2",
+};
+
+/* Lower bound of an acceptable ack, as far below the receiver's end as the
+ * sender's largest window, but never less than a fixed 66000 bytes. */
+#define TCP_MAXACK_MIN 66000u
+
+/* What the window tracker decided. */
+enum tcp_win_result {
+	TW_IGNORE,	/* let it through, change nothing more */
+	TW_INVALID,	/* INVALID */
+	TW_ACCEPT,	/* in window; the state may move */
+};
+
+/* Sequence number comparisons modulo 2^32. */
+static inline bool seq_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline bool seq_after(uint32_t a, uint32_t b)
+{
+	return seq_before(b, a);
+}
+
+static enum tcp_class tcp_classify(uint8_t flags)
+{
+	if (flags & QT_TCP_RST)
+		return TC_RST;
+	if (flags & QT_TCP_SYN)
+		return flags & QT_TCP_ACK ? TC_SYNACK : TC_SYN;
+	if (flags & QT_TCP_FIN)
+		return TC_FIN;
+	if (flags & QT_TCP_ACK)
+		return TC_ACK;
+	return TC_NONE;
+}
+
+/* The sequence number just past the segment: SYN and FIN count as one
+ * byte each.  The payload length comes from the IP header, so a header-only
+ * copy or a GSO packet counts in full. */
+static uint32_t tcp_seg_end(const struct qt_pkt *pkt)
+{
+	uint32_t end = pkt->tcp.seq + pkt->payload_len;
+
+	if (pkt->tcp.flags & QT_TCP_SYN)
+		end++;
+	if (pkt->tcp.flags & QT_TCP_FIN)
+		end++;
+	return end;
+}
+
+/*
+ * Take window scale and SACK permission from the packet's options into
+ * @d.  Like the kernel, a header without options (or whose options we
+ * could not see) leaves @d as it was; otherwise only BE_LIBERAL survives.
+ */
+static void tcp_dir_take_options(struct qt_tcp_dir *d, const struct qt_pkt *pkt)
+{
+	if (pkt->tcp.doff <= 20 || !pkt->tcp.opts_seen)
+		return;
+	d->scale = 0;
+	d->flags &= QT_TCPF_BE_LIBERAL;
+	if (pkt->tcp.sack_perm)
+		d->flags |= QT_TCPF_SACK_PERM;
+	if (pkt->tcp.has_wscale) {
+		d->scale = pkt->tcp.wscale > 14 ? 14 : pkt->tcp.wscale;
+		d->flags |= QT_TCPF_WINDOW_SCALE;
+	}
+}
+
+/* The highest right edge among the packet's SACK blocks, if above @ack. */
+static uint32_t tcp_sack_highest(const struct qt_pkt *pkt, uint32_t ack)
+{
+	uint32_t sack = ack;
+	unsigned int i;
+
+	for (i = 0; i < pkt->tcp.nsack && i < QT_TCP_MAX_SACK; i++)
+		if (seq_after(pkt->tcp.sack[i][1], sack))
+			sack = pkt->tcp.sack[i][1];
+	return sack;
+}
+
+/*
+ * Start tracking @snd from its SYN or SYN/ACK.  Window scaling is in force
+ * only when both SYNs offered it (RFC 1323), which is known once the reply
+ * side's SYN is seen.
+ */
+static void tcp_dir_init(struct qt_tcp_dir *snd, struct qt_tcp_dir *rcv,
+			 const struct qt_pkt *pkt, uint32_t end, enum qt_dir dir)
+{
+	snd->end = end;
+	snd->maxend = end;
+	snd->maxwin = pkt->tcp.win ? pkt->tcp.win : 1;
+	tcp_dir_take_options(snd, pkt);
+	if (dir == QT_DIR_REPLY && !(snd->flags & QT_TCPF_WINDOW_SCALE &&
+				     rcv->flags & QT_TCPF_WINDOW_SCALE)) {
+		snd->scale = 0;
+		rcv->scale = 0;
+	}
+}
+
+/* A failed window check: liberal senders (or a liberal configuration) are
+ * accepted, though without the window updates a passing packet makes. */
+static enum tcp_win_result tcp_win_fail(const struct qt_tcp_dir *snd,
+					const struct qt_conf *conf,
+					enum tcp_win_result res)
+{
+	if (snd->flags & QT_TCPF_BE_LIBERAL || conf->tcp.be_liberal)
+		return TW_ACCEPT;
+	return res;
+}
+
+static uint32_t tcp_maxackwin(const struct qt_tcp_dir *snd)
+{
+	return snd->maxwin > TCP_MAXACK_MIN ? snd->maxwin : TCP_MAXACK_MIN;
+}
+
+/*
+ * tcp_in_window - the four bounds of van Rooij's paper:
+ *   I.   seq <= sender.maxend               (data not beyond the window)
+ *   II.  end >= sender.end - receiver.maxwin (data not too old)
+ *   III. sack <= receiver.end                (acks only data seen)
+ *   IV.  sack >= receiver.end - maxackwin    (ack not too old)
+ * where sack is the highest SACK right edge, or the ack.  A packet that
+ * passes updates both directions' window data.  Failing I or III is
+ * INVALID; failing II or IV is most likely an old retransmission and is
+ * let through without updates, as the kernel does.
+ */
+static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
+					 const struct qt_pkt *pkt,
+					 enum qt_dir dir, enum tcp_class cls,
+					 const struct qt_conf *conf)
+{
+	struct qt_tcp_dir *snd = &tc->seen[dir];
+	struct qt_tcp_dir *rcv = &tc->seen[!dir];
+	uint8_t flags = pkt->tcp.flags;
+	uint32_t seq = pkt->tcp.seq;
+	uint32_t ack = pkt->tcp.ack;
+	uint32_t sack = ack;
+	uint32_t win = pkt->tcp.win;
+	uint32_t end = tcp_seg_end(pkt);
+	uint32_t swin;
+
+	if (rcv->flags & QT_TCPF_SACK_PERM)
+		sack = tcp_sack_highest(pkt, ack);
+
+	if (snd->maxwin == 0) {
+		if (flags & QT_TCP_SYN) {
+			/* SYN/ACK answering the SYN, or the server's SYN in a
+			 * simultaneous open, which carries no ack to check. */
+			tcp_dir_init(snd, rcv, pkt, end, dir);
+			if (!(flags & QT_TCP_ACK))
+				return TW_ACCEPT;
+		} else {
+			/* Picked up mid-stream: the history is lost, so
+			 * believe what this packet says. */
+			snd->end = end;
+			swin = win << snd->scale;
+			snd->maxwin = swin ? swin : 1;
+			snd->maxend = end + snd->maxwin;
+			if (rcv->maxwin == 0) {
+				/* Nothing seen the other way yet: let the ack
+				 * pass III and IV until something is. */
+				rcv->end = sack;
+				rcv->maxend = sack;
+			} else if (sack == rcv->end + 1) {
+				/* Probably answers a keepalive. */
+				rcv->end++;
+			}
+		}
+	} else if (flags & QT_TCP_SYN && seq_after(end, snd->end) &&
+		   (tc->state == QT_TCP_SYN_SENT ||
+		    tc->state == QT_TCP_SYN_RECV)) {
+		/* A reinitialised end may restart with higher sequence
+		 * numbers (RFC 793) and other options: start over. */
+		tcp_dir_init(snd, rcv, pkt, end, dir);
+		if (dir == QT_DIR_REPLY && !(flags & QT_TCP_ACK))
+			return TW_ACCEPT;
+	}
+
+	if (!(flags & QT_TCP_ACK)) {
+		/* No ack: pretend it acks exactly what was sent. */
+		ack = rcv->end;
+		sack = ack;
+	} else if ((flags & (QT_TCP_ACK | QT_TCP_RST)) ==
+			   (QT_TCP_ACK | QT_TCP_RST) &&
+		   ack == 0) {
+		/* Some stacks set ACK on a RST with a zero ack. */
+		ack = rcv->end;
+		sack = ack;
+	}
+
+	if (flags & QT_TCP_RST && seq == 0 && tc->state == QT_TCP_SYN_SENT) {
+		/* A RST answering our SYN. */
+		seq = snd->end;
+		end = snd->end;
+	}
+
+	if (!seq_before(seq, snd->maxend + 1)) {
+		/* I fails.  Some stacks send a little more than the window
+		 * allows; if everything else fits, remember the data so that
+		 * the ack for it is not refused later, and let it pass. */
+		uint32_t overshot = end - snd->maxend + 1;
+		bool ack_ok = seq_after(sack, rcv->end - tcp_maxackwin(snd) - 1);
+		bool in_rwin = rcv->maxwin &&
+			       seq_after(end, snd->end - rcv->maxwin - 1);
+
+		if (in_rwin && ack_ok && overshot <= rcv->maxwin &&
+		    seq_before(sack, rcv->end + 1)) {
+			snd->end = end;
+			snd->flags |= QT_TCPF_DATA_UNACKED;
+			return tcp_win_fail(snd, conf, TW_IGNORE);
+		}
+		return tcp_win_fail(snd, conf, TW_INVALID);
+	}
+
+	/* III */
+	if (!seq_before(sack, rcv->end + 1))
+		return tcp_win_fail(snd, conf, TW_INVALID);
+
+	/* II */
+	if (rcv->maxwin && !seq_after(end, snd->end - rcv->maxwin - 1))
+		return tcp_win_fail(snd, conf, TW_IGNORE);
+
+	/* IV */
+	if (!seq_after(sack, rcv->end - tcp_maxackwin(snd) - 1))
+		return tcp_win_fail(snd, conf, TW_IGNORE);
+
+	/* The window field of a SYN is never scaled (RFC 1323). */
+	if (!(flags & QT_TCP_SYN))
+		win <<= snd->scale;
+
+	swin = win + (sack - ack);
+	if (snd->maxwin < swin)
+		snd->maxwin = swin;
+	if (seq_after(end, snd->end)) {
+		snd->end = end;
+		snd->flags |= QT_TCPF_DATA_UNACKED;
+	}
+	if (flags & QT_TCP_ACK) {
+		if (!(snd->flags & QT_TCPF_MAXACK_SET)) {
+			snd->maxack = ack;
+			snd->flags |= QT_TCPF_MAXACK_SET;
+		} else if (seq_after(ack, snd->maxack)) {
+			snd->maxack = ack;
+		}
+	}
+
+	if (rcv->maxwin != 0 && seq_after(end, snd->maxend))
+		rcv->maxwin += end - snd->maxend;
+	if (seq_after(sack + win, rcv->maxend - 1)) {
+		rcv->maxend = sack + win;
+		if (win == 0)
+			rcv->maxend++;
+	}
+	if (ack == rcv->end)
+		rcv->flags &= ~QT_TCPF_DATA_UNACKED;
+
+	/* The same ACK again from the same side is a retransmission. */
+	if (cls == TC_ACK) {
+		if (tc->last_dir == dir && tc->last_seq == seq &&
+		    tc->last_ack == ack && tc->last_end == end &&
+		    tc->last_win == pkt->tcp.win) {
+			tc->retrans++;
+		} else {
+			tc->last_dir = dir;
+			tc->last_seq = seq;
+			tc->last_ack = ack;
+			tc->last_end = end;
+			tc->last_win = pkt->tcp.win;
+			tc->retrans = 0;
+		}
+	}
+	return TW_ACCEPT;
+}
+
+/* Whether the conn is ESTABLISHED and ASSURED (nf_conntrack_tcp_established). */
+static bool tcp_established(const struct qt_conn *ct)
+{
+	return ct->proto.tcp.state == QT_TCP_ESTABLISHED &&
+	       ct->status & QT_CONN_ASSURED;
+}
+
+static bool tcp_can_early_drop(const struct qt_conn *ct)
+{
+	switch (ct->proto.tcp.state) {
+	case QT_TCP_FIN_WAIT:
+	case QT_TCP_LAST_ACK:
+	case QT_TCP_TIME_WAIT:
+	case QT_TCP_CLOSE:
+	case QT_TCP_CLOSE_WAIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Forget a direction's window data, keeping only its liberal flag. */
+static void tcp_dir_reset(struct qt_tcp_dir *d)
+{
+	uint8_t liberal = d->flags & QT_TCPF_BE_LIBERAL;
+
+	memset(d, 0, sizeof(*d));
+	d->flags = liberal;
+}
+
+/*
+ * A packet the table says to ignore.  Returns true when it is a SYN/ACK
+ * answering a SYN we ignored earlier: both ends are in sync and we are
+ * not, so take the SYN's data we noted and go on as in a fresh handshake.
+ * Otherwise note the packet (a later one may prove it right) and return
+ * false: it passes without changing the state.
+ */
+static bool tcp_ignored(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
+			enum qt_dir dir, enum tcp_class cls, uint8_t old_state)
+{
+	if (cls == TC_SYNACK && tc->last_index == TC_SYN &&
+	    tc->last_dir != dir && pkt->tcp.ack == tc->last_end) {
+		struct qt_tcp_dir *syn_dir = &tc->seen[tc->last_dir];
+
+		syn_dir->end = tc->last_end;
+		syn_dir->maxend = tc->last_end;
+		syn_dir->maxwin = tc->last_win ? tc->last_win : 1;
+		syn_dir->scale = tc->last_wscale;
+		tc->last_flags &= ~QT_TCPF_CHALLENGE_ACK;
+		syn_dir->flags = tc->last_flags;
+		tcp_dir_reset(&tc->seen[dir]);
+		return true;
+	}
+
+	tc->last_index = cls;
+	tc->last_dir = dir;
+	tc->last_seq = pkt->tcp.seq;
+	tc->last_end = tcp_seg_end(pkt);
+	tc->last_win = pkt->tcp.win;
+
+	if (cls == TC_SYN && dir == QT_DIR_ORIG) {
+		/* The client may have restarted and the server will answer
+		 * with a SYN/ACK: keep the SYN's options for then.  Or the
+		 * server answers with an RFC 5961 challenge ACK, which in
+		 * LAST_ACK must not be taken for the ack of the last FIN. */
+		struct qt_tcp_dir opts = { 0 };
+
+		tcp_dir_take_options(&opts, pkt);
+		tc->last_flags = 0;
+		tc->last_wscale = 0;
+		if (opts.flags & QT_TCPF_WINDOW_SCALE) {
+			tc->last_flags |= QT_TCPF_WINDOW_SCALE;
+			tc->last_wscale = opts.scale;
+		}
+		if (opts.flags & QT_TCPF_SACK_PERM)
+			tc->last_flags |= QT_TCPF_SACK_PERM;
+		if (old_state == QT_TCP_LAST_ACK)
+			tc->last_flags |= QT_TCPF_CHALLENGE_ACK;
+	}
+
+	/* A reply ACK to a SYN may be a challenge ACK; a RST answering it
+	 * carries this ack as its sequence number. */
+	if (old_state == QT_TCP_SYN_SENT && cls == TC_ACK &&
+	    dir == QT_DIR_REPLY)
+		tc->last_ack = pkt->tcp.ack;
+	return false;
+}
+
+/* What to do with a RST after the table's verdict. */
+enum tcp_rst_action {
+	RST_CHECK,	/* check the window as usual */
+	RST_TRUST,	/* skip the window check */
+	RST_INVALID,	/* INVALID */
+};
+
+/*
+ * A RST is accepted only when its sequence number is exactly the next one
+ * the other side expects (RFC 5961).  An in-window but inexact RST leaves
+ * an established conn as it is, so that the challenge ACK it provokes
+ * passes; @new_state is then set back to the old state.  RSTs answering a
+ * packet we let through while out of sync skip the window check.
+ */
+static enum tcp_rst_action tcp_rst_check(const struct qt_conn *ct,
+					 const struct qt_pkt *pkt,
+					 enum qt_dir dir, uint8_t old_state,
+					 uint8_t *new_state,
+					 const struct qt_conf *conf)
+{
+	const struct qt_tcp_conn *tc = &ct->proto.tcp;
+	const struct qt_tcp_dir *peer = &tc->seen[!dir];
+	uint32_t seq = pkt->tcp.seq;
+
+	/* While closing, the tuple may already be reused by a new conn and
+	 * our window data is stale. */
+	if (tcp_can_early_drop(ct))
+		return RST_TRUST;
+
+	/* The peer's maxack is stale if we let a SYN pass since. */
+	if (peer->flags & QT_TCPF_MAXACK_SET && tc->last_index != TC_SYN) {
+		bool est = tcp_established(ct);
+
+		/* Most likely answers a SYN we let pass. */
+		if (seq == 0 && !est)
+			goto check_ignored;
+		if (seq_before(seq, peer->maxack) &&
+		    !conf->tcp.ignore_invalid_rst)
+			return RST_INVALID;
+		if (!est || seq == peer->maxack)
+			goto check_ignored;
+		/* A RST right behind our own data, a train like
+		 * "P seq 100:119" then "R seq 119". */
+		if (tc->last_index == TC_ACK && tc->last_dir == dir &&
+		    seq == tc->last_end)
+			goto check_ignored;
+		*new_state = old_state;
+	}
+
+check_ignored:
+	/* The RST answers a SYN (after the conn saw a reply) or an ACK
+	 * (before it was assured) that we let pass while out of sync: it
+	 * may ack data we never tracked, so trust it. */
+	if (((ct->status & QT_CONN_SEEN_REPLY && tc->last_index == TC_SYN) ||
+	     (!(ct->status & QT_CONN_ASSURED) && tc->last_index == TC_ACK)) &&
+	    pkt->tcp.ack == tc->last_end)
+		return RST_TRUST;
+
+	/* The RST answers a challenge ACK that we let pass in SYN_SENT. */
+	if (old_state == QT_TCP_SYN_SENT && tc->last_index == TC_ACK &&
+	    tc->last_dir == QT_DIR_REPLY && seq == tc->last_ack)
+		return RST_TRUST;
+
+	return RST_CHECK;
+}
+
+/* The timeout for the new state, shortened while the conn looks stuck. */
+static uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
+				 const struct qt_conf *conf,
+				 enum tcp_class cls, uint8_t new_state)
+{
+	const uint32_t *to = conf->tcp.timeouts;
+	uint8_t any = tc->seen[0].flags | tc->seen[1].flags;
+
+	if (tc->retrans >= conf->tcp.max_retrans &&
+	    to[new_state] > to[QT_TCP_TIMEOUT_RETRANS])
+		return to[QT_TCP_TIMEOUT_RETRANS];
+	if (cls == TC_RST)
+		return to[QT_TCP_CLOSE];
+	if (any & QT_TCPF_DATA_UNACKED &&
+	    to[new_state] > to[QT_TCP_TIMEOUT_UNACK])
+		return to[QT_TCP_TIMEOUT_UNACK];
+	if (tc->last_win == 0 && to[new_state] > to[QT_TCP_TIMEOUT_RETRANS])
+		return to[QT_TCP_TIMEOUT_RETRANS];
+	return to[new_state];
+}
+
+/*
+ * An assured conn whose FIN or RST was found out of window, answered by a
+ * FIN or RST from the other side that is out of window too, is probably
+ * dead while we think it alive: shorten its timeout to the unacked one if
+ * it is longer (the kernel's nf_tcp_handle_invalid).  Returns the new
+ * timeout in seconds, or 0 to keep the timer.
+ */
+static uint32_t tcp_invalid_timeout(struct qt_conn *ct, enum qt_dir dir,
+				    enum tcp_class cls,
+				    const struct qt_proto_ctx *ctx)
+{
+	struct qt_tcp_conn *tc = &ct->proto.tcp;
+	uint32_t unack = ctx->conf->tcp.timeouts[QT_TCP_TIMEOUT_UNACK];
+	uint64_t left;
+
+	if (!(ct->status & QT_CONN_ASSURED))
+		return 0;
+	if (cls != TC_RST && cls != TC_FIN)
+		return 0;
+	if (tc->last_dir == dir ||
+	    (tc->last_index != TC_FIN && tc->last_index != TC_RST)) {
+		tc->last_index = cls;
+		tc->last_dir = dir;
+		return 0;
+	}
+	left = ct->timer.expires > ctx->now ? ct->timer.expires - ctx->now : 0;
+	left /= 1000;
+	if (left < 120 || left <= unack)
+		return 0;
+	return unack;
+}
+
+static enum qt_ct_state tcp_pre(const struct qt_pkt *pkt,
+				const struct qt_proto_ctx *ctx,
+				enum qt_reason *why)
+{
+	uint8_t f = pkt->tcp.flags & ~(QT_TCP_ECE | QT_TCP_CWR | QT_TCP_PSH);
+
+	if (!tcp_flags_ok[f]) {
+		*why = QT_R_TCP_FLAGS;
+		return QT_CT_INVALID;
+	}
+	return QT_CT_MAX;
+}
+
+static bool tcp_invert(struct qt_tuple *reply, const struct qt_tuple *orig)
+{
+	*reply = *orig;
+	reply->src = orig->dst;
+	reply->dst = orig->src;
+	reply->sport = orig->dport;
+	reply->dport = orig->sport;
+	return true;
+}
+
+/*
+ * A conn may start with a SYN, or with loose pickup on, with a plain ACK
+ * of a conn already running.  The latter is tracked liberally in both
+ * directions, since its window scaling and SACK use are unknown.
+ */
+static enum qt_reason tcp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
+			      const struct qt_proto_ctx *ctx)
+{
+	struct qt_tcp_conn *tc = &ct->proto.tcp;
+	enum tcp_class cls = tcp_classify(pkt->tcp.flags);
+	uint8_t state = tcp_transitions[QT_DIR_ORIG][cls][QT_TCP_NONE];
+	struct qt_tcp_dir *d = &tc->seen[QT_DIR_ORIG];
+
+	if (state >= QT_TCP_STATE_MAX)
+		return QT_R_TCP_NEW;
+	if (state != QT_TCP_SYN_SENT && !ctx->conf->tcp.loose)
+		return QT_R_TCP_NEW;
+
+	memset(tc, 0, sizeof(*tc));
+	d->end = tcp_seg_end(pkt);
+	d->maxwin = pkt->tcp.win ? pkt->tcp.win : 1;
+	if (state == QT_TCP_SYN_SENT) {
+		d->maxend = d->end;
+		tcp_dir_take_options(d, pkt);
+	} else {
+		d->maxend = d->end + d->maxwin;
+		tc->seen[QT_DIR_ORIG].flags =
+			QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
+		tc->seen[QT_DIR_REPLY].flags =
+			QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
+	}
+	tc->state = QT_TCP_NONE;
+	tc->last_index = TC_NONE;
+	return QT_R_NONE;
+}
+
+/*
+ * The table's verdict and the special cases around it, up to the window
+ * check.  Returns the verdict when the packet is settled here, or -1 to go
+ * on; *new_state and *skip_window are updated for the rest.
+ */
+static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
+		      enum qt_dir dir, enum tcp_class cls, uint8_t *old_state,
+		      uint8_t *new_state, bool *skip_window,
+		      const struct qt_conf *conf, enum qt_reason *why)
+{
+	struct qt_tcp_conn *tc = &ct->proto.tcp;
+
+	switch (*new_state) {
+	case QT_TCP_SYN_SENT:
+		if (*old_state < QT_TCP_TIME_WAIT)
+			break;
+		/* A SYN after TIME_WAIT or CLOSE: if either side started a
+		 * close, or our side reset the conn, the port is reused
+		 * (RFC 1122): start over with a new conn. */
+		if ((tc->seen[0].flags | tc->seen[1].flags) &
+			    QT_TCPF_CLOSE_INIT ||
+		    (tc->last_dir == dir && tc->last_index == TC_RST))
+			return QT_V_RESTART;
+		/* Otherwise we may be out of sync: treat it as ignored. */
+		__attribute__((fallthrough));
+	case sIG:
+		if (tcp_ignored(tc, pkt, dir, cls, *old_state)) {
+			*old_state = QT_TCP_SYN_SENT;
+			*new_state = QT_TCP_SYN_RECV;
+			break;
+		}
+		return QT_V_IGNORE;
+	case sIV:
+		*why = QT_R_TCP_STATE;
+		return QT_V_INVALID;
+	case QT_TCP_TIME_WAIT:
+		/* An RFC 5961 challenge ACK answering a SYN we let pass in
+		 * LAST_ACK does not ack the last FIN. */
+		if (*old_state == QT_TCP_LAST_ACK && cls == TC_ACK &&
+		    tc->last_dir != dir && tc->last_index == TC_SYN &&
+		    tc->last_flags & QT_TCPF_CHALLENGE_ACK) {
+			tc->last_flags &= ~QT_TCPF_CHALLENGE_ACK;
+			return QT_V_IGNORE;
+		}
+		break;
+	case QT_TCP_SYN_SENT2:
+		/* The table cannot tell a simultaneous open from a normal
+		 * one once in SYN_RECV: remember it. */
+		tc->last_flags |= QT_TCPF_SIMULTANEOUS;
+		break;
+	case QT_TCP_SYN_RECV:
+		/* In a simultaneous open the server's ACK of the client's
+		 * SYN/ACK completes the handshake. */
+		if (dir == QT_DIR_REPLY && cls == TC_ACK &&
+		    tc->last_flags & QT_TCPF_SIMULTANEOUS)
+			*new_state = QT_TCP_ESTABLISHED;
+		break;
+	case QT_TCP_CLOSE:
+		if (cls != TC_RST)
+			break;
+		switch (tcp_rst_check(ct, pkt, dir, *old_state, new_state,
+				      conf)) {
+		case RST_INVALID:
+			*why = QT_R_TCP_RST;
+			return QT_V_INVALID;
+		case RST_TRUST:
+			*skip_window = true;
+			break;
+		case RST_CHECK:
+			break;
+		}
+		break;
+	default:
+		break;
+	}
+	return -1;
+}
+
+static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
+				  enum qt_dir dir,
+				  const struct qt_proto_ctx *ctx,
+				  uint32_t *timeout, enum qt_reason *why)
+{
+	const struct qt_conf *conf = ctx->conf;
+	struct qt_tcp_conn *tc = &ct->proto.tcp;
+	enum tcp_class cls = tcp_classify(pkt->tcp.flags);
+	uint8_t old_state = tc->state;
+	uint8_t new_state;
+	bool skip_window = false;
+	uint32_t to;
+	int v;
+
+	if (old_state >= QT_TCP_STATE_MAX) {
+		*why = QT_R_TCP_STATE;
+		return QT_V_INVALID;
+	}
+	new_state = tcp_transitions[dir][cls][old_state];
+	v = tcp_decide(ct, pkt, dir, cls, &old_state, &new_state,
+		       &skip_window, conf, why);
+	if (v >= 0)
+		return (enum qt_verdict)v;
+
+	if (!skip_window) {
+		switch (tcp_in_window(tc, pkt, dir, cls, conf)) {
+		case TW_IGNORE:
+			return QT_V_IGNORE;
+		case TW_INVALID:
+			*why = cls == TC_SYNACK ? QT_R_TCP_SYNACK
+						: QT_R_TCP_WINDOW;
+			*timeout = tcp_invalid_timeout(ct, dir, cls, ctx);
+			return QT_V_INVALID;
+		case TW_ACCEPT:
+			break;
+		}
+	}
+
+	/* From here on the packet is in window. */
+	tc->last_index = cls;
+	tc->last_dir = dir;
+	tc->state = new_state;
+	if (old_state != new_state && new_state == QT_TCP_FIN_WAIT)
+		tc->seen[dir].flags |= QT_TCPF_CLOSE_INIT;
+
+	to = tcp_timeout_pick(tc, conf, cls, new_state);
+	*timeout = to;
+
+	if (!(ct->status & QT_CONN_SEEN_REPLY)) {
+		/* A RST as the only answer: the conn never existed. */
+		if (pkt->tcp.flags & QT_TCP_RST)
+			return QT_V_DESTROY;
+		/* Repeated SYNs must not keep an unanswered conn alive
+		 * forever (port reuse by a client or a NAT). */
+		if (cls == TC_SYN && old_state == QT_TCP_SYN_SENT)
+			return QT_V_IGNORE;
+		/* A conn picked up mid-stream is not trusted with the long
+		 * established timeout before the other side answers. */
+		if (new_state == QT_TCP_ESTABLISHED &&
+		    to > conf->tcp.timeouts[QT_TCP_TIMEOUT_UNACK])
+			*timeout = conf->tcp.timeouts[QT_TCP_TIMEOUT_UNACK];
+	} else if (!(ct->status & QT_CONN_ASSURED) &&
+		   (old_state == QT_TCP_SYN_RECV ||
+		    old_state == QT_TCP_ESTABLISHED) &&
+		   new_state == QT_TCP_ESTABLISHED) {
+		/* A valid ACK after SYN_RECV, or an answer to a picked-up
+		 * conn. */
+		ct->status |= QT_CONN_ASSURED;
+	}
+	return QT_V_ACCEPT;
+}
+
+const char *qt_tcp_state_name(enum qt_tcp_state s)
+{
+	if ((unsigned int)s >= QT_TCP_STATE_MAX)
+		return "UNKNOWN";
+	return tcp_state_names[s];
+}
+
+static const char *tcp_state_name(const struct qt_conn *ct)
+{
+	return qt_tcp_state_name((enum qt_tcp_state)ct->proto.tcp.state);
+}
+
+const struct qt_proto_ops qt_proto_tcp = {
+	.proto = 6,
+	.name = "tcp",
+	.pre = tcp_pre,
+	.invert = tcp_invert,
+	.new = tcp_new,
+	.packet = tcp_packet,
+	.state_name = tcp_state_name,
+	.can_early_drop = tcp_can_early_drop,
+};
