@@ -42,9 +42,25 @@ struct qtd {
 	unsigned nworkers;
 	struct qt_control *control;	/* control socket, NULL if off */
 	bool stopping;
+	bool conf_explicit;		/* -c given: a missing file is fatal */
+	ev_signal sighup, sigterm, sigint;
+	ev_timer tick;			/* idle expiry and housekeeping */
+	unsigned ticks;
 };
 
 /* Milliseconds on CLOCK_MONOTONIC: the clock handed to the engine. */
 uint64_t qtd_now_ms(void);
+
+/*
+ * qtd_conf_load - defaults, then @path parsed on top (config.c).
+ * A missing file is an error only if @must_exist.  Returns 0, or -1 with
+ * "cannot read FILE: reason" or "FILE:LINE: [section] key: reason" in @err.
+ */
+int qtd_conf_load(const char *path, bool must_exist, struct qt_conf *c,
+		  char *err, size_t errlen);
+
+/* SIGHUP: parse, validate, check, reconfigure every engine, swap.  Any
+ * failure is logged and the configuration in force stays (config.c). */
+void qtd_reload(struct qtd *d);
 
 #endif

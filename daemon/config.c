@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config.c - reading the configuration file and reloading it on SIGHUP.
+ *
+ * The library parses text; the daemon owns the file.  A reload follows the
+ * OpenBSD pattern: parse into a scratch struct, validate, check that every
+ * change can apply live, hand it to every engine, and only then make it the
+ * configuration in force.  Any failure leaves the running configuration
+ * exactly as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "qtrackd.h"
+#include "queue.h"
+
+/* Far above any sensible configuration; a bound keeps a mistaken path
+ * (a device, a huge log) from eating memory. */
+#define QTD_CONF_MAX_SIZE (1024 * 1024)
+
+static char *qtd_file_read(const char *path, char *err, size_t errlen,
+			   bool *missing)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int fd;
+
+	*missing = false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*missing = errno == ENOENT;
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > QTD_CONF_MAX_SIZE) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 S_ISREG(st.st_mode) ? "file too large"
+					     : "not a regular file");
+		goto fail;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 strerror(errno));
+		goto fail;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + len, (size_t)st.st_size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+				 strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	text[len] = '\0';
+	close(fd);
+	return text;
+fail:
+	free(text);
+	close(fd);
+	return NULL;
+}
+
+int qtd_conf_load(const char *path, bool must_exist, struct qt_conf *c,
+		  char *err, size_t errlen)
+{
+	bool missing;
+	char *text;
+	int rc;
+
+	qt_conf_init(c);
+	text = qtd_file_read(path, err, errlen, &missing);
+	if (!text) {
+		if (missing && !must_exist) {
+			log_debug("%s does not exist, using the defaults",
+				  path);
+			return 0;
+		}
+		return -1;
+	}
+	rc = qt_conf_parse(c, text, path, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* Log every key whose value differs, e.g. "[udp] timeout: 30 -> 60", by
+ * comparing the normalised texts line by line (same keys, same order). */
+static void qtd_conf_log_changes(const struct qt_conf *cur,
+				 const struct qt_conf *next)
+{
+	size_t na = qt_conf_format(cur, NULL, 0) + 1;
+	size_t nb = qt_conf_format(next, NULL, 0) + 1;
+	char *a = malloc(na), *b = malloc(nb);
+	char section[64] = "";
+	char *sa, *sb, *la, *lb;
+	unsigned changes = 0;
+
+	if (!a || !b)
+		goto out;
+	qt_conf_format(cur, a, na);
+	qt_conf_format(next, b, nb);
+	la = strtok_r(a, "\n", &sa);
+	lb = strtok_r(b, "\n", &sb);
+	for (; la && lb;
+	     la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
+		const char *val;
+
+		if (lb[0] == '[') {
+			snprintf(section, sizeof(section), "%s", lb);
+			continue;
+		}
+		if (!strcmp(la, lb) || lb[0] == '#' || lb[0] == ';')
+			continue;
+		val = strchr(lb, '=');
+		changes++;
+		log_info("reload: %s %s ->%s", section, la, val ? val + 1 : lb);
+	}
+	if (!changes)
+		log_info("reload: no change");
+out:
+	free(a);
+	free(b);
+}
+
+void qtd_reload(struct qtd *d)
+{
+	struct qt_conf next;
+	char err[512];
+	unsigned i;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	log_info("reloading %s", d->conf_path);
+	if (qtd_conf_load(d->conf_path, d->conf_explicit, &next, err,
+			  sizeof(err)) < 0) {
+		log_warnx("reload failed, keeping the old configuration: %s",
+			  err);
+		goto out;
+	}
+	if (qt_conf_check_reload(&d->conf, &next, err, sizeof(err)) < 0) {
+		log_warnx("reload refused, keeping the old configuration: %s",
+			  err);
+		goto out;
+	}
+	for (i = 0; i < d->nworkers; i++) {
+		if (qt_engine_reconfigure(d->workers[i].engine, &next, err,
+					  sizeof(err)) < 0) {
+			log_warnx("reload refused, keeping the old configuration: %s",
+				  err);
+			/* Put back the engines already switched. */
+			while (i--)
+				qt_engine_reconfigure(d->workers[i].engine,
+						      &d->conf, err,
+						      sizeof(err));
+			goto out;
+		}
+	}
+	qtd_conf_log_changes(&d->conf, &next);
+	for (i = 0; i < d->nworkers; i++)
+		if (queue_configure(&d->workers[i], &next, err, sizeof(err)) <
+		    0)
+			log_warnx("%s (keeping the previous queue parameters)",
+				  err);
+	d->conf = next;
+	log_info("reloaded %s", d->conf_path);
+out:
+	sd_notify(0, "READY=1\nSTATUS=running");
+}

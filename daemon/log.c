@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * log.c - stderr or syslog logging with a rate limiter for the packet path.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static int log_debug_on;	/* -d: stderr, debug messages shown */
+static int log_verbose;
+
+void log_init(int debug)
+{
+	log_debug_on = debug;
+	log_verbose = debug;
+	if (!debug)
+		openlog("qtrackd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	tzset();
+}
+
+void log_setverbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
+static void log_vwrite(int pri, const char *fmt, va_list ap)
+{
+	if (pri == LOG_DEBUG && !log_verbose)
+		return;
+	if (log_debug_on) {
+		/* One write per line so lines from a test's background
+		 * daemon never interleave half-way. */
+		char line[1024];
+
+		vsnprintf(line, sizeof(line), fmt, ap);
+		fprintf(stderr, "qtrackd: %s\n", line);
+		fflush(stderr);
+	} else {
+		vsyslog(pri, fmt, ap);
+	}
+}
+
+static void log_vwrite_errno(int pri, int saved, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (saved)
+		log_emit(pri, "%s: %s", msg, strerror(saved));
+	else
+		log_emit(pri, "%s", msg);
+}
+
+void log_emit(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(pri, fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite_errno(LOG_WARNING, saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite_errno(LOG_CRIT, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+static uint64_t log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void log_rl(struct log_rl *rl, int pri, const char *fmt, ...)
+{
+	uint64_t now = log_now_ms();
+	va_list ap;
+
+	if (pri == LOG_DEBUG && !log_verbose)
+		return;
+	if (now - rl->window_start >= rl->interval_ms) {
+		rl->window_start = now;
+		rl->printed = 0;
+	}
+	if (rl->printed >= rl->burst) {
+		rl->suppressed++;
+		return;
+	}
+	rl->printed++;
+	if (rl->suppressed) {
+		log_emit(pri, "(%llu similar messages suppressed)",
+			 (unsigned long long)rl->suppressed);
+		rl->suppressed = 0;
+	}
+	va_start(ap, fmt);
+	log_vwrite(pri, fmt, ap);
+	va_end(ap);
+}

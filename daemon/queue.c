@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * queue.c - NFQUEUE I/O with libmnl and libnetfilter_queue's nfq_nlmsg_*
+ * helpers.
+ *
+ * On each wakeup the socket is drained without blocking up to a budget of
+ * datagrams.  Every packet message is classified at once and its verdict
+ * (NF_ACCEPT or NF_REPEAT, with the engine's mark) appended to one buffer;
+ * the whole buffer leaves in one sendto.  Verdicts carry no NLM_F_ACK: the
+ * kernel reports only failures, which arrive as NLMSG_ERROR messages in a
+ * later read and are counted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "format.h"
+#include "log.h"
+#include "queue.h"
+
+/* Datagrams read per wakeup before the verdicts go out and the loop gets
+ * a chance to run other watchers. */
+#define QUEUE_RX_BUDGET 64
+/* The kernel caps copy_range at 64 KiB; the rest is room for the netlink
+ * header and the metadata attributes. */
+#define QUEUE_RX_SIZE (65536 + 8192)
+/* A verdict message with a mark is 40 bytes; leave room for a full batch
+ * even if several packets share a datagram. */
+#define QUEUE_TX_SIZE (64 * 1024)
+#define QUEUE_VERDICT_MAX 64
+
+struct queue_io {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	ev_io watcher;
+	char *rx;
+	char *tx;
+	size_t tx_used;
+	uint64_t kern_dropped;	/* last seen in /proc */
+	uint64_t user_dropped;
+	bool proc_seen;
+};
+
+static struct log_rl rl_rx = LOG_RL_INIT(10000, 5);
+static struct log_rl rl_tx = LOG_RL_INIT(10000, 5);
+static struct log_rl rl_msg = LOG_RL_INIT(10000, 5);
+static struct log_rl rl_invalid = LOG_RL_INIT(1000, 10);
+
+static struct queue_io *queue_io(struct qtd_worker *w)
+{
+	return w->io;
+}
+
+static void queue_flush(struct qtd_worker *w)
+{
+	struct queue_io *io = queue_io(w);
+
+	if (!io->tx_used)
+		return;
+	if (mnl_socket_sendto(io->nl, io->tx, io->tx_used) < 0) {
+		w->qstats.errors++;
+		log_rl(&rl_tx, LOG_WARNING, "queue %u: sending verdicts: %s",
+		       w->queue_num, strerror(errno));
+	} else {
+		w->qstats.batches++;
+	}
+	io->tx_used = 0;
+}
+
+static void queue_verdict_add(struct qtd_worker *w, uint32_t id,
+			      uint32_t mark)
+{
+	struct queue_io *io = queue_io(w);
+	struct nlmsghdr *nlh;
+	int verdict;
+
+	if (io->tx_used + 2 * MNL_NLMSG_HDRLEN + 64 > QUEUE_TX_SIZE)
+		queue_flush(w);
+	verdict = w->d->conf.queue.mode == QT_MODE_REPEAT ? NF_REPEAT
+							  : NF_ACCEPT;
+	nlh = nfq_nlmsg_put(io->tx + io->tx_used, NFQNL_MSG_VERDICT,
+			    w->queue_num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	nfq_nlmsg_verdict_put_mark(nlh, mark);
+	io->tx_used += MNL_ALIGN(nlh->nlmsg_len);
+	w->qstats.verdicts++;
+}
+
+/* Fetch a big-endian u32 attribute, refusing a wrong length. */
+static bool queue_attr_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+		return false;
+	*v = ntohl(mnl_attr_get_u32(a));
+	return true;
+}
+
+static void queue_log_invalid(struct qtd_worker *w, const uint8_t *data,
+			      uint32_t caplen, uint32_t origlen,
+			      const struct qt_result *res)
+{
+	char src[64] = "?", dst[64] = "?";
+	struct qt_pkt pkt;
+
+	memset(&pkt, 0, sizeof(pkt));
+	if (data && qt_packet_parse(data, caplen, origlen, &pkt) == QT_R_NONE) {
+		qt_format_addr(pkt.tuple.family, &pkt.tuple.src, src,
+			       sizeof(src));
+		qt_format_addr(pkt.tuple.family, &pkt.tuple.dst, dst,
+			       sizeof(dst));
+		log_rl(&rl_invalid, LOG_INFO,
+		       "queue %u: INVALID %s: proto=%u src=%s dst=%s sport=%u dport=%u len=%u",
+		       w->queue_num, qt_reason_name(res->reason),
+		       pkt.tuple.proto, src, dst, pkt.tuple.sport,
+		       pkt.tuple.dport, origlen);
+	} else {
+		log_rl(&rl_invalid, LOG_INFO,
+		       "queue %u: INVALID %s: caplen=%u len=%u", w->queue_num,
+		       qt_reason_name(res->reason), caplen, origlen);
+	}
+}
+
+/* Find the packet id even when the message as a whole fails validation, so
+ * that such a packet still gets a verdict instead of staying queued. */
+static bool queue_find_id(const struct nlmsghdr *nlh, uint32_t *id)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		const struct nfqnl_msg_packet_hdr *ph;
+
+		if (mnl_attr_get_type(a) != NFQA_PACKET_HDR)
+			continue;
+		if (mnl_attr_get_payload_len(a) < sizeof(*ph))
+			return false;
+		ph = mnl_attr_get_payload(a);
+		*id = ntohl(ph->packet_id);
+		return true;
+	}
+	return false;
+}
+
+static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
+			 uint64_t now)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	const struct nfqnl_msg_packet_hdr *ph;
+	const uint8_t *data = NULL;
+	uint32_t id, caplen = 0, origlen, mark_in = 0, skbinfo = 0;
+	struct qt_result res;
+
+	w->qstats.received++;
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
+		w->qstats.errors++;
+		if (!queue_find_id(nlh, &id)) {
+			log_rl(&rl_msg, LOG_WARNING,
+			       "queue %u: packet message without a usable id",
+			       w->queue_num);
+			return;
+		}
+		/* An empty packet: the engine calls it INVALID. */
+		log_rl(&rl_msg, LOG_WARNING,
+		       "queue %u: malformed packet message, id %u",
+		       w->queue_num, id);
+		qt_engine_process(w->engine, NULL, 0, 0, 0, now, &res);
+		w->qstats.unparsed++;
+		queue_verdict_add(w, id, res.mark);
+		return;
+	}
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	id = ntohl(ph->packet_id);
+	if (attr[NFQA_PAYLOAD]) {
+		data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	}
+	/* NFQA_CAP_LEN is only sent when the copy was cut short; without it
+	 * the payload is the whole packet. */
+	if (!queue_attr_u32(attr[NFQA_CAP_LEN], &origlen) || origlen < caplen)
+		origlen = caplen;
+	if (!queue_attr_u32(attr[NFQA_MARK], &mark_in))
+		mark_in = 0;
+	/* GSO super-packets and packets whose checksum is not filled in yet
+	 * are classified like any other: the engine never checks checksums
+	 * and takes lengths from the IP header and origlen. */
+	(void)queue_attr_u32(attr[NFQA_SKB_INFO], &skbinfo);
+
+	qt_engine_process(w->engine, data, caplen, origlen, mark_in, now, &res);
+	if (res.state == QT_CT_INVALID && res.reason >= QT_R_TRUNCATED &&
+	    res.reason <= QT_R_BAD_OPTIONS)
+		w->qstats.unparsed++;
+	if (res.state == QT_CT_INVALID && w->d->conf.log.invalid)
+		queue_log_invalid(w, data, caplen, origlen, &res);
+	queue_verdict_add(w, id, res.mark);
+}
+
+/*
+ * Walk the messages of one datagram.  Packets are classified; errors are
+ * counted.  If @ack_seq is non-zero and the acknowledgement for it is
+ * found, its error code (0 or -errno) is stored in *@ack_err and 1 is
+ * returned; otherwise 0.
+ */
+static int queue_dispatch(struct qtd_worker *w, const char *buf, size_t len,
+			  uint64_t now, uint32_t ack_seq, int *ack_err)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int left = (int)len;
+	int acked = 0;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+				continue;
+			if (ack_seq && nlh->nlmsg_seq == ack_seq) {
+				*ack_err = e->error;
+				acked = 1;
+			} else if (e->error) {
+				w->qstats.errors++;
+				log_rl(&rl_msg, LOG_WARNING,
+				       "queue %u: kernel refused a verdict: %s",
+				       w->queue_num, strerror(-e->error));
+			}
+			continue;
+		}
+		if (nlh->nlmsg_type ==
+		    ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) {
+			queue_packet(w, nlh, now);
+			continue;
+		}
+		/* NLMSG_DONE, NLMSG_NOOP and anything new: nothing to do. */
+	}
+	return acked;
+}
+
+/* Read up to @budget datagrams without blocking (0 = until empty), answer
+ * them, flush the verdicts and advance the engine's timers. */
+static void queue_read(struct qtd_worker *w, unsigned budget)
+{
+	struct queue_io *io = queue_io(w);
+	int fd = mnl_socket_get_fd(io->nl);
+	uint64_t now = qtd_now_ms();
+	unsigned n;
+
+	for (n = 0; !budget || n < budget; n++) {
+		ssize_t r = recv(fd, io->rx, QUEUE_RX_SIZE, MSG_DONTWAIT);
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* The kernel dropped messages for us: the
+				 * packets themselves are dropped by the
+				 * queue (or bypass with fail_open). */
+				w->qstats.enobufs++;
+				log_rl(&rl_rx, LOG_WARNING,
+				       "queue %u: receive buffer overrun (ENOBUFS), packets lost; raise [queue] rcvbuf",
+				       w->queue_num);
+				continue;
+			}
+			w->qstats.errors++;
+			log_rl(&rl_rx, LOG_WARNING, "queue %u: recv: %s",
+			       w->queue_num, strerror(errno));
+			break;
+		}
+		queue_dispatch(w, io->rx, (size_t)r, now, 0, NULL);
+		if (io->tx_used + QUEUE_VERDICT_MAX * 64 > QUEUE_TX_SIZE)
+			queue_flush(w);
+	}
+	queue_flush(w);
+	qt_engine_expire(w->engine, now, 256);
+}
+
+static void queue_io_cb(struct ev_loop *loop, ev_io *watcher, int revents)
+{
+	(void)loop;
+	(void)revents;
+	queue_read(watcher->data, QUEUE_RX_BUDGET);
+}
+
+/* Send one configuration message with NLM_F_ACK and wait for its answer,
+ * answering any packet that arrives meanwhile. */
+static int queue_config_send(struct qtd_worker *w, struct nlmsghdr *nlh)
+{
+	struct queue_io *io = queue_io(w);
+	int ack_err = 0;
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = ++io->seq;
+	if (mnl_socket_sendto(io->nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	for (;;) {
+		ssize_t r = mnl_socket_recvfrom(io->nl, io->rx, QUEUE_RX_SIZE);
+
+		if (r < 0) {
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			return -1;
+		}
+		if (queue_dispatch(w, io->rx, (size_t)r, qtd_now_ms(),
+				   nlh->nlmsg_seq, &ack_err)) {
+			queue_flush(w);
+			break;
+		}
+		queue_flush(w);
+	}
+	if (ack_err) {
+		errno = -ack_err;
+		return -1;
+	}
+	return 0;
+}
+
+static void queue_set_rcvbuf(struct qtd_worker *w, uint32_t bytes)
+{
+	int fd = mnl_socket_get_fd(queue_io(w)->nl);
+	int v = bytes > 0x7fffffff ? 0x7fffffff : (int)bytes;
+
+	if (!bytes)
+		return;
+	/* SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN,
+	 * which the daemon has; fall back for unusual setups. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)
+		log_warn("queue %u: setting the receive buffer to %u bytes",
+			 w->queue_num, bytes);
+}
+
+/* Build the parameter attributes of a config message from @conf. */
+static void queue_put_params(struct nlmsghdr *nlh, const struct qt_conf *conf)
+{
+	uint32_t flags = NFQA_CFG_F_GSO;
+
+	if (conf->queue.fail_open)
+		flags |= NFQA_CFG_F_FAIL_OPEN;
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
+				 (int)conf->queue.copy_range);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, conf->queue.maxlen);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
+			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
+}
+
+static void queue_bind_error(struct qtd_worker *w, int e, char *err,
+			     size_t errlen)
+{
+	switch (e) {
+	case EPERM:
+	case EACCES:
+		snprintf(err, errlen,
+			 "binding queue %u: %s: need CAP_NET_ADMIN: run as root or through systemd/qtrackd.service",
+			 w->queue_num, strerror(e));
+		break;
+	case EBUSY:
+		snprintf(err, errlen,
+			 "binding queue %u: queue %u is already bound by another process",
+			 w->queue_num, w->queue_num);
+		break;
+	case EOPNOTSUPP:
+	case ENOENT:
+	case EPROTONOSUPPORT:
+	case EINVAL:
+		snprintf(err, errlen,
+			 "binding queue %u: %s: kernel lacks nfnetlink_queue: modprobe nfnetlink_queue",
+			 w->queue_num, strerror(e));
+		break;
+	default:
+		snprintf(err, errlen, "binding queue %u: %s", w->queue_num,
+			 strerror(e));
+		break;
+	}
+}
+
+int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
+	       size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct queue_io *io;
+	struct nlmsghdr *nlh;
+
+	io = calloc(1, sizeof(*io));
+	if (!io || !(io->rx = malloc(QUEUE_RX_SIZE)) ||
+	    !(io->tx = malloc(QUEUE_TX_SIZE))) {
+		snprintf(err, errlen, "queue %u: out of memory", w->queue_num);
+		goto fail;
+	}
+	w->io = io;
+	io->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!io->nl) {
+		int e = errno;
+
+		if (e == EPROTONOSUPPORT)
+			snprintf(err, errlen,
+				 "netlink socket: %s: kernel lacks nfnetlink: modprobe nfnetlink_queue",
+				 strerror(e));
+		else
+			snprintf(err, errlen, "netlink socket: %s",
+				 strerror(e));
+		goto fail;
+	}
+	if (mnl_socket_bind(io->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "netlink bind: %s", strerror(errno));
+		goto fail;
+	}
+	io->portid = mnl_socket_get_portid(io->nl);
+	queue_set_rcvbuf(w, conf->queue.rcvbuf);
+
+	/* Bind and configure in one message: the kernel applies the command
+	 * first, then the parameters, so no packet is ever copied with the
+	 * default (metadata only) mode. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	queue_put_params(nlh, conf);
+	if (queue_config_send(w, nlh) < 0) {
+		queue_bind_error(w, errno, err, errlen);
+		goto fail;
+	}
+	ev_io_init(&io->watcher, queue_io_cb, mnl_socket_get_fd(io->nl),
+		   EV_READ);
+	io->watcher.data = w;
+	log_info("queue %u: bound (mode %s, copy_range %u, maxlen %u%s)",
+		 w->queue_num,
+		 conf->queue.mode == QT_MODE_REPEAT ? "repeat" : "accept",
+		 conf->queue.copy_range, conf->queue.maxlen,
+		 conf->queue.fail_open ? ", fail_open" : "");
+	return 0;
+fail:
+	if (io) {
+		if (io->nl)
+			mnl_socket_close(io->nl);
+		free(io->rx);
+		free(io->tx);
+		free(io);
+	}
+	w->io = NULL;
+	return -1;
+}
+
+int queue_configure(struct qtd_worker *w, const struct qt_conf *conf,
+		    char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	queue_set_rcvbuf(w, conf->queue.rcvbuf);
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
+	queue_put_params(nlh, conf);
+	if (queue_config_send(w, nlh) < 0) {
+		snprintf(err, errlen, "configuring queue %u: %s",
+			 w->queue_num, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void queue_start(struct qtd_worker *w)
+{
+	ev_io_start(w->d->loop, &queue_io(w)->watcher);
+}
+
+void queue_stop(struct qtd_worker *w)
+{
+	if (w->io)
+		ev_io_stop(w->d->loop, &queue_io(w)->watcher);
+}
+
+void queue_drain(struct qtd_worker *w)
+{
+	if (w->io)
+		queue_read(w, 0);
+}
+
+void queue_close(struct qtd_worker *w)
+{
+	struct queue_io *io = queue_io(w);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	if (!io)
+		return;
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
+	if (queue_config_send(w, nlh) < 0)
+		log_warn("queue %u: unbind", w->queue_num);
+	mnl_socket_close(io->nl);
+	free(io->rx);
+	free(io->tx);
+	free(io);
+	w->io = NULL;
+}
+
+void queue_check_drops(struct qtd_worker *w)
+{
+	struct queue_io *io = queue_io(w);
+	unsigned long long f[8];
+	char line[256];
+	FILE *fp;
+
+	if (!io)
+		return;
+	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	if (!fp)
+		return;
+	/* queue_num portid total copy_mode copy_range queue_dropped
+	 * user_dropped id_sequence 1 */
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu %llu",
+			   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
+			   &f[7]) != 8 ||
+		    f[0] != w->queue_num)
+			continue;
+		if (io->proc_seen &&
+		    (f[5] > io->kern_dropped || f[6] > io->user_dropped))
+			log_warnx("queue %u: the kernel dropped %llu packets (queue full, raise [queue] maxlen) and %llu (netlink buffer full, raise [queue] rcvbuf) since the last check",
+				  w->queue_num, f[5] - io->kern_dropped,
+				  f[6] - io->user_dropped);
+		io->kern_dropped = f[5];
+		io->user_dropped = f[6];
+		io->proc_seen = true;
+		break;
+	}
+	fclose(fp);
+}
