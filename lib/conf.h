@@ -122,9 +122,19 @@ struct qt_conf_key {
 	const char *key;
 	enum qt_conf_type type;
 	const char *def;	/* default, as text */
-	uint64_t min, max;	/* range for numeric types */
+	uint64_t min, max;	/* range for numeric types; length of strings */
 	const char *help;	/* one sentence */
+	const char *sysctl;	/* kernel equivalent (net.netfilter.*), or NULL */
+	const char *choices;	/* QT_CT_ENUM: values, "|"-separated */
+	unsigned int flags;	/* QT_CKF_* */
+	size_t offset;		/* where the value lives in struct qt_conf */
+	size_t size;		/* sizeof that field (string buffer size) */
 };
+
+/* qt_conf_key.flags */
+#define QT_CKF_ABSPATH	0x1	/* QT_CT_STRING: an absolute path */
+#define QT_CKF_NAME	0x2	/* QT_CT_STRING: a user or group name */
+#define QT_CKF_RESTART	0x4	/* cannot change on reload */
 
 /* The key table; *n receives its length. */
 const struct qt_conf_key *qt_conf_keys(size_t *n);
