@@ -79,6 +79,7 @@ static void conn_destroy(struct qt_engine *e, struct qt_conn *ct)
 	engine_event(e, QT_EV_DESTROY, ct);
 	qt_table_release(&e->table, ct);
 	e->stats.destroyed++;
+	e->stats.count = e->table.count;
 }
 
 static void engine_timer_fired(struct qt_timer *t, void *arg)
@@ -157,10 +158,13 @@ const struct qt_stats *qt_engine_stats(const struct qt_engine *e)
 
 size_t qt_engine_expire(struct qt_engine *e, uint64_t now, size_t budget)
 {
+	size_t n;
+
 	if (now > e->now)
 		e->now = now;
-	return qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e,
-				budget);
+	n = qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e, budget);
+	e->stats.expect_count = e->expect.count;
+	return n;
 }
 
 /* The output mark: foreign bits kept, our bits replaced by the state code,

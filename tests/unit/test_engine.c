@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * test_engine.c - the classification pipeline with the UDP, ICMP, ICMPv6 and
+ * generic trackers, the table limit and early drop, expiry, the mark
+ * contract and events.  Packets are built byte by byte here, independent of
+ * lib/packet.c's view of them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "qtrack.h"
+
+#define A4 0x0a000001u	/* 10.0.0.1 */
+#define B4 0x0a000002u	/* 10.0.0.2 */
+#define C4 0x0a000003u	/* 10.0.0.3 */
+
+struct pkt {
+	uint8_t b[256];
+	uint32_t len;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+/* IPv4 header + @l4len bytes of layer 4 copied from @l4. */
+static struct pkt ip4(uint32_t src, uint32_t dst, uint8_t proto,
+		      const uint8_t *l4, uint32_t l4len)
+{
+	struct pkt p = { .len = 20 + l4len };
+
+	p.b[0] = 0x45;
+	put16(p.b + 2, (uint16_t)p.len);
+	p.b[8] = 64;
+	p.b[9] = proto;
+	put32(p.b + 12, src);
+	put32(p.b + 16, dst);
+	memcpy(p.b + 20, l4, l4len);
+	return p;
+}
+
+static struct pkt udp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
+{
+	uint8_t u[12] = { 0 };
+
+	put16(u, sp);
+	put16(u + 2, dp);
+	put16(u + 4, sizeof(u));
+	return ip4(src, dst, 17, u, sizeof(u));
+}
+
+static struct pkt icmp4(uint32_t src, uint32_t dst, uint8_t type,
+			uint16_t id)
+{
+	uint8_t h[8] = { type, 0 };
+
+	put16(h + 4, id);
+	return ip4(src, dst, 1, h, sizeof(h));
+}
+
+/* An ICMP error from @src to @dst quoting @quoted (first 28 bytes). */
+static struct pkt icmp4_err(uint32_t src, uint32_t dst, uint8_t type,
+			    uint8_t code, const struct pkt *quoted)
+{
+	uint8_t h[8 + 28] = { type, code };
+
+	memcpy(h + 8, quoted->b, 28);
+	return ip4(src, dst, 1, h, sizeof(h));
+}
+
+static struct pkt ip6(const uint8_t *src, const uint8_t *dst, uint8_t nh,
+		      const uint8_t *l4, uint32_t l4len)
+{
+	struct pkt p = { .len = 40 + l4len };
+
+	p.b[0] = 0x60;
+	put16(p.b + 4, (uint16_t)l4len);
+	p.b[6] = nh;
+	p.b[7] = 64;
+	memcpy(p.b + 8, src, 16);
+	memcpy(p.b + 24, dst, 16);
+	memcpy(p.b + 40, l4, l4len);
+	return p;
+}
+
+/* An IPv4 address as stored in a tuple, back to host order. */
+static uint32_t be32_(uint32_t v)
+{
+	const uint8_t *b = (const uint8_t *)&v;
+
+	return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+}
+
+static const uint8_t A6[16] = { 0xfd, 0, [15] = 1 };
+static const uint8_t B6[16] = { 0xfd, 0, [15] = 2 };
+
+struct fixture {
+	struct qt_conf conf;
+	struct qt_engine *e;
+	uint64_t now;
+	unsigned events[3];
+};
+
+static void on_event(void *arg, enum qt_event_type type,
+		     const struct qt_conn *ct)
+{
+	struct fixture *f = arg;
+
+	(void)ct;
+	f->events[type]++;
+}
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	qt_conf_init(&f.conf);
+	f.conf.table.max = 64;
+	f.conf.table.buckets = 16;
+	f.now = 1000000;
+	f.e = qt_engine_new(&f.conf, f.now);
+	assert_non_null(f.e);
+	qt_engine_set_events(f.e, on_event, &f);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	qt_engine_free(f->e);
+	return 0;
+}
+
+static struct qt_result run(struct fixture *f, struct pkt p, uint32_t mark)
+{
+	struct qt_result r;
+
+	qt_engine_process(f->e, p.b, p.len, p.len, mark, f->now, &r);
+	return r;
+}
+
+static void expect_state(struct fixture *f, struct pkt p,
+			 enum qt_ct_state st, bool reply)
+{
+	struct qt_result r = run(f, p, 0);
+
+	assert_string_equal(qt_ct_state_name(r.state), qt_ct_state_name(st));
+	assert_int_equal(r.reply, reply);
+}
+
+static void test_udp_flow(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt req = udp4(A4, B4, 5000, 53), rep = udp4(B4, A4, 53, 5000);
+	struct qt_result r;
+
+	r = run(f, req, 0);
+	assert_int_equal(r.state, QT_CT_NEW);
+	assert_false(r.reply);
+	assert_int_equal(r.conn->timeout, 30);
+	assert_false(r.conn->status & QT_CONN_SEEN_REPLY);
+	/* A retransmitted request before any reply is still NEW. */
+	expect_state(f, req, QT_CT_NEW, false);
+	f->now += 100;
+	r = run(f, rep, 0);
+	assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	assert_true(r.reply);
+	assert_true(r.conn->status & QT_CONN_SEEN_REPLY);
+	/* Within two seconds of the first packet: still the short timeout
+	 * and not assured (today's kernel). */
+	r = run(f, req, 0);
+	assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	assert_int_equal(r.conn->timeout, 30);
+	assert_false(r.conn->status & QT_CONN_ASSURED);
+	f->now += 2500;
+	r = run(f, rep, 0);
+	assert_int_equal(r.conn->timeout, 180);
+	assert_true(r.conn->status & QT_CONN_ASSURED);
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	assert_int_equal(f->events[QT_EV_NEW], 1);
+	assert_true(f->events[QT_EV_UPDATE] >= 2);	/* reply, assured */
+}
+
+static void test_udp_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt req = udp4(A4, B4, 5001, 53);
+	struct qt_result r;
+
+	expect_state(f, req, QT_CT_NEW, false);
+	f->now += 29999;
+	qt_engine_expire(f->e, f->now, 0);
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	r = run(f, req, 0);
+	assert_int_equal(qt_engine_timeout_left(f->e, r.conn, f->now), 30);
+	f->now += 30001;
+	assert_int_equal(qt_engine_expire(f->e, f->now, 0), 1);
+	assert_int_equal(qt_engine_stats(f->e)->count, 0);
+	assert_int_equal(f->events[QT_EV_DESTROY], 1);
+	expect_state(f, req, QT_CT_NEW, false);
+}
+
+static void test_icmp_echo(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt req = icmp4(A4, B4, 8, 77), rep = icmp4(B4, A4, 0, 77);
+	struct pkt stray = icmp4(B4, A4, 0, 78);
+	struct qt_result r;
+
+	expect_state(f, req, QT_CT_NEW, false);
+	r = run(f, rep, 0);
+	assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	assert_true(r.reply);
+	/* Kept after the reply, as today's kernel does. */
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	assert_false(r.conn->status & QT_CONN_ASSURED);
+	assert_int_equal(r.conn->tuple[QT_DIR_REPLY].icmp.type, 0);
+	r = run(f, stray, 0);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	assert_int_equal(r.reason, QT_R_ICMP_UNSOLICITED);
+	/* An empty packet does not parse. */
+	r = run(f, (struct pkt){ .len = 0 }, 0);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	/* An echo request the other way round is a connection of its own. */
+	expect_state(f, icmp4(B4, A4, 8, 77), QT_CT_NEW, false);
+	/* Router advertisement: no connection can be made of it. */
+	r = run(f, icmp4(B4, A4, 9, 0), 0);
+	assert_int_equal(r.state, QT_CT_INVALID);
+}
+
+static void test_icmp_error_related(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt req = udp4(A4, B4, 5002, 4000);
+	struct pkt unreach = icmp4_err(B4, A4, 3, 3, &req);
+	struct pkt unknown = udp4(A4, C4, 5003, 4000);
+	struct pkt bogus = icmp4_err(B4, A4, 3, 3, &unknown);
+	struct pkt misdirected = icmp4_err(B4, C4, 3, 3, &req);
+	struct pkt router = icmp4_err(C4, A4, 11, 0, &req);
+	struct qt_result r;
+
+	expect_state(f, req, QT_CT_NEW, false);
+	r = run(f, unreach, 0);
+	assert_int_equal(r.state, QT_CT_RELATED);
+	assert_true(r.reply);
+	/* A router on the way may send the error too. */
+	expect_state(f, router, QT_CT_RELATED, true);
+	r = run(f, bogus, 0);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	assert_int_equal(r.reason, QT_R_ICMP_NO_CONN);
+	r = run(f, misdirected, 0);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	/* Errors create nothing. */
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	/* An error travelling in the original direction (A tells B about
+	 * B's reply) is RELATED without the reply bit. */
+	struct pkt rep = udp4(B4, A4, 4000, 5002);
+	expect_state(f, rep, QT_CT_ESTABLISHED, true);
+	expect_state(f, icmp4_err(A4, B4, 3, 3, &rep),
+		     QT_CT_RELATED, false);
+}
+
+static void test_icmpv6(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t echo[8] = { 128, 0, 0, 0, 0, 9 }, reply[8] = { 129, 0, 0, 0,
+								0, 9 };
+	uint8_t ns[24] = { 135 };
+	struct pkt q = ip6(A6, B6, 58, echo, sizeof(echo));
+	struct pkt a = ip6(B6, A6, 58, reply, sizeof(reply));
+	struct pkt n = ip6(A6, B6, 58, ns, sizeof(ns));
+	struct qt_result r;
+
+	expect_state(f, q, QT_CT_NEW, false);
+	expect_state(f, a, QT_CT_ESTABLISHED, true);
+	r = run(f, n, 0);
+	assert_int_equal(r.state, QT_CT_UNTRACKED);
+	assert_null(r.conn);
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	/* Packet too big quoting the echo request: RELATED, reply dir. */
+	uint8_t ptb[8 + 48] = { 2, 0 };
+	memcpy(ptb + 8, q.b, 48);
+	expect_state(f, ip6(B6, A6, 58, ptb, sizeof(ptb)),
+		     QT_CT_RELATED, true);
+}
+
+static void test_generic(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t gre[8] = { 0 };
+	struct pkt o = ip4(A4, B4, 47, gre, sizeof(gre));
+	struct pkt rr = ip4(B4, A4, 47, gre, sizeof(gre));
+	struct qt_result r;
+
+	r = run(f, o, 0);
+	assert_int_equal(r.state, QT_CT_NEW);
+	assert_int_equal(r.conn->timeout, 600);
+	expect_state(f, rr, QT_CT_ESTABLISHED, true);
+	expect_state(f, o, QT_CT_ESTABLISHED, false);
+}
+
+static void test_marks(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt req = udp4(A4, B4, 5004, 53), rep = udp4(B4, A4, 53, 5004);
+	struct qt_result r;
+
+	r = run(f, req, 0xabcd0000 | 0x44);
+	assert_int_equal(r.mark, 0xabcd0000 | 0x01);
+	r = run(f, rep, 0x300);
+	assert_int_equal(r.mark, 0x300 | 0x02 | 0x10);
+	/* notrack bits: UNTRACKED, no entry, mark keeps the input bits. */
+	r = run(f, udp4(A4, C4, 1, 2), 0x1000);
+	assert_int_equal(r.state, QT_CT_UNTRACKED);
+	assert_int_equal(r.mark, 0x1000 | 0x05);
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	/* A packet that does not parse is INVALID and counted. */
+	r = run(f, (struct pkt){ .b = { 0x45 }, .len = 10 }, 0);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	assert_int_equal(r.mark, 0x04);
+	assert_int_equal(qt_engine_stats(f->e)->invalid[r.reason], 1);
+	assert_int_equal(qt_engine_stats(f->e)->packets[QT_CT_INVALID], 1);
+}
+
+static void test_connmark(void **state)
+{
+	struct fixture *f = *state;
+	struct qt_conf c = f->conf;
+	char err[256];
+	struct qt_result r;
+
+	c.mark.connmark = 0xff00;
+	assert_int_equal(qt_engine_reconfigure(f->e, &c, err, sizeof(err)),
+			 0);
+	r = run(f, udp4(A4, B4, 7, 8), 0x4200);
+	assert_int_equal(r.conn->mark, 0x4200);
+	/* Restored onto later packets of both directions. */
+	r = run(f, udp4(B4, A4, 8, 7), 0);
+	assert_int_equal(r.mark, 0x4200 | 0x12);
+}
+
+static void test_table_full(void **state)
+{
+	struct fixture *f = *state;
+	struct qt_conf c = f->conf;
+	struct qt_engine *e;
+	struct qt_result r;
+	struct pkt p;
+
+	c.table.max = 4;
+	c.table.buckets = 1;
+	e = qt_engine_new(&c, f->now);
+	for (uint16_t i = 0; i < 4; i++) {
+		p = udp4(A4, B4, 100 + i, 53);
+		qt_engine_process(e, p.b, p.len, p.len, 0, f->now, &r);
+		assert_int_equal(r.state, QT_CT_NEW);
+	}
+	/* Full of unassured entries: one is evicted. */
+	p = udp4(A4, B4, 200, 53);
+	qt_engine_process(e, p.b, p.len, p.len, 0, f->now, &r);
+	assert_int_equal(r.state, QT_CT_NEW);
+	assert_int_equal(qt_engine_stats(e)->early_drop, 1);
+	assert_int_equal(qt_engine_stats(e)->count, 4);
+	/* Make every entry assured: then new connections are refused. */
+	uint32_t cur = 0;
+	const struct qt_conn *ct;
+	f->now += 3000;
+	while ((ct = qt_engine_next(e, &cur)) != NULL) {
+		struct qt_tuple t = ct->tuple[QT_DIR_REPLY];
+		p = udp4(be32_(t.src.ip), be32_(t.dst.ip), t.sport, t.dport);
+		qt_engine_process(e, p.b, p.len, p.len, 0, f->now, &r);
+		assert_int_equal(r.state, QT_CT_ESTABLISHED);
+		qt_engine_process(e, p.b, p.len, p.len, 0, f->now + 1, &r);
+		assert_true(r.conn->status & QT_CONN_ASSURED);
+	}
+	p = udp4(A4, B4, 300, 53);
+	qt_engine_process(e, p.b, p.len, p.len, 0, f->now + 2, &r);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	assert_int_equal(r.reason, QT_R_TABLE_FULL);
+	assert_int_equal(qt_engine_stats(e)->refused, 1);
+	qt_engine_free(e);
+}
+
+static void test_delete_flush(void **state)
+{
+	struct fixture *f = *state;
+	struct qt_result r = run(f, udp4(A4, B4, 9, 10), 0);
+	struct qt_tuple t = r.conn->tuple[QT_DIR_REPLY];
+
+	run(f, udp4(A4, B4, 11, 10), 0);
+	assert_int_equal(qt_engine_delete(f->e, &t), 0);
+	assert_int_equal(qt_engine_delete(f->e, &t), -1);
+	assert_int_equal(qt_engine_flush(f->e), 1);
+	assert_int_equal(f->events[QT_EV_DESTROY], 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_udp_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_expiry, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_echo, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_related, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_icmpv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connmark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_full, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_delete_flush, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
