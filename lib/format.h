@@ -15,7 +15,9 @@
 struct qt_format_opts {
 	uint32_t timeout;	/* seconds left, printed after the proto */
 	bool accounting;	/* print packets= bytes= per direction */
-	const char *event;	/* "NEW", "UPDATE", "DESTROY" prefix, or NULL */
+	const char *event;	/* "NEW", "UPDATE", "DESTROY" prefix, or NULL;
+				 * event lines are as conntrack -E prints
+				 * them: no use=, mark= only when nonzero */
 };
 
 /*

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * format.c - connections as text, field for field as conntrack-tools
+ * prints them (libnetfilter_conntrack's default output), and as JSON.
+ *
+ * The line is, with optional parts in brackets:
+ *
+ *   [EVENT ]proto num timeout [STATE ]ORIG [packets= bytes= ][[UNREPLIED] ]
+ *   REPLY [packets= bytes= ][[ASSURED] ]mark=N [helper=NAME ]use=1
+ *
+ * where EVENT is "[NEW]", "[UPDATE]" or "[DESTROY]" right-aligned in nine
+ * columns.  Event lines follow what the kernel puts into an event message:
+ * no use count, and the mark only when it is not zero.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format.h"
+#include "proto.h"
+
+struct fmt_out {
+	char *buf;
+	size_t len;
+	size_t n;	/* bytes needed so far, like snprintf's result */
+};
+
+static void fmt_put(struct fmt_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fmt_put(struct fmt_out *o, const char *fmt, ...)
+{
+	size_t room = o->n < o->len ? o->len - o->n : 0;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(room ? o->buf + o->n : NULL, room, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		o->n += (size_t)r;
+}
+
+static void fmt_init(struct fmt_out *o, char *buf, size_t len)
+{
+	o->buf = buf;
+	o->len = len;
+	o->n = 0;
+	if (len)
+		buf[0] = '\0';
+}
+
+size_t qt_format_addr(int family, const union qt_addr *a, char *buf,
+		      size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a->b, text,
+		       sizeof(text)))
+		text[0] = '\0';
+	return (size_t)snprintf(buf, len, "%s", text);
+}
+
+/* Which identifiers the kernel prints for a protocol. */
+enum fmt_l4 {
+	FMT_L4_NONE,
+	FMT_L4_PORTS,
+	FMT_L4_ICMP,
+};
+
+static enum fmt_l4 fmt_l4_kind(const struct qt_tuple *t)
+{
+	switch (t->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		return FMT_L4_PORTS;
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+		/* These have ports in the kernel; the generic tracker keeps
+		 * them zero, and then "sport=0" would be a lie. */
+		return t->l4 ? FMT_L4_PORTS : FMT_L4_NONE;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return FMT_L4_ICMP;
+	default:
+		return FMT_L4_NONE;
+	}
+}
+
+static const char *fmt_state(const struct qt_conn *ct)
+{
+	const struct qt_proto_ops *ops = qt_proto_find(ct->tuple[0].proto);
+
+	if (ops && ops->proto == ct->tuple[0].proto && ops->state_name)
+		return ops->state_name(ct);
+	return NULL;
+}
+
+/* Helper names indexed by enum qt_helper (expect.h). */
+static const char *fmt_helper(const struct qt_conn *ct)
+{
+	static const char *const names[] = { NULL, "ftp" };
+
+	return ct->helper < sizeof(names) / sizeof(names[0]) ?
+		       names[ct->helper] :
+		       "unknown";
+}
+
+static void fmt_tuple(struct fmt_out *o, const struct qt_tuple *t)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	qt_format_addr(t->family, &t->src, src, sizeof(src));
+	qt_format_addr(t->family, &t->dst, dst, sizeof(dst));
+	fmt_put(o, "src=%s dst=%s ", src, dst);
+	switch (fmt_l4_kind(t)) {
+	case FMT_L4_PORTS:
+		fmt_put(o, "sport=%u dport=%u ", t->sport, t->dport);
+		break;
+	case FMT_L4_ICMP:
+		fmt_put(o, "type=%u code=%u id=%u ", t->icmp.type,
+			t->icmp.code, t->icmp.id);
+		break;
+	case FMT_L4_NONE:
+		break;
+	}
+}
+
+size_t qt_format_conn(const struct qt_conn *ct,
+		      const struct qt_format_opts *o, char *buf, size_t len)
+{
+	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
+	const char *state = fmt_state(ct);
+	const char *helper = fmt_helper(ct);
+	struct fmt_out out;
+	int dir;
+
+	fmt_init(&out, buf, len);
+	if (o->event) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "[%s]", o->event);
+		fmt_put(&out, "%9s ", tag);
+	}
+	fmt_put(&out, "%-8s %u %" PRIu32 " ", qt_proto_name(orig->proto),
+		orig->proto, o->timeout);
+	if (state)
+		fmt_put(&out, "%s ", state);
+	for (dir = QT_DIR_ORIG; dir <= QT_DIR_REPLY; dir++) {
+		fmt_tuple(&out, &ct->tuple[dir]);
+		if (o->accounting)
+			fmt_put(&out, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
+				ct->packets[dir], ct->bytes[dir]);
+		if (dir == QT_DIR_ORIG && !(ct->status & QT_CONN_SEEN_REPLY))
+			fmt_put(&out, "[UNREPLIED] ");
+	}
+	if (ct->status & QT_CONN_ASSURED)
+		fmt_put(&out, "[ASSURED] ");
+	if (!o->event || ct->mark)
+		fmt_put(&out, "mark=%" PRIu32 " ", ct->mark);
+	if (helper)
+		fmt_put(&out, "helper=%s ", helper);
+	if (!o->event)
+		fmt_put(&out, "use=1 ");
+
+	/* Every field ends in a blank; conntrack prints none at the end. */
+	if (out.n <= len)
+		buf[out.n - 1] = '\0';
+	return out.n - 1;
+}
+
+/* A JSON string; the values printed are names and addresses, but escape
+ * anyway so the output stays valid whatever a name holds. */
+static void fmt_json_str(struct fmt_out *o, const char *s)
+{
+	fmt_put(o, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fmt_put(o, "\\%c", ch);
+		else if (ch < 0x20)
+			fmt_put(o, "\\u%04x", ch);
+		else
+			fmt_put(o, "%c", ch);
+	}
+	fmt_put(o, "\"");
+}
+
+static void fmt_json_dir(struct fmt_out *o, const struct qt_conn *ct,
+			 int dir, const struct qt_format_opts *opts)
+{
+	const struct qt_tuple *t = &ct->tuple[dir];
+	char addr[INET6_ADDRSTRLEN];
+
+	fmt_put(o, "{\"src\":");
+	qt_format_addr(t->family, &t->src, addr, sizeof(addr));
+	fmt_json_str(o, addr);
+	fmt_put(o, ",\"dst\":");
+	qt_format_addr(t->family, &t->dst, addr, sizeof(addr));
+	fmt_json_str(o, addr);
+	switch (fmt_l4_kind(t)) {
+	case FMT_L4_PORTS:
+		fmt_put(o, ",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
+		break;
+	case FMT_L4_ICMP:
+		fmt_put(o, ",\"type\":%u,\"code\":%u,\"id\":%u", t->icmp.type,
+			t->icmp.code, t->icmp.id);
+		break;
+	case FMT_L4_NONE:
+		break;
+	}
+	if (opts->accounting)
+		fmt_put(o, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
+			ct->packets[dir], ct->bytes[dir]);
+	fmt_put(o, "}");
+}
+
+size_t qt_format_conn_json(const struct qt_conn *ct,
+			   const struct qt_format_opts *o, char *buf,
+			   size_t len)
+{
+	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
+	const char *state = fmt_state(ct);
+	const char *helper = fmt_helper(ct);
+	struct fmt_out out;
+
+	fmt_init(&out, buf, len);
+	fmt_put(&out, "{");
+	if (o->event) {
+		fmt_put(&out, "\"event\":");
+		fmt_json_str(&out, o->event);
+		fmt_put(&out, ",");
+	}
+	fmt_put(&out, "\"family\":\"%s\",\"proto\":",
+		orig->family == AF_INET6 ? "ipv6" : "ipv4");
+	fmt_json_str(&out, qt_proto_name(orig->proto));
+	fmt_put(&out, ",\"protonum\":%u,\"timeout\":%" PRIu32 ",\"state\":",
+		orig->proto, o->timeout);
+	if (state)
+		fmt_json_str(&out, state);
+	else
+		fmt_put(&out, "null");
+	fmt_put(&out, ",\"orig\":");
+	fmt_json_dir(&out, ct, QT_DIR_ORIG, o);
+	fmt_put(&out, ",\"reply\":");
+	fmt_json_dir(&out, ct, QT_DIR_REPLY, o);
+	fmt_put(&out,
+		",\"unreplied\":%s,\"assured\":%s,\"mark\":%" PRIu32
+		",\"use\":1,\"id\":%" PRIu32 ",\"helper\":",
+		ct->status & QT_CONN_SEEN_REPLY ? "false" : "true",
+		ct->status & QT_CONN_ASSURED ? "true" : "false", ct->mark,
+		ct->id);
+	if (helper)
+		fmt_json_str(&out, helper);
+	else
+		fmt_put(&out, "null");
+	fmt_put(&out, "}");
+	return out.n;
+}
