@@ -591,7 +591,9 @@ static uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
  * FIN or RST from the other side that is out of window too, is probably
  * dead while we think it alive: shorten its timeout to the unacked one if
  * it is longer (the kernel's nf_tcp_handle_invalid).  Returns the new
- * timeout in seconds, or 0 to keep the timer.
+ * timeout in seconds, or 0 to keep the timer.  packet() then returns
+ * QT_V_INVALID with *timeout set to it; an engine that re-arms the timer
+ * when *timeout changed on QT_V_INVALID matches the kernel exactly.
  */
 static uint32_t tcp_invalid_timeout(struct qt_conn *ct, enum qt_dir dir,
 				    enum tcp_class cls,
@@ -766,7 +768,7 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 	uint8_t old_state = tc->state;
 	uint8_t new_state;
 	bool skip_window = false;
-	uint32_t to;
+	uint32_t to, shrink;
 	int v;
 
 	if (old_state >= QT_TCP_STATE_MAX) {
@@ -786,7 +788,9 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 		case TW_INVALID:
 			*why = cls == TC_SYNACK ? QT_R_TCP_SYNACK
 						: QT_R_TCP_WINDOW;
-			*timeout = tcp_invalid_timeout(ct, dir, cls, ctx);
+			shrink = tcp_invalid_timeout(ct, dir, cls, ctx);
+			if (shrink)
+				*timeout = shrink;
 			return QT_V_INVALID;
 		case TW_ACCEPT:
 			break;
