@@ -184,7 +184,10 @@ static void to_syn_sent2(struct drv *d)
 	struct qt_pkt p = seg(S, ISN_S, 0, WIN, 0);
 
 	to_syn_sent(d);
-	assert_int_equal(drv_send(d, REPLY, &p), O_ACCEPT);
+	/* Moves on, but as a SYN answering an unanswered SYN it does not
+	 * refresh the timer (the kernel's "no renewal on SYN" rule runs
+	 * before the reply is marked seen). */
+	assert_int_equal(drv_send(d, REPLY, &p), O_IGNORE);
 	assert_int_equal(st(d), QT_TCP_SYN_SENT2);
 }
 
@@ -332,7 +335,7 @@ static const struct expect expected[2][C_MAX][QT_TCP_STATE_MAX] = {
 		     IV(TIME_WAIT), IV(CLOSE), IV(SYN_SENT2) },
 },
 [REPLY] = {
-	[C_SYN] = { IV(NONE), Y(SYN_SENT2), IV(SYN_RECV), IV(ESTABLISHED),
+	[C_SYN] = { IV(NONE), IG(SYN_SENT2), IV(SYN_RECV), IV(ESTABLISHED),
 		    IV(FIN_WAIT), IV(CLOSE_WAIT), IV(LAST_ACK),
 		    RS(TIME_WAIT), IV(CLOSE), Y(SYN_SENT2) },
 	[C_SYNACK] = { IV(NONE), Y(SYN_RECV), IG(SYN_RECV), IG(ESTABLISHED),
@@ -667,6 +670,7 @@ static void test_out_of_window(void **unused)
 {
 	struct drv d;
 	struct qt_pkt p;
+	uint32_t maxend;
 
 	(void)unused;
 	drv_init(&d);
@@ -694,15 +698,25 @@ static void test_out_of_window(void **unused)
 	assert_int_equal(drv_send(&d, ORIG, &p), O_ACCEPT);
 	p = seg(A | P, ISN_C + 1, ISN_S + 1, WIN, 100);
 	assert_int_equal(drv_send(&d, ORIG, &p), O_IGNORE);
-	/* A few bytes more than the window: let through, remembered, so
-	 * their ack is not refused. */
-	p = seg(A, ISN_S + 1, ISN_C + 120101, 10, 0);
+	/* Starting just past the window: let through, and remembered so
+	 * that its ack is not refused. */
+	p = seg(A, ISN_S + 1, ISN_C + 120101, WIN, 0);
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
-	p = seg(A | P, ISN_C + 120101, ISN_S + 1, WIN, 20);
+	maxend = d.ct.proto.tcp.seen[ORIG].maxend;
+	assert_int_equal(maxend, ISN_C + 120101 + WIN);
+	p = seg(A | P, maxend + 1, ISN_S + 1, WIN, 20);
 	assert_int_equal(drv_send(&d, ORIG, &p), O_IGNORE);
-	assert_int_equal(d.ct.proto.tcp.seen[ORIG].end, ISN_C + 120121);
-	p = seg(A, ISN_S + 1, ISN_C + 120121, WIN, 0);
+	assert_int_equal(d.ct.proto.tcp.seen[ORIG].end, maxend + 21);
+	p = seg(A, ISN_S + 1, maxend + 21, WIN, 0);
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
+	/* Further past the window than the window is wide, it is INVALID
+	 * and forgotten, so its ack is INVALID too. */
+	maxend = d.ct.proto.tcp.seen[ORIG].maxend;
+	p = seg(A | P, maxend + 70000, ISN_S + 1, WIN, 20);
+	assert_int_equal(drv_send(&d, ORIG, &p), O_INVALID);
+	assert_int_equal(d.why, QT_R_TCP_WINDOW);
+	p = seg(A, ISN_S + 1, maxend + 70020, WIN, 0);
+	assert_int_equal(drv_send(&d, REPLY, &p), O_INVALID);
 
 	/* be_liberal lets everything but bad RSTs through. */
 	d.conf.tcp.be_liberal = true;
@@ -838,14 +852,17 @@ static void test_rst_checks(void **unused)
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
 	p = seg(A, ISN_C + 1, ISN_S + 1001, WIN, 0);
 	assert_int_equal(drv_send(&d, ORIG, &p), O_ACCEPT);
-	p = seg(R, ISN_S + 500, 0, 0, 0);
+	p = seg(R, ISN_S + 6001, 0, 0, 0);
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
 	assert_int_equal(st(&d), QT_TCP_ESTABLISHED);
 	assert_int_equal(d.timeout, 10);
-	/* The client's challenge ACK, then the exact RST. */
+	/* The client's challenge ACK, then the exact RST.  As in the
+	 * kernel, the accepted RST moved the server's end to its sequence
+	 * number, which the challenge ACK does not ack: the unacked cap. */
 	p = seg(A, ISN_C + 1, ISN_S + 1001, WIN, 0);
 	assert_int_equal(drv_send(&d, ORIG, &p), O_ACCEPT);
-	assert_int_equal(d.timeout, 432000);
+	assert_int_equal(st(&d), QT_TCP_ESTABLISHED);
+	assert_int_equal(d.timeout, 300);
 	p = seg(R, ISN_S + 1001, 0, 0, 0);
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
 	assert_int_equal(st(&d), QT_TCP_CLOSE);
