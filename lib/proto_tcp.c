@@ -21,17 +21,10 @@
 
 /* Packet classes: the kernel's get_conntrack_index() order, which is also
  * what qt_tcp_conn.last_index stores. */
-enum tcp_class {
-	TC_SYN,
-	TC_SYNACK,
-	TC_FIN,
-	TC_ACK,
-	TC_RST,
-	TC_NONE,
-	TC_MAX
-};
+enum tcp_class { TC_SYN, TC_SYNACK, TC_FIN, TC_ACK, TC_RST, TC_NONE, TC_MAX };
 
 /* Table outcomes that are not states. */
+/* clang-format off */
 #define sIV QT_TCP_STATE_MAX		/* invalid in this state */
 #define sIG (QT_TCP_STATE_MAX + 1)	/* let through, keep state, note it */
 
@@ -45,6 +38,7 @@ enum tcp_class {
 #define sTW QT_TCP_TIME_WAIT
 #define sCL QT_TCP_CLOSE
 #define sS2 QT_TCP_SYN_SENT2
+/* clang-format on */
 
 /*
  * The state machine.  We sit between the two ends and see every packet,
@@ -56,6 +50,7 @@ enum tcp_class {
  * pass without changing anything.  sIV marks packets that are plainly
  * wrong in that state.
  */
+/* clang-format off */
 static const uint8_t tcp_transitions[2][TC_MAX][QT_TCP_STATE_MAX] = {
 [QT_DIR_ORIG] = {
 /*	     sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2 */
@@ -109,32 +104,28 @@ static const uint8_t tcp_transitions[2][TC_MAX][QT_TCP_STATE_MAX] = {
 [TC_NONE] =  { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
 },
 };
+/* clang-format on */
 
 /* Flag combinations that may appear at all, after masking out PSH, ECE
  * and CWR, which are valid with anything (the kernel's tcp_valid_flags). */
 static const bool tcp_flags_ok[64] = {
-	[QT_TCP_SYN] = true,
-	[QT_TCP_SYN | QT_TCP_URG] = true,
-	[QT_TCP_SYN | QT_TCP_ACK] = true,
-	[QT_TCP_RST] = true,
-	[QT_TCP_RST | QT_TCP_ACK] = true,
-	[QT_TCP_FIN | QT_TCP_ACK] = true,
-	[QT_TCP_FIN | QT_TCP_ACK | QT_TCP_URG] = true,
-	[QT_TCP_ACK] = true,
-	[QT_TCP_ACK | QT_TCP_URG] = true,
+    [QT_TCP_SYN] = true,
+    [QT_TCP_SYN | QT_TCP_URG] = true,
+    [QT_TCP_SYN | QT_TCP_ACK] = true,
+    [QT_TCP_RST] = true,
+    [QT_TCP_RST | QT_TCP_ACK] = true,
+    [QT_TCP_FIN | QT_TCP_ACK] = true,
+    [QT_TCP_FIN | QT_TCP_ACK | QT_TCP_URG] = true,
+    [QT_TCP_ACK] = true,
+    [QT_TCP_ACK | QT_TCP_URG] = true,
 };
 
 static const char *const tcp_state_names[QT_TCP_STATE_MAX] = {
-	[QT_TCP_NONE] = "NONE",
-	[QT_TCP_SYN_SENT] = "SYN_SENT",
-	[QT_TCP_SYN_RECV] = "SYN_RECV",
-	[QT_TCP_ESTABLISHED] = "ESTABLISHED",
-	[QT_TCP_FIN_WAIT] = "FIN_WAIT",
-	[QT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-	[QT_TCP_LAST_ACK] = "LAST_ACK",
-	[QT_TCP_TIME_WAIT] = "TIME_WAIT",
-	[QT_TCP_CLOSE] = "CLOSE",
-	[QT_TCP_SYN_SENT2] = "SYN_SENT2",
+    [QT_TCP_NONE] = "NONE",	    [QT_TCP_SYN_SENT] = "SYN_SENT",
+    [QT_TCP_SYN_RECV] = "SYN_RECV", [QT_TCP_ESTABLISHED] = "ESTABLISHED",
+    [QT_TCP_FIN_WAIT] = "FIN_WAIT", [QT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+    [QT_TCP_LAST_ACK] = "LAST_ACK", [QT_TCP_TIME_WAIT] = "TIME_WAIT",
+    [QT_TCP_CLOSE] = "CLOSE",	    [QT_TCP_SYN_SENT2] = "SYN_SENT2",
 };
 
 /* Lower bound of an acceptable ack, as far below the receiver's end as the
@@ -143,9 +134,9 @@ static const char *const tcp_state_names[QT_TCP_STATE_MAX] = {
 
 /* What the window tracker decided. */
 enum tcp_win_result {
-	TW_IGNORE,	/* let it through, change nothing more */
-	TW_INVALID,	/* INVALID */
-	TW_ACCEPT,	/* in window; the state may move */
+	TW_IGNORE,  /* let it through, change nothing more */
+	TW_INVALID, /* INVALID */
+	TW_ACCEPT,  /* in window; the state may move */
 };
 
 /* Sequence number comparisons modulo 2^32. */
@@ -223,7 +214,8 @@ static uint32_t tcp_sack_highest(const struct qt_pkt *pkt, uint32_t ack)
  * side's SYN is seen.
  */
 static void tcp_dir_init(struct qt_tcp_dir *snd, struct qt_tcp_dir *rcv,
-			 const struct qt_pkt *pkt, uint32_t end, enum qt_dir dir)
+			 const struct qt_pkt *pkt, uint32_t end,
+			 enum qt_dir dir)
 {
 	snd->end = end;
 	snd->maxend = end;
@@ -320,7 +312,7 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 		ack = rcv->end;
 		sack = ack;
 	} else if ((flags & (QT_TCP_ACK | QT_TCP_RST)) ==
-			   (QT_TCP_ACK | QT_TCP_RST) &&
+		       (QT_TCP_ACK | QT_TCP_RST) &&
 		   ack == 0) {
 		/* Some stacks set ACK on a RST with a zero ack. */
 		ack = rcv->end;
@@ -338,9 +330,10 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 		 * allows; if everything else fits, remember the data so that
 		 * the ack for it is not refused later, and let it pass. */
 		uint32_t overshot = end - snd->maxend + 1;
-		bool ack_ok = seq_after(sack, rcv->end - tcp_maxackwin(snd) - 1);
-		bool in_rwin = rcv->maxwin &&
-			       seq_after(end, snd->end - rcv->maxwin - 1);
+		bool ack_ok =
+		    seq_after(sack, rcv->end - tcp_maxackwin(snd) - 1);
+		bool in_rwin =
+		    rcv->maxwin && seq_after(end, snd->end - rcv->maxwin - 1);
 
 		if (in_rwin && ack_ok && overshot <= rcv->maxwin &&
 		    seq_before(sack, rcv->end + 1)) {
@@ -411,7 +404,7 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 	return TW_ACCEPT;
 }
 
-/* Whether the conn is ESTABLISHED and ASSURED (nf_conntrack_tcp_established). */
+/* ESTABLISHED and ASSURED, the kernel's nf_conntrack_tcp_established(). */
 static bool tcp_established(const struct qt_conn *ct)
 {
 	return ct->proto.tcp.state == QT_TCP_ESTABLISHED &&
@@ -476,7 +469,7 @@ static bool tcp_ignored(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 		 * with a SYN/ACK: keep the SYN's options for then.  Or the
 		 * server answers with an RFC 5961 challenge ACK, which in
 		 * LAST_ACK must not be taken for the ack of the last FIN. */
-		struct qt_tcp_dir opts = { 0 };
+		struct qt_tcp_dir opts = {0};
 
 		tcp_dir_take_options(&opts, pkt);
 		tc->last_flags = 0;
@@ -501,9 +494,9 @@ static bool tcp_ignored(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 
 /* What to do with a RST after the table's verdict. */
 enum tcp_rst_action {
-	RST_CHECK,	/* check the window as usual */
-	RST_TRUST,	/* skip the window check */
-	RST_INVALID,	/* INVALID */
+	RST_CHECK,   /* check the window as usual */
+	RST_TRUST,   /* skip the window check */
+	RST_INVALID, /* INVALID */
 };
 
 /*
@@ -567,8 +560,8 @@ check_ignored:
 
 /* The timeout for the new state, shortened while the conn looks stuck. */
 static uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
-				 const struct qt_conf *conf,
-				 enum tcp_class cls, uint8_t new_state)
+				 const struct qt_conf *conf, enum tcp_class cls,
+				 uint8_t new_state)
 {
 	const uint32_t *to = conf->tcp.timeouts;
 	uint8_t any = tc->seen[0].flags | tc->seen[1].flags;
@@ -670,9 +663,9 @@ static enum qt_reason tcp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
 	} else {
 		d->maxend = d->end + d->maxwin;
 		tc->seen[QT_DIR_ORIG].flags =
-			QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
+		    QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
 		tc->seen[QT_DIR_REPLY].flags =
-			QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
+		    QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
 	}
 	tc->state = QT_TCP_NONE;
 	tc->last_index = TC_NONE;
@@ -699,7 +692,7 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 		 * close, or our side reset the conn, the port is reused
 		 * (RFC 1122): start over with a new conn. */
 		if ((tc->seen[0].flags | tc->seen[1].flags) &
-			    QT_TCPF_CLOSE_INIT ||
+			QT_TCPF_CLOSE_INIT ||
 		    (tc->last_dir == dir && tc->last_index == TC_RST))
 			return QT_V_RESTART;
 		/* Otherwise we may be out of sync: treat it as ignored. */
@@ -739,8 +732,8 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 	case QT_TCP_CLOSE:
 		if (cls != TC_RST)
 			break;
-		switch (tcp_rst_check(ct, pkt, dir, *old_state, new_state,
-				      conf)) {
+		switch (
+		    tcp_rst_check(ct, pkt, dir, *old_state, new_state, conf)) {
 		case RST_INVALID:
 			*why = QT_R_TCP_RST;
 			return QT_V_INVALID;
@@ -776,8 +769,8 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 		return QT_V_INVALID;
 	}
 	new_state = tcp_transitions[dir][cls][old_state];
-	v = tcp_decide(ct, pkt, dir, cls, &old_state, &new_state,
-		       &skip_window, conf, why);
+	v = tcp_decide(ct, pkt, dir, cls, &old_state, &new_state, &skip_window,
+		       conf, why);
 	if (v >= 0)
 		return (enum qt_verdict)v;
 
@@ -844,12 +837,12 @@ static const char *tcp_state_name(const struct qt_conn *ct)
 }
 
 const struct qt_proto_ops qt_proto_tcp = {
-	.proto = 6,
-	.name = "tcp",
-	.pre = tcp_pre,
-	.invert = tcp_invert,
-	.new = tcp_new,
-	.packet = tcp_packet,
-	.state_name = tcp_state_name,
-	.can_early_drop = tcp_can_early_drop,
+    .proto = 6,
+    .name = "tcp",
+    .pre = tcp_pre,
+    .invert = tcp_invert,
+    .new = tcp_new,
+    .packet = tcp_packet,
+    .state_name = tcp_state_name,
+    .can_early_drop = tcp_can_early_drop,
 };

@@ -25,8 +25,8 @@
 #define A QT_TCP_ACK
 #define U QT_TCP_URG
 
-#define ISN_C 1000u		/* client's initial sequence number */
-#define ISN_S 5000u		/* server's */
+#define ISN_C 1000u /* client's initial sequence number */
+#define ISN_S 5000u /* server's */
 #define WIN 65535u
 
 #define ORIG QT_DIR_ORIG
@@ -39,14 +39,14 @@ enum outcome {
 	O_INVALID = QT_V_INVALID,
 	O_RESTART = QT_V_RESTART,
 	O_DESTROY = QT_V_DESTROY,
-	O_NEW_REFUSED,		/* new() refused the first packet */
+	O_NEW_REFUSED, /* new() refused the first packet */
 };
 
 struct drv {
 	struct qt_conn ct;
 	struct qt_conf conf;
 	struct qt_proto_ctx ctx;
-	uint32_t timeout;	/* what packet() set, or left */
+	uint32_t timeout; /* what packet() set, or left */
 	enum qt_reason why;
 };
 
@@ -80,8 +80,8 @@ static void drv_init(struct drv *d)
 	d->ct.tuple[ORIG].dst.ip = 0x0200000a;
 	d->ct.tuple[ORIG].sport = 40000;
 	d->ct.tuple[ORIG].dport = 80;
-	assert_true(qt_proto_tcp.invert(&d->ct.tuple[REPLY],
-					&d->ct.tuple[ORIG]));
+	assert_true(
+	    qt_proto_tcp.invert(&d->ct.tuple[REPLY], &d->ct.tuple[ORIG]));
 }
 
 /* A segment with @flags, @len payload bytes (per the IP header), no
@@ -135,8 +135,7 @@ static enum outcome drv_first(struct drv *d, const struct qt_pkt *p)
 	if (d->why != QT_R_NONE)
 		return O_NEW_REFUSED;
 	d->timeout = 0;
-	v = qt_proto_tcp.packet(&d->ct, p, ORIG, &d->ctx, &d->timeout,
-				&d->why);
+	v = qt_proto_tcp.packet(&d->ct, p, ORIG, &d->ctx, &d->timeout, &d->why);
 	drv_arm(d, (enum outcome)v);
 	return (enum outcome)v;
 }
@@ -149,8 +148,8 @@ static enum outcome drv_send(struct drv *d, int dir, const struct qt_pkt *p)
 	d->why = QT_R_NONE;
 	v = qt_proto_tcp.packet(&d->ct, p, (enum qt_dir)dir, &d->ctx,
 				&d->timeout, &d->why);
-	if (dir == REPLY && (v == QT_V_ACCEPT || v == QT_V_IGNORE ||
-			     v == QT_V_DESTROY))
+	if (dir == REPLY &&
+	    (v == QT_V_ACCEPT || v == QT_V_IGNORE || v == QT_V_DESTROY))
 		d->ct.status |= QT_CONN_SEEN_REPLY;
 	drv_arm(d, (enum outcome)v);
 	return (enum outcome)v;
@@ -265,16 +264,11 @@ static void to_none(struct drv *d)
 }
 
 static void (*const drive_to[QT_TCP_STATE_MAX])(struct drv *) = {
-	[QT_TCP_NONE] = to_none,
-	[QT_TCP_SYN_SENT] = to_syn_sent,
-	[QT_TCP_SYN_RECV] = to_syn_recv,
-	[QT_TCP_ESTABLISHED] = to_established,
-	[QT_TCP_FIN_WAIT] = to_fin_wait,
-	[QT_TCP_CLOSE_WAIT] = to_close_wait,
-	[QT_TCP_LAST_ACK] = to_last_ack,
-	[QT_TCP_TIME_WAIT] = to_time_wait,
-	[QT_TCP_CLOSE] = to_close,
-	[QT_TCP_SYN_SENT2] = to_syn_sent2,
+    [QT_TCP_NONE] = to_none,	     [QT_TCP_SYN_SENT] = to_syn_sent,
+    [QT_TCP_SYN_RECV] = to_syn_recv, [QT_TCP_ESTABLISHED] = to_established,
+    [QT_TCP_FIN_WAIT] = to_fin_wait, [QT_TCP_CLOSE_WAIT] = to_close_wait,
+    [QT_TCP_LAST_ACK] = to_last_ack, [QT_TCP_TIME_WAIT] = to_time_wait,
+    [QT_TCP_CLOSE] = to_close,	     [QT_TCP_SYN_SENT2] = to_syn_sent2,
 };
 
 /* ---- the transition table, every row -------------------------------- */
@@ -282,27 +276,45 @@ static void (*const drive_to[QT_TCP_STATE_MAX])(struct drv *) = {
 enum cls { C_SYN, C_SYNACK, C_FIN, C_ACK, C_RST, C_NONE, C_MAX };
 
 static const uint8_t cls_flags[C_MAX] = {
-	[C_SYN] = S, [C_SYNACK] = S | A, [C_FIN] = F | A,
-	[C_ACK] = A, [C_RST] = R, [C_NONE] = 0,
+    [C_SYN] = S, [C_SYNACK] = S | A, [C_FIN] = F | A,
+    [C_ACK] = A, [C_RST] = R,	     [C_NONE] = 0,
 };
 
 static const char *const cls_names[C_MAX] = {
-	"SYN", "SYN/ACK", "FIN", "ACK", "RST", "none",
+    "SYN", "SYN/ACK", "FIN", "ACK", "RST", "none",
 };
 
 struct expect {
-	uint8_t outcome;	/* enum outcome */
-	uint8_t state;		/* state after the packet */
+	uint8_t outcome; /* enum outcome */
+	uint8_t state;	 /* state after the packet */
 };
 
 /* Shorthands for the expectations: accepted into a state, ignored,
  * invalid, refused by new(), restarted, destroyed. */
-#define Y(s) { O_ACCEPT, QT_TCP_##s }
-#define IG(s) { O_IGNORE, QT_TCP_##s }
-#define IV(s) { O_INVALID, QT_TCP_##s }
-#define NR { O_NEW_REFUSED, QT_TCP_NONE }
-#define RS(s) { O_RESTART, QT_TCP_##s }
-#define DS(s) { O_DESTROY, QT_TCP_##s }
+#define Y(s)                                                                   \
+	{                                                                      \
+		O_ACCEPT, QT_TCP_##s                                           \
+	}
+#define IG(s)                                                                  \
+	{                                                                      \
+		O_IGNORE, QT_TCP_##s                                           \
+	}
+#define IV(s)                                                                  \
+	{                                                                      \
+		O_INVALID, QT_TCP_##s                                          \
+	}
+#define NR                                                                     \
+	{                                                                      \
+		O_NEW_REFUSED, QT_TCP_NONE                                     \
+	}
+#define RS(s)                                                                  \
+	{                                                                      \
+		O_RESTART, QT_TCP_##s                                          \
+	}
+#define DS(s)                                                                  \
+	{                                                                      \
+		O_DESTROY, QT_TCP_##s                                          \
+	}
 
 /*
  * The kernel's outcome for each direction, packet class and state, for
@@ -310,6 +322,7 @@ struct expect {
  * Columns: NONE SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT CLOSE_WAIT LAST_ACK
  * TIME_WAIT CLOSE SYN_SENT2.
  */
+/* clang-format off */
 static const struct expect expected[2][C_MAX][QT_TCP_STATE_MAX] = {
 [ORIG] = {
 	/* a repeated SYN while unanswered is not allowed to refresh the
@@ -354,6 +367,7 @@ static const struct expect expected[2][C_MAX][QT_TCP_STATE_MAX] = {
 		     IV(TIME_WAIT), IV(CLOSE), IV(SYN_SENT2) },
 },
 };
+/* clang-format on */
 
 /*
  * The probe packet for class @c from @dir: SYNs carry the sender's ISN (a
@@ -419,10 +433,10 @@ static void test_flags(void **unused)
 {
 	/* The valid combinations of FIN, SYN, RST, ACK, URG. */
 	static const uint8_t valid[] = {
-		S, S | U, S | A, R, R | A, F | A, F | A | U, A, A | U,
+	    S, S | U, S | A, R, R | A, F | A, F | A | U, A, A | U,
 	};
-	const uint8_t extra[] = { 0, P, QT_TCP_ECE, QT_TCP_CWR,
-				  P | QT_TCP_ECE | QT_TCP_CWR };
+	const uint8_t extra[] = {0, P, QT_TCP_ECE, QT_TCP_CWR,
+				 P | QT_TCP_ECE | QT_TCP_CWR};
 	struct drv d;
 	unsigned int f, i, x;
 
@@ -436,8 +450,8 @@ static void test_flags(void **unused)
 		for (i = 0; i < sizeof(valid); i++)
 			ok |= valid[i] == f;
 		for (x = 0; x < sizeof(extra); x++) {
-			struct qt_pkt p = seg((uint8_t)(f | extra[x]), 1, 1,
-					      WIN, 0);
+			struct qt_pkt p =
+			    seg((uint8_t)(f | extra[x]), 1, 1, WIN, 0);
 			enum qt_reason why = QT_R_NONE;
 			enum qt_ct_state r = qt_proto_tcp.pre(&p, &d.ctx, &why);
 
@@ -1006,11 +1020,11 @@ static void test_invalid_fin_rst_shrink_timeout(void **unused)
 static void test_names_and_early_drop(void **unused)
 {
 	static const char *const names[] = {
-		"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
-		"CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2",
+	    "NONE",	  "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+	    "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",	  "SYN_SENT2",
 	};
 	static const bool drop[] = {
-		false, false, false, false, true, true, true, true, true, false,
+	    false, false, false, false, true, true, true, true, true, false,
 	};
 	struct drv d;
 	int s;
@@ -1034,28 +1048,28 @@ static void test_names_and_early_drop(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_every_row),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_handshake_data_close),
-		cmocka_unit_test(test_rst_close),
-		cmocka_unit_test(test_rst_only_reply_destroys),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_simultaneous_open),
-		cmocka_unit_test(test_reply_ack_in_syn_recv_not_established),
-		cmocka_unit_test(test_syn_retransmit_keeps_timer),
-		cmocka_unit_test(test_loose_pickup),
-		cmocka_unit_test(test_out_of_window),
-		cmocka_unit_test(test_window_scaling),
-		cmocka_unit_test(test_retransmissions),
-		cmocka_unit_test(test_sack),
-		cmocka_unit_test(test_rst_checks),
-		cmocka_unit_test(test_challenge_ack_in_syn_sent),
-		cmocka_unit_test(test_challenge_ack_in_last_ack),
-		cmocka_unit_test(test_stale_synack_and_resync),
-		cmocka_unit_test(test_synack_wrong_ack),
-		cmocka_unit_test(test_header_only_copy),
-		cmocka_unit_test(test_invalid_fin_rst_shrink_timeout),
-		cmocka_unit_test(test_names_and_early_drop),
+	    cmocka_unit_test(test_table_every_row),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_handshake_data_close),
+	    cmocka_unit_test(test_rst_close),
+	    cmocka_unit_test(test_rst_only_reply_destroys),
+	    cmocka_unit_test(test_half_close),
+	    cmocka_unit_test(test_simultaneous_open),
+	    cmocka_unit_test(test_reply_ack_in_syn_recv_not_established),
+	    cmocka_unit_test(test_syn_retransmit_keeps_timer),
+	    cmocka_unit_test(test_loose_pickup),
+	    cmocka_unit_test(test_out_of_window),
+	    cmocka_unit_test(test_window_scaling),
+	    cmocka_unit_test(test_retransmissions),
+	    cmocka_unit_test(test_sack),
+	    cmocka_unit_test(test_rst_checks),
+	    cmocka_unit_test(test_challenge_ack_in_syn_sent),
+	    cmocka_unit_test(test_challenge_ack_in_last_ack),
+	    cmocka_unit_test(test_stale_synack_and_resync),
+	    cmocka_unit_test(test_synack_wrong_ack),
+	    cmocka_unit_test(test_header_only_copy),
+	    cmocka_unit_test(test_invalid_fin_rst_shrink_timeout),
+	    cmocka_unit_test(test_names_and_early_drop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
