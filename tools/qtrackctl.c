@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qtrackctl - ask a running qtrackd about its connection table.
+ *
+ * Builds one request line with the same code the daemon parses it with
+ * (lib/ctlreq), sends it on the control socket and prints the daemon's data
+ * lines unchanged, so `qtrackctl list` reads like `conntrack -L`.  The
+ * protocol is in docs/control-protocol.md, the usage in docs/qtrackctl.8.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctlreq.h"
+
+#define CTL_READBUF (64 * 1024)
+
+static const struct {
+	const char *name;
+	const char *alias; /* the conntrack option that means the same */
+	enum qt_ctl_cmd cmd;
+} ctl_cmd_words[] = {
+    {"list", "-L", QT_CTL_LIST},     {"count", "-C", QT_CTL_COUNT},
+    {"stats", "-S", QT_CTL_STATS},   {"events", "-E", QT_CTL_EVENTS},
+    {"flush", "-F", QT_CTL_FLUSH},   {"delete", "-D", QT_CTL_DELETE},
+    {"expect", NULL, QT_CTL_EXPECT},
+};
+
+static void usage(FILE *fp, int rc)
+{
+	fprintf(fp,
+		"usage: qtrackctl [-s SOCKET] [-c FILE] COMMAND [-o FORMAT] "
+		"[filters]\n"
+		"commands: list, count, stats, events, flush, delete, expect\n"
+		"formats:  -o json (list, stats, events, expect), "
+		"-o prometheus (stats)\n"
+		"filters:  -f ipv4|ipv6, -p PROTO, --src ADDR, --dst ADDR,\n"
+		"          --sport N, --dport N, --state TCPSTATE,\n"
+		"          --icmp-type N, --icmp-code N, --icmp-id N\n"
+		"delete:   -p PROTO --src ADDR --dst ADDR "
+		"(--sport N --dport N | --icmp-id N)\n");
+	exit(rc);
+}
+
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("qtrackctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* The socket [control] socket names in @path.  A missing default file is
+ * not an error (the default socket is used); a named one must exist. */
+static void socket_from_conf(const char *path, bool must_exist, char *sock,
+			     size_t socklen)
+{
+	struct qt_conf conf;
+	char err[512], *text;
+	size_t n = 0, cap = 4096;
+	FILE *fp;
+
+	fp = fopen(path, "re");
+	if (!fp) {
+		if (must_exist)
+			die("cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	text = malloc(cap);
+	for (;;) {
+		if (!text)
+			die("out of memory");
+		n += fread(text + n, 1, cap - n - 1, fp);
+		if (n < cap - 1)
+			break;
+		cap *= 2;
+		text = realloc(text, cap);
+	}
+	text[n] = '\0';
+	fclose(fp);
+	qt_conf_init(&conf);
+	if (qt_conf_parse(&conf, text, path, err, sizeof(err)) < 0)
+		die("%s", err);
+	free(text);
+	snprintf(sock, socklen, "%s", conf.control.socket);
+}
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("socket path too long: %s", path);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect %s: %s%s", path, strerror(errno),
+		    errno == ENOENT ? " (is qtrackd running?)" : "");
+	return fd;
+}
+
+static void send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("sending the request: %s", strerror(errno));
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* What to do with the reply's lines. */
+struct reply {
+	enum qt_ctl_cmd cmd;
+	unsigned long long lines; /* data lines printed */
+	char first[64];		  /* first data line (flush count) */
+};
+
+/* One line of the reply, without its newline.  Returns 1 when the reply
+ * is complete (OK), 0 to go on; exits on ERR. */
+static int reply_line(struct reply *r, const char *line, size_t len)
+{
+	if (len == 2 && !memcmp(line, "OK", 2))
+		return 1;
+	if (len >= 4 && !memcmp(line, "ERR ", 4)) {
+		fflush(stdout);
+		die("%.*s", (int)(len - 4), line + 4);
+	}
+	if (r->lines == 0)
+		snprintf(r->first, sizeof(r->first), "%.*s", (int)len, line);
+	r->lines++;
+	if (r->cmd == QT_CTL_FLUSH)
+		return 0; /* the count goes into the summary */
+	fwrite(line, 1, len, stdout);
+	fputc('\n', stdout);
+	if (r->cmd == QT_CTL_EVENTS)
+		fflush(stdout);
+	return 0;
+}
+
+static void reply_summary(const struct reply *r)
+{
+	fflush(stdout);
+	switch (r->cmd) {
+	case QT_CTL_LIST:
+		fprintf(stderr,
+			"qtrackctl: %llu flow entries have been shown.\n",
+			r->lines);
+		break;
+	case QT_CTL_DELETE:
+		fprintf(stderr,
+			"qtrackctl: %llu flow entries have been deleted.\n",
+			r->lines);
+		break;
+	case QT_CTL_FLUSH:
+		fprintf(stderr,
+			"qtrackctl: connection tracking table has been "
+			"emptied (%s entries).\n",
+			r->first[0] ? r->first : "0");
+		break;
+	case QT_CTL_EXPECT:
+		fprintf(stderr,
+			"qtrackctl: %llu expectations have been shown.\n",
+			r->lines);
+		break;
+	default:
+		break;
+	}
+}
+
+static int read_reply(int fd, struct reply *r)
+{
+	char *buf = malloc(CTL_READBUF);
+	size_t have = 0, start;
+	ssize_t n;
+
+	if (!buf)
+		die("out of memory");
+	for (;;) {
+		n = recv(fd, buf + have, CTL_READBUF - have, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("reading the reply: %s", strerror(errno));
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		start = 0;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', have - start);
+
+			if (!nl)
+				break;
+			if (reply_line(r, buf + start,
+				       (size_t)(nl - (buf + start)))) {
+				free(buf);
+				return 0;
+			}
+			start = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (have == CTL_READBUF)
+			die("reply line too long");
+	}
+	free(buf);
+	/* Only an event stream ends without OK: the daemon went away. */
+	if (r->cmd == QT_CTL_EVENTS)
+		return 0;
+	die("the daemon closed the connection before the reply ended");
+}
+
+enum {
+	OPT_SRC = 256,
+	OPT_DST,
+	OPT_SPORT,
+	OPT_DPORT,
+	OPT_STATE,
+	OPT_ICMP_TYPE,
+	OPT_ICMP_CODE,
+	OPT_ICMP_ID,
+};
+
+/* Options that become a key=value word of the request. */
+static const char *opt_key(int opt)
+{
+	switch (opt) {
+	case 'p':
+		return "proto";
+	case 'f':
+		return "family";
+	case OPT_SRC:
+		return "src";
+	case OPT_DST:
+		return "dst";
+	case OPT_SPORT:
+		return "sport";
+	case OPT_DPORT:
+		return "dport";
+	case OPT_STATE:
+		return "state";
+	case OPT_ICMP_TYPE:
+		return "type";
+	case OPT_ICMP_CODE:
+		return "code";
+	case OPT_ICMP_ID:
+		return "id";
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"proto", required_argument, NULL, 'p'},
+	    {"family", required_argument, NULL, 'f'},
+	    {"src", required_argument, NULL, OPT_SRC},
+	    {"orig-src", required_argument, NULL, OPT_SRC},
+	    {"dst", required_argument, NULL, OPT_DST},
+	    {"orig-dst", required_argument, NULL, OPT_DST},
+	    {"sport", required_argument, NULL, OPT_SPORT},
+	    {"orig-port-src", required_argument, NULL, OPT_SPORT},
+	    {"dport", required_argument, NULL, OPT_DPORT},
+	    {"orig-port-dst", required_argument, NULL, OPT_DPORT},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"icmp-type", required_argument, NULL, OPT_ICMP_TYPE},
+	    {"icmp-code", required_argument, NULL, OPT_ICMP_CODE},
+	    {"icmp-id", required_argument, NULL, OPT_ICMP_ID},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	/* Filters are collected first: the command, which decides what is
+	 * allowed, may come after them on the command line. */
+	struct {
+		int opt;
+		const char *arg;
+	} words[32];
+	struct qt_ctlreq req;
+	struct reply rep;
+	char sock[108] = QT_CONF_DEFAULT_SOCKET;
+	char line[QT_CTL_MAX_LINE + 1], err[256], word[QT_CTL_MAX_LINE];
+	const char *sockarg = NULL, *confarg = NULL, *fmt = NULL, *cmdword;
+	size_t nwords = 0, i, n;
+	int ch, fd, cmd = -1;
+
+	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:h", longopts,
+				 NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sockarg = optarg;
+			break;
+		case 'c':
+			confarg = optarg;
+			break;
+		case 'o':
+			fmt = optarg;
+			break;
+		case 'd':
+			ch = OPT_DST;
+			/* fall through */
+		case 'p':
+		case 'f':
+		case OPT_SRC:
+		case OPT_DST:
+		case OPT_SPORT:
+		case OPT_DPORT:
+		case OPT_STATE:
+		case OPT_ICMP_TYPE:
+		case OPT_ICMP_CODE:
+		case OPT_ICMP_ID:
+			if (nwords == sizeof(words) / sizeof(words[0]))
+				die("too many filters");
+			words[nwords].opt = ch;
+			words[nwords].arg = optarg;
+			nwords++;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		default:
+			usage(stderr, 1);
+		}
+	}
+	if (optind != argc - 1)
+		usage(stderr, 1);
+	cmdword = argv[optind];
+	for (i = 0; i < sizeof(ctl_cmd_words) / sizeof(ctl_cmd_words[0]); i++)
+		if (!strcmp(cmdword, ctl_cmd_words[i].name) ||
+		    (ctl_cmd_words[i].alias &&
+		     !strcmp(cmdword, ctl_cmd_words[i].alias)))
+			cmd = (int)ctl_cmd_words[i].cmd;
+	if (cmd < 0)
+		die("unknown command '%s' (try --help)", cmdword);
+
+	qt_ctlreq_init(&req, (enum qt_ctl_cmd)cmd);
+	if (fmt && qt_ctlreq_set(&req, fmt, strlen(fmt), err, sizeof(err)))
+		die("-o %s: %s", fmt, err);
+	for (i = 0; i < nwords; i++) {
+		n = (size_t)snprintf(word, sizeof(word), "%s=%s",
+				     opt_key(words[i].opt), words[i].arg);
+		if (n >= sizeof(word) ||
+		    qt_ctlreq_set(&req, word, n, err, sizeof(err)))
+			die("%s", n >= sizeof(word) ? "filter too long" : err);
+	}
+	/* Like conntrack, --state alone means TCP. */
+	if ((req.f.have & QT_CTLF_STATE) && !(req.f.have & QT_CTLF_PROTO) &&
+	    qt_ctlreq_set(&req, "proto=tcp", 9, err, sizeof(err)))
+		die("%s", err);
+	if (qt_ctlreq_check(&req, err, sizeof(err)))
+		die("%s", err);
+	n = qt_ctlreq_format(&req, line, sizeof(line) - 1);
+	if (n >= sizeof(line) - 1)
+		die("request too long");
+	line[n++] = '\n';
+
+	if (sockarg)
+		snprintf(sock, sizeof(sock), "%s", sockarg);
+	else
+		socket_from_conf(confarg ? confarg : QT_CONF_DEFAULT_PATH,
+				 confarg != NULL, sock, sizeof(sock));
+
+	fd = ctl_connect(sock);
+	send_all(fd, line, n);
+	memset(&rep, 0, sizeof(rep));
+	rep.cmd = req.cmd;
+	read_reply(fd, &rep);
+	close(fd);
+	reply_summary(&rep);
+	if (fflush(stdout) != 0)
+		die("writing the output: %s", strerror(errno));
+	return 0;
+}
