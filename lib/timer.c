@@ -31,6 +31,13 @@ static unsigned int wheel_digit(uint64_t t, unsigned int level)
 	return (t >> (level * QT_WHEEL_BITS)) & WHEEL_MASK;
 }
 
+/* The level of the highest digit set in @diff (nonzero); may exceed the
+ * top level. */
+static unsigned int wheel_level(uint64_t diff)
+{
+	return (unsigned int)(63 - __builtin_clzll(diff)) / QT_WHEEL_BITS;
+}
+
 static void timer_link(struct qt_timer **head, struct qt_timer *t)
 {
 	t->next = *head;
@@ -76,7 +83,7 @@ static void wheel_file(struct qt_wheel *w, struct qt_timer *t)
 		return;
 	}
 	diff = t->expires ^ w->now;
-	level = (63 - __builtin_clzll(diff)) / QT_WHEEL_BITS;
+	level = wheel_level(diff);
 	if (level >= QT_WHEEL_LEVELS) {
 		timer_link(&w->far, t);
 		return;
@@ -92,12 +99,44 @@ void qt_wheel_init(struct qt_wheel *w, uint64_t now)
 	w->now = now;
 }
 
+/*
+ * Whether an armed timer expiring at @old may stay where it is when it is
+ * re-armed to @new.  In a wheel slot (which @old > now and a level within
+ * the wheel identify: the due, late and far lists hold the rest) it may
+ * whenever @new is at or after the slot's start: visiting the slot re-files
+ * every timer by its current expiry, so it still fires at @new, never
+ * before.
+ */
+static bool wheel_keeps(const struct qt_wheel *w, uint64_t old, uint64_t new)
+{
+	unsigned int level;
+	uint64_t start;
+
+	if (old <= w->now)
+		return false;
+	level = wheel_level(old ^ w->now);
+	if (level >= QT_WHEEL_LEVELS)
+		return false;
+	/* @old shares now's digits above @level. */
+	start = old & ~((UINT64_C(1) << (level * QT_WHEEL_BITS)) - 1);
+	return new >= start;
+}
+
 void qt_timer_arm(struct qt_wheel *w, struct qt_timer *t, uint64_t expires)
 {
-	if (qt_timer_armed(t))
+	if (qt_timer_armed(t)) {
+		/* A connection re-arms its timer on every packet, mostly
+		 * to a later time.  Leaving the timer in its slot spares the
+		 * cache misses of touching its list neighbours (other
+		 * connections); it is moved once, when the slot comes up. */
+		if (wheel_keeps(w, t->expires, expires)) {
+			t->expires = expires;
+			return;
+		}
 		timer_unlink(w, t);
-	else
+	} else {
 		w->count++;
+	}
 	t->expires = expires;
 	wheel_file(w, t);
 }

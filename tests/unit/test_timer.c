@@ -396,6 +396,54 @@ static void test_rearm_past_from_callback(void **state)
 	assert_int_equal(w.count, 1);
 }
 
+/*
+ * Re-arming to a time before, at and after the start of the slot the timer
+ * sits in, and to later slots and levels: it fires exactly at the new time.
+ */
+static void test_rearm_moves(void **state)
+{
+	static const struct {
+		uint64_t first, second;
+	} cases[] = {
+	    {100, 63},		{100, 64},	    {100, 70},
+	    {100, 5000},	{100, 1},	    {5000, 4095},
+	    {5000, 4096},	{5000, 4097},	    {5000, 100},
+	    {5000, 9 * MS_DAY}, {9 * MS_DAY, 5000}, {262143, 262144},
+	    {262144, 262143},
+	};
+	struct qt_wheel w;
+	struct qt_timer t;
+	struct counter c = {0};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		uint64_t e = cases[k].second;
+
+		qt_wheel_init(&w, 0);
+		qt_timer_init(&t);
+		qt_timer_arm(&w, &t, cases[k].first);
+		qt_timer_arm(&w, &t, e);
+		assert_int_equal(w.count, 1);
+		assert_int_equal(qt_wheel_advance(&w, e - 1, count_fire, &c, 0),
+				 0);
+		assert_int_equal(qt_wheel_advance(&w, e, count_fire, &c, 0), 1);
+		assert_int_equal(w.count, 0);
+	}
+	/* Re-armed later over and over (a busy connection), from inside
+	 * the wheel's time as it moves. */
+	qt_wheel_init(&w, 0);
+	qt_timer_init(&t);
+	for (uint64_t now = 0; now < 100000; now += 7) {
+		assert_int_equal(qt_wheel_advance(&w, now, count_fire, &c, 0),
+				 0);
+		qt_timer_arm(&w, &t, now + 30000);
+	}
+	assert_int_equal(qt_wheel_advance(&w, 99995 + 29999, count_fire, &c, 0),
+			 0);
+	assert_int_equal(qt_wheel_advance(&w, 99995 + 30000, count_fire, &c, 0),
+			 1);
+}
+
 /* A jump of years over a few timers visits few slots, not every ms. */
 static void test_large_jump(void **state)
 {
@@ -423,6 +471,7 @@ int main(void)
 	    cmocka_unit_test(test_cancel_and_count),
 	    cmocka_unit_test(test_budget),
 	    cmocka_unit_test(test_rearm_past_from_callback),
+	    cmocka_unit_test(test_rearm_moves),
 	    cmocka_unit_test(test_large_jump),
 	    cmocka_unit_test(test_random_ops),
 	};
