@@ -187,6 +187,15 @@ static bool proto_is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
+/* Query/reply messages carry an identifier; errors, neighbour discovery
+ * and MLD do not, so printing one there would only mislead. */
+static bool icmp_has_id(uint8_t proto, uint8_t type)
+{
+	if (proto == IPPROTO_ICMP)
+		return type == 0 || type == 8 || (type >= 13 && type <= 18);
+	return type == 128 || type == 129 || type == 139 || type == 140;
+}
+
 /* "10.0.0.1:80", "[2001:db8::1]:80", or the bare address without port. */
 static void endpoint_format(const struct pkt_view *v, const union qt_addr *a,
 			    int port, char *buf, size_t len)
@@ -266,7 +275,7 @@ static void line_print_text(const struct replay *rp, const struct pkt_view *v,
 	}
 	if (v->have_l4 && proto_is_icmp(v->proto)) {
 		printf(" type=%u code=%u", p->icmp.type, p->icmp.code);
-		if (!p->icmp.is_error)
+		if (icmp_has_id(v->proto, p->icmp.type))
 			printf(" id=%u", p->icmp.id);
 	}
 	if (v->have_l4 && v->proto == IPPROTO_TCP) {
@@ -307,7 +316,7 @@ static void line_print_json(const struct replay *rp, const struct pkt_view *v,
 	if (v->have_l4 && proto_is_icmp(v->proto)) {
 		printf(",\"icmp_type\":%u,\"icmp_code\":%u", p->icmp.type,
 		       p->icmp.code);
-		if (!p->icmp.is_error)
+		if (icmp_has_id(v->proto, p->icmp.type))
 			printf(",\"icmp_id\":%u", p->icmp.id);
 	}
 	if (v->have_l4 && v->proto == IPPROTO_TCP) {
@@ -557,7 +566,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	putchar('\n');
+	/* Text: a blank line before the table; JSON stays one object a line. */
+	if (rp.out == OUT_TEXT)
+		putchar('\n');
 	rc = replay_table_print(&rp);
 	qt_engine_free(rp.engine);
 	if (fflush(stdout) != 0 || rc < 0)
