@@ -348,6 +348,11 @@ again:
 	case QT_V_INVALID:
 		if (fresh)
 			qt_table_release(&e->table, ct);
+		else if (timeout != ct->timeout)
+			/* TCP cuts the timeout of a conn both ends tore
+			 * down with out-of-window FIN/RST, while the packet
+			 * itself stays INVALID. */
+			conn_arm(e, ct, timeout);
 		result_set(res, QT_CT_INVALID, why);
 		return;
 	case QT_V_RESTART:
