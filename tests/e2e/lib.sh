@@ -176,13 +176,21 @@ qt_queue_drops() {
 		/proc/net/netfilter/nfnetlink_queue
 }
 
+# qt_log_grew PATTERN N: the daemon log has more than N lines with PATTERN.
+qt_log_grew() {
+	[ "$(grep -c -- "$1" "$QT_DAEMON_LOG")" -gt "$2" ]
+}
+
 # qt_daemon_start CONF: run qtrackd -d in the fw namespace, logging to
 # $QT_TMP/qtrackd.log, and wait until it has bound its queue.
 qt_daemon_start() {
+	local before
 	QT_DAEMON_LOG=$QT_TMP/qtrackd.log
+	touch "$QT_DAEMON_LOG"
+	before=$(grep -c "started:" "$QT_DAEMON_LOG")
 	ip netns exec "$NS_FW" "$QTRACKD" -d -c "$1" >>"$QT_DAEMON_LOG" 2>&1 &
 	QT_DAEMON_PID=$!
-	if ! qt_wait_for 10 grep -q "started:" "$QT_DAEMON_LOG"; then
+	if ! qt_wait_for 10 qt_log_grew "started:" "$before"; then
 		qt_fail "qtrackd did not start"
 		cat "$QT_DAEMON_LOG"
 		return 1

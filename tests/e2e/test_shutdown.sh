@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# test_shutdown.sh BUILD - what happens to packets while qtrackd is down.
+#
+# With `-j NFQUEUE --queue-bypass` packets pass the queue rule while no
+# daemon listens; without it they are dropped.  qtrackd unbinds its queue
+# on SIGTERM and exits 0, so both behaviours show right after a stop, and
+# a restarted daemon takes over again.  With the shipped stateful rule set
+# a bypassed packet carries no state mark and the filter's DROP policy
+# still applies (fail closed), and a TCP connection opened before a restart
+# carries on afterwards (picked up mid-stream, as nf_conntrack_tcp_loose).
+. "$(dirname "$0")/lib.sh"
+
+qt_require_root
+qt_require_cmd ip iptables iptables-restore socat ping ss timeout dd
+qt_require_daemon
+qt_topo_setup
+
+conf=$QT_TMP/qtrackd.conf
+qt_conf "$conf" accept
+
+# queue_rules [--queue-bypass]: queue everything forwarded, accept all.
+queue_rules() {
+	qt_ns "$NS_FW" iptables -t mangle -F FORWARD
+	qt_ns "$NS_FW" iptables -t mangle -A FORWARD -j NFQUEUE \
+		--queue-num 0 "$@"
+}
+not_queue_bound() { ! qt_queue_bound 0; }
+ping_fails() { ! qt_ping 4 "$NS_CLI" $SRV4; }
+
+# --queue-bypass
+queue_rules --queue-bypass
+qt_check "bypass, no daemon: ping passes" qt_ping 4 "$NS_CLI" $SRV4
+qt_daemon_start "$conf" || exit 1
+qt_check "bypass, daemon up: ping passes" qt_ping 4 "$NS_CLI" $SRV4
+qt_check "SIGTERM: exit status 0" qt_daemon_stop
+qt_check "SIGTERM: the queue is unbound" qt_wait_for 5 not_queue_bound
+qt_check "SIGTERM: the daemon answered every packet it read" \
+	grep -q "queue 0: [1-9][0-9]* packets, [1-9][0-9]* verdicts" \
+	"$QT_DAEMON_LOG"
+qt_check "bypass, daemon stopped: ping passes" qt_ping 4 "$NS_CLI" $SRV4
+
+# no --queue-bypass
+queue_rules
+qt_check "no bypass, no daemon: ping is dropped" ping_fails
+qt_daemon_start "$conf" || exit 1
+qt_check "no bypass, daemon up: ping passes" qt_ping 4 "$NS_CLI" $SRV4
+qt_check "SIGTERM: exit status 0" qt_daemon_stop
+qt_check "no bypass, daemon stopped: ping is dropped" ping_fails
+qt_daemon_start "$conf" || exit 1
+qt_check "no bypass, daemon restarted: ping passes" \
+	qt_ping 4 "$NS_CLI" $SRV4
+qt_daemon_stop
+
+# The shipped stateful rule set (with --queue-bypass in mangle).
+qt_ns "$NS_FW" iptables -t mangle -F
+qt_ns "$NS_FW" iptables-restore <"$QT_SRC/conf/iptables-accept.rules"
+qt_check "stateful, no daemon: bypassed NEW to port 22 still dropped" \
+	qt_tcp_blocked 4 "$NS_CLI" "$NS_SRV" srv 22
+qt_daemon_start "$conf" || exit 1
+qt_check "stateful, daemon up: TCP to port 22 passes" \
+	qt_tcp_transfer 4 "$NS_CLI" "$NS_SRV" srv 22 64
+
+# A paced transfer across a restart of the daemon.
+src=$QT_TMP/slow.tx
+dst=$QT_TMP/slow.rx
+head -c $((30 * 16384)) /dev/urandom >"$src"
+ip netns exec "$NS_SRV" timeout 90 socat -u TCP4-LISTEN:22,reuseaddr \
+	"OPEN:$dst,creat,trunc" &
+lpid=$!
+QT_PIDS+=($lpid)
+qt_wait_for 5 qt_listening "$NS_SRV" tcp 22 || qt_fail "listener on 22"
+(
+	for i in $(seq 0 29); do
+		dd if="$src" bs=16384 skip="$i" count=1 status=none
+		sleep 0.1
+	done
+) | ip netns exec "$NS_CLI" timeout 90 socat -u - TCP4:$SRV4:22 &
+cpid=$!
+QT_PIDS+=($cpid)
+qt_wait_for 10 test -s "$dst" || qt_fail "transfer did not start"
+qt_check "restart during a transfer: stopped" qt_daemon_stop
+qt_daemon_start "$conf" || exit 1
+wait $cpid
+qt_check "restart during a transfer: client finished" test $? -eq 0
+wait $lpid
+qt_check "restart during a transfer: data intact" cmp -s "$src" "$dst"
+qt_check "restarted daemon: still running" qt_daemon_alive
+qt_check "restarted daemon: exits 0" qt_daemon_stop
+[ "$QT_FAILS" -eq 0 ] || cat "$QT_DAEMON_LOG"
+qt_finish
