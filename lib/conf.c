@@ -20,6 +20,8 @@
 
 #include "conf.h"
 
+/* The key table reads best as one row per key, so it keeps its own layout. */
+/* clang-format off */
 #define FIELD(f)                                                              \
 	.offset = offsetof(struct qt_conf, f),                                \
 	.size = sizeof(((struct qt_conf *)0)->f)
@@ -216,17 +218,18 @@ static const struct qt_conf_key conf_keys[] = {
 	  FIELD(log.invalid) },
 };
 
+/* clang-format on */
+
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 /* The setters below rely on these layouts: a range is two adjacent
  * uint16_t, a port list is followed by its count. */
 _Static_assert(offsetof(struct qt_conf, queue.num_last) ==
-		       offsetof(struct qt_conf, queue.num_first) +
-			       sizeof(uint16_t),
+		   offsetof(struct qt_conf, queue.num_first) + sizeof(uint16_t),
 	       "num_last must follow num_first");
 _Static_assert(offsetof(struct qt_conf, helper.n_ftp_ports) ==
-		       offsetof(struct qt_conf, helper.ftp_ports) +
-			       sizeof(((struct qt_conf *)0)->helper.ftp_ports),
+		   offsetof(struct qt_conf, helper.ftp_ports) +
+		       sizeof(((struct qt_conf *)0)->helper.ftp_ports),
 	       "n_ftp_ports must follow ftp_ports");
 _Static_assert(sizeof(enum qt_queue_mode) == sizeof(uint32_t),
 	       "enums are stored as uint32_t");
@@ -332,10 +335,10 @@ static const struct {
 	char suffix;
 	uint32_t seconds;
 } conf_units[] = {
-	{ 'd', 86400 },
-	{ 'h', 3600 },
-	{ 'm', 60 },
-	{ 's', 1 },
+    {'d', 86400},
+    {'h', 3600},
+    {'m', 60},
+    {'s', 1},
 };
 
 /* Seconds, or decimal digits with one of s, m, h, d.  Returns 0, -1 for
@@ -388,8 +391,8 @@ static void conf_duration_text(uint64_t v, char *buf, size_t len)
 
 static int conf_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -449,7 +452,7 @@ static bool conf_name_ok(const char *s)
 /* ---- one key: set from text, check, print ----------------------------- */
 
 static int conf_why(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int conf_why(char *why, size_t len, const char *fmt, ...)
 {
@@ -505,9 +508,8 @@ static int conf_set_ports(struct qt_conf *c, const struct qt_conf_key *k,
 			return conf_why(why, len, "'%s' is not a port number",
 					word);
 		if (r < 0 || port < k->min || port > k->max)
-			return conf_why(why, len,
-					"port %s out of range (1..65535)",
-					word);
+			return conf_why(
+			    why, len, "port %s out of range (1..65535)", word);
 		for (i = 0; i < n; i++)
 			if (ports[i] == port)
 				return conf_why(why, len, "duplicate port %s",
@@ -530,8 +532,9 @@ static int conf_set_range(struct qt_conf *c, const struct qt_conf_key *k,
 	int r1, r2;
 
 	if (strlen(val) >= sizeof(first))
-		return conf_why(why, len, "out of range (%" PRIu64 "..%" PRIu64
-				")", k->min, k->max);
+		return conf_why(why, len,
+				"out of range (%" PRIu64 "..%" PRIu64 ")",
+				k->min, k->max);
 	snprintf(first, sizeof(first), "%.*s",
 		 (int)(dash ? (size_t)(dash - val) : strlen(val)), val);
 	r1 = conf_parse_u64(first, &lo);
@@ -544,8 +547,10 @@ static int conf_set_range(struct qt_conf *c, const struct qt_conf_key *k,
 	if (r1 < 0 || r2 < 0 || lo < k->min || hi > k->max || lo > k->max)
 		return conf_range_why(k, why, len);
 	if (hi < lo)
-		return conf_why(why, len, "range end %" PRIu64
-				" is below its start %" PRIu64, hi, lo);
+		return conf_why(why, len,
+				"range end %" PRIu64
+				" is below its start %" PRIu64,
+				hi, lo);
 	conf_store_uint(conf_field(c, k), 2, lo);
 	conf_store_uint((char *)conf_field(c, k) + 2, 2, hi);
 	return 0;
@@ -558,8 +563,8 @@ static int conf_check_string(const struct qt_conf_key *k, const char *val,
 	size_t n = strnlen(val, k->size);
 
 	if (n > k->max || n >= k->size)
-		return conf_why(why, len, "too long (at most %" PRIu64
-				" bytes)", k->max);
+		return conf_why(why, len,
+				"too long (at most %" PRIu64 " bytes)", k->max);
 	if ((k->flags & QT_CKF_ABSPATH) && (val[0] != '/' || n < 2))
 		return conf_why(why, len, "'%s' is not an absolute path", val);
 	if ((k->flags & QT_CKF_NAME) && !conf_name_ok(val))
@@ -716,8 +721,8 @@ static int conf_check_key(const struct qt_conf *c, const struct qt_conf_key *k,
 		}
 		return 0;
 	case QT_CT_RANGE:
-		if (conf_load_uint(p, 2) > conf_load_uint((const char *)p + 2,
-							  2))
+		if (conf_load_uint(p, 2) >
+		    conf_load_uint((const char *)p + 2, 2))
 			return conf_why(why, len,
 					"range end is below its start");
 		return 0;
@@ -782,7 +787,7 @@ void qt_conf_init(struct qt_conf *c)
 /* ---- validation ----------------------------------------------------- */
 
 static const char *const conf_state_keys[] = {
-	"new", "established", "related", "invalid", "untracked",
+    "new", "established", "related", "invalid", "untracked",
 };
 
 int qt_conf_validate(const struct qt_conf *c, char *err, size_t errlen)
@@ -808,8 +813,8 @@ int qt_conf_validate(const struct qt_conf *c, char *err, size_t errlen)
 		uint32_t code = m->state[i];
 
 		if (!code)
-			return conf_why(err, errlen,
-					"[mark] %s: must not be 0", name);
+			return conf_why(err, errlen, "[mark] %s: must not be 0",
+					name);
 		if (code & ~m->mask)
 			return conf_why(err, errlen,
 					"[mark] %s: 0x%x is outside mask 0x%x",
@@ -844,8 +849,8 @@ struct conf_parse {
 	const char *file;
 	const char *text;
 	size_t pos;
-	int lineno;		/* line the reader returned last */
-	int err_line;		/* line of the first error we reported */
+	int lineno;   /* line the reader returned last */
+	int err_line; /* line of the first error we reported */
 	char *err;
 	size_t errlen;
 };
@@ -886,7 +891,7 @@ static int conf_handler(void *user, const char *section, const char *name,
 	char why[160];
 
 	if (p->err_line)
-		return 1;	/* report the first error only */
+		return 1; /* report the first error only */
 	if (!*section) {
 		snprintf(why, sizeof(why), "key outside any section");
 	} else if (!conf_section_known(section)) {
@@ -906,8 +911,11 @@ int qt_conf_parse(struct qt_conf *c, const char *text, const char *file,
 		  char *err, size_t errlen)
 {
 	struct conf_parse p = {
-		.c = c, .file = file, .text = text, .err = err,
-		.errlen = errlen,
+	    .c = c,
+	    .file = file,
+	    .text = text,
+	    .err = err,
+	    .errlen = errlen,
 	};
 	char why[256];
 	int r;
@@ -936,11 +944,11 @@ int qt_conf_parse(struct qt_conf *c, const char *text, const char *file,
 struct conf_out {
 	char *buf;
 	size_t len;
-	size_t n;	/* bytes needed so far */
+	size_t n; /* bytes needed so far */
 };
 
 static void conf_out(struct conf_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void conf_out(struct conf_out *o, const char *fmt, ...)
 {
@@ -957,7 +965,7 @@ static void conf_out(struct conf_out *o, const char *fmt, ...)
 
 size_t qt_conf_format(const struct qt_conf *c, char *buf, size_t len)
 {
-	struct conf_out o = { .buf = buf, .len = len };
+	struct conf_out o = {.buf = buf, .len = len};
 	const char *section = NULL;
 	char value[256];
 	size_t i;

@@ -25,11 +25,11 @@
 struct fmt_out {
 	char *buf;
 	size_t len;
-	size_t n;	/* bytes needed so far, like snprintf's result */
+	size_t n; /* bytes needed so far, like snprintf's result */
 };
 
 static void fmt_put(struct fmt_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void fmt_put(struct fmt_out *o, const char *fmt, ...)
 {
@@ -53,8 +53,7 @@ static void fmt_init(struct fmt_out *o, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-size_t qt_format_addr(int family, const union qt_addr *a, char *buf,
-		      size_t len)
+size_t qt_format_addr(int family, const union qt_addr *a, char *buf, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
 
@@ -103,11 +102,10 @@ static const char *fmt_state(const struct qt_conn *ct)
 /* Helper names indexed by enum qt_helper (expect.h). */
 static const char *fmt_helper(const struct qt_conn *ct)
 {
-	static const char *const names[] = { NULL, "ftp" };
+	static const char *const names[] = {NULL, "ftp"};
 
-	return ct->helper < sizeof(names) / sizeof(names[0]) ?
-		       names[ct->helper] :
-		       "unknown";
+	return ct->helper < sizeof(names) / sizeof(names[0]) ? names[ct->helper]
+							     : "unknown";
 }
 
 static void fmt_tuple(struct fmt_out *o, const struct qt_tuple *t)
@@ -122,16 +120,16 @@ static void fmt_tuple(struct fmt_out *o, const struct qt_tuple *t)
 		fmt_put(o, "sport=%u dport=%u ", t->sport, t->dport);
 		break;
 	case FMT_L4_ICMP:
-		fmt_put(o, "type=%u code=%u id=%u ", t->icmp.type,
-			t->icmp.code, t->icmp.id);
+		fmt_put(o, "type=%u code=%u id=%u ", t->icmp.type, t->icmp.code,
+			t->icmp.id);
 		break;
 	case FMT_L4_NONE:
 		break;
 	}
 }
 
-size_t qt_format_conn(const struct qt_conn *ct,
-		      const struct qt_format_opts *o, char *buf, size_t len)
+size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
+		      char *buf, size_t len)
 {
 	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
 	const char *state = fmt_state(ct);
@@ -191,8 +189,8 @@ static void fmt_json_str(struct fmt_out *o, const char *s)
 	fmt_put(o, "\"");
 }
 
-static void fmt_json_dir(struct fmt_out *o, const struct qt_conn *ct,
-			 int dir, const struct qt_format_opts *opts)
+static void fmt_json_dir(struct fmt_out *o, const struct qt_conn *ct, int dir,
+			 const struct qt_format_opts *opts)
 {
 	const struct qt_tuple *t = &ct->tuple[dir];
 	char addr[INET6_ADDRSTRLEN];

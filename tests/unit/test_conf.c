@@ -58,7 +58,7 @@ static void assert_conf_equal(const struct qt_conf *a, const struct qt_conf *b)
 
 	qt_conf_format(a, ta, sizeof(ta));
 	qt_conf_format(b, tb, sizeof(tb));
-	assert_string_equal(ta, tb);	/* readable diff first */
+	assert_string_equal(ta, tb); /* readable diff first */
 	assert_memory_equal(a, b, sizeof(*a));
 }
 
@@ -211,10 +211,10 @@ static void test_defaults_parse(void **state)
 
 static void test_bool(void **state)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1", "YES",
-					   "On" };
-	static const char *const no[] = { "no", "false", "off", "0", "No",
-					  "FALSE" };
+	static const char *const yes[] = {"yes", "true", "on",
+					  "1",	 "YES",	 "On"};
+	static const char *const no[] = {"no", "false", "off",
+					 "0",  "No",	"FALSE"};
 	char text[64];
 	size_t i;
 
@@ -289,10 +289,10 @@ static void test_durations(void **state)
 		const char *text;
 		uint32_t seconds;
 	} ok[] = {
-		{ "1", 1 },	      { "30", 30 },	   { "30s", 30 },
-		{ "2m", 120 },	      { "12h", 43200 },	   { "5d", 432000 },
-		{ "90m", 5400 },      { "100d", 8640000 }, { "8640000", 8640000 },
-		{ "0001s", 1 },
+	    {"1", 1},	   {"30", 30},	      {"30s", 30},
+	    {"2m", 120},   {"12h", 43200},    {"5d", 432000},
+	    {"90m", 5400}, {"100d", 8640000}, {"8640000", 8640000},
+	    {"0001s", 1},
 	};
 	char text[128];
 	size_t i;
@@ -332,12 +332,12 @@ static void test_durations(void **state)
 
 static void test_tcp_timeouts(void **state)
 {
-	struct qt_conf c = parse_ok(
-		"[tcp]\ntimeout_syn_sent = 1m\ntimeout_syn_recv = 2\n"
-		"timeout_established = 1d\ntimeout_fin_wait = 3\n"
-		"timeout_close_wait = 4\ntimeout_last_ack = 5\n"
-		"timeout_time_wait = 6\ntimeout_close = 7\n"
-		"timeout_max_retrans = 8\ntimeout_unacknowledged = 9\n");
+	struct qt_conf c =
+	    parse_ok("[tcp]\ntimeout_syn_sent = 1m\ntimeout_syn_recv = 2\n"
+		     "timeout_established = 1d\ntimeout_fin_wait = 3\n"
+		     "timeout_close_wait = 4\ntimeout_last_ack = 5\n"
+		     "timeout_time_wait = 6\ntimeout_close = 7\n"
+		     "timeout_max_retrans = 8\ntimeout_unacknowledged = 9\n");
 
 	assert_int_equal(c.tcp.timeouts[QT_TCP_SYN_SENT], 60);
 	assert_int_equal(c.tcp.timeouts[QT_TCP_SYN_RECV], 2);
@@ -467,8 +467,7 @@ static void test_errors(void **state)
 	parse_err("[queue]\r\nnum = 1\r\n\r\nmode = x",
 		  "t.conf:4: [queue] mode: 'x' is not one of accept/repeat");
 	/* inih allows ':' too, and ';' starts an inline comment. */
-	assert_int_equal(parse_ok("[udp]\ntimeout: 45 ; seconds\n")
-				 .udp.timeout,
+	assert_int_equal(parse_ok("[udp]\ntimeout: 45 ; seconds\n").udp.timeout,
 			 45);
 	/* '#' does not: the comment is part of the value. */
 	parse_err("[udp]\ntimeout = 45 # seconds\n",
@@ -645,9 +644,8 @@ static void expect_reload(const char *text, const char *expected)
 	char err[256];
 
 	if (!expected) {
-		assert_int_equal(qt_conf_check_reload(&cur, &next, err,
-						      sizeof(err)),
-				 0);
+		assert_int_equal(
+		    qt_conf_check_reload(&cur, &next, err, sizeof(err)), 0);
 		return;
 	}
 	assert_int_equal(qt_conf_check_reload(&cur, &next, err, sizeof(err)),
@@ -719,7 +717,11 @@ static void test_shipped_conf(void **state)
 		snprintf(head, sizeof(head), "\n[%s]\n", k[i].section);
 		snprintf(line, sizeof(line), "\n%s =", k[i].key);
 		sec = strstr(text, head);
-		assert_non_null(sec);
+		if (!sec) {
+			fail_msg("[%s] missing from conf/qtrackd.conf",
+				 k[i].section);
+			return;
+		}
 		next = strstr(sec + 1, "\n[");
 		p = strstr(sec, line);
 		if (!p || (next && p > next))
@@ -746,9 +748,11 @@ static void test_man_page(void **state)
 		snprintf(head, sizeof(head), "\n.SS [%s]\n", k[i].section);
 		snprintf(entry, sizeof(entry), "\n.BR %s \" = \" ", k[i].key);
 		sec = strstr(text, head);
-		if (!sec)
+		if (!sec) {
 			fail_msg("section [%s] missing from qtrackd.conf.5",
 				 k[i].section);
+			return;
+		}
 		next = strstr(sec + 1, "\n.SS ");
 		if (!next)
 			next = strstr(sec + 1, "\n.SH ");
@@ -757,8 +761,7 @@ static void test_man_page(void **state)
 			fail_msg("[%s] %s missing from qtrackd.conf.5",
 				 k[i].section, k[i].key);
 		if (k[i].sysctl && !strstr(text, k[i].sysctl))
-			fail_msg("%s missing from qtrackd.conf.5",
-				 k[i].sysctl);
+			fail_msg("%s missing from qtrackd.conf.5", k[i].sysctl);
 	}
 	free(text);
 }
@@ -803,27 +806,27 @@ static void test_bad_configs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_defaults_parse),
-		cmocka_unit_test(test_bool),
-		cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_marks),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_tcp_timeouts),
-		cmocka_unit_test(test_enum_range),
-		cmocka_unit_test(test_ports),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_duplicates),
-		cmocka_unit_test(test_layering),
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_reload),
-		cmocka_unit_test(test_shipped_conf),
-		cmocka_unit_test(test_man_page),
-		cmocka_unit_test(test_bad_configs),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_defaults_parse),
+	    cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_numbers),
+	    cmocka_unit_test(test_marks),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_tcp_timeouts),
+	    cmocka_unit_test(test_enum_range),
+	    cmocka_unit_test(test_ports),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_layering),
+	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_shipped_conf),
+	    cmocka_unit_test(test_man_page),
+	    cmocka_unit_test(test_bad_configs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,8 +27,7 @@ static void addr_set(int family, union qt_addr *a, const char *text)
 /* A connection between @src and @dst with its reply tuple, as the trackers
  * would leave it. */
 static struct qt_conn conn_make(int family, uint8_t proto, const char *src,
-				const char *dst, uint16_t sport,
-				uint16_t dport)
+				const char *dst, uint16_t sport, uint16_t dport)
 {
 	struct qt_conn ct;
 	struct qt_tuple *o = &ct.tuple[QT_DIR_ORIG];
@@ -63,7 +62,9 @@ static void expect_line(const struct qt_conn *ct, uint32_t timeout,
 			const char *expected)
 {
 	struct qt_format_opts o = {
-		.timeout = timeout, .accounting = accounting, .event = event,
+	    .timeout = timeout,
+	    .accounting = accounting,
+	    .event = event,
 	};
 	char buf[512];
 	size_t n = qt_format_conn(ct, &o, buf, sizeof(buf));
@@ -111,8 +112,8 @@ static void test_tcp_helper(void **state)
 
 static void test_udp(void **state)
 {
-	struct qt_conn ct = conn_make(AF_INET6, IPPROTO_UDP, "::1", "::1",
-				      41057, 9998);
+	struct qt_conn ct =
+	    conn_make(AF_INET6, IPPROTO_UDP, "::1", "::1", 41057, 9998);
 
 	expect_line(&ct, 28, false, NULL,
 		    "udp      17 28 src=::1 dst=::1 sport=41057 dport=9998 "
@@ -139,8 +140,8 @@ static void test_udp(void **state)
 
 static void test_icmp(void **state)
 {
-	struct qt_conn ct = conn_icmp(AF_INET, IPPROTO_ICMP, "127.0.0.1", 8,
-				      0, 7487);
+	struct qt_conn ct =
+	    conn_icmp(AF_INET, IPPROTO_ICMP, "127.0.0.1", 8, 0, 7487);
 
 	ct.status |= QT_CONN_SEEN_REPLY;
 	expect_line(&ct, 26, false, NULL,
@@ -298,7 +299,7 @@ static void test_events(void **state)
 static void test_truncation(void **state)
 {
 	struct qt_conn ct = conn_make(AF_INET6, 253, "::1", "::1", 0, 0);
-	struct qt_format_opts o = { .timeout = 599 };
+	struct qt_format_opts o = {.timeout = 599};
 	const char *full = "unknown  253 599 src=::1 dst=::1 [UNREPLIED] "
 			   "src=::1 dst=::1 mark=0 use=1";
 	char buf[128];
@@ -335,7 +336,7 @@ static void test_json(void **state)
 {
 	struct qt_conn ct = conn_make(AF_INET, IPPROTO_TCP, "192.0.2.1",
 				      "198.51.100.2", 40000, 21);
-	struct qt_format_opts o = { .timeout = 431999, .accounting = true };
+	struct qt_format_opts o = {.timeout = 431999, .accounting = true};
 	char buf[1024];
 	size_t n;
 
@@ -348,15 +349,14 @@ static void test_json(void **state)
 	ct.bytes[0] = 112;
 	n = qt_format_conn_json(&ct, &o, buf, sizeof(buf));
 	assert_string_equal(
-		buf,
-		"{\"family\":\"ipv4\",\"proto\":\"tcp\",\"protonum\":6,"
-		"\"timeout\":431999,\"state\":\"ESTABLISHED\","
-		"\"orig\":{\"src\":\"192.0.2.1\",\"dst\":\"198.51.100.2\","
-		"\"sport\":40000,\"dport\":21,\"packets\":2,\"bytes\":112},"
-		"\"reply\":{\"src\":\"198.51.100.2\",\"dst\":\"192.0.2.1\","
-		"\"sport\":21,\"dport\":40000,\"packets\":0,\"bytes\":0},"
-		"\"unreplied\":false,\"assured\":true,\"mark\":3,\"use\":1,"
-		"\"id\":77,\"helper\":\"ftp\"}");
+	    buf, "{\"family\":\"ipv4\",\"proto\":\"tcp\",\"protonum\":6,"
+		 "\"timeout\":431999,\"state\":\"ESTABLISHED\","
+		 "\"orig\":{\"src\":\"192.0.2.1\",\"dst\":\"198.51.100.2\","
+		 "\"sport\":40000,\"dport\":21,\"packets\":2,\"bytes\":112},"
+		 "\"reply\":{\"src\":\"198.51.100.2\",\"dst\":\"192.0.2.1\","
+		 "\"sport\":21,\"dport\":40000,\"packets\":0,\"bytes\":0},"
+		 "\"unreplied\":false,\"assured\":true,\"mark\":3,\"use\":1,"
+		 "\"id\":77,\"helper\":\"ftp\"}");
 	assert_int_equal(n, strlen(buf));
 
 	ct = conn_icmp(AF_INET6, IPPROTO_ICMPV6, "::1", 128, 129, 9);
@@ -365,30 +365,24 @@ static void test_json(void **state)
 	o.timeout = 30;
 	qt_format_conn_json(&ct, &o, buf, sizeof(buf));
 	assert_string_equal(
-		buf,
-		"{\"event\":\"NEW\",\"family\":\"ipv6\",\"proto\":\"icmpv6\","
-		"\"protonum\":58,\"timeout\":30,\"state\":null,"
-		"\"orig\":{\"src\":\"::1\",\"dst\":\"::1\",\"type\":128,"
-		"\"code\":0,\"id\":9},"
-		"\"reply\":{\"src\":\"::1\",\"dst\":\"::1\",\"type\":129,"
-		"\"code\":0,\"id\":9},"
-		"\"unreplied\":true,\"assured\":false,\"mark\":0,\"use\":1,"
-		"\"id\":0,\"helper\":null}");
+	    buf, "{\"event\":\"NEW\",\"family\":\"ipv6\",\"proto\":\"icmpv6\","
+		 "\"protonum\":58,\"timeout\":30,\"state\":null,"
+		 "\"orig\":{\"src\":\"::1\",\"dst\":\"::1\",\"type\":128,"
+		 "\"code\":0,\"id\":9},"
+		 "\"reply\":{\"src\":\"::1\",\"dst\":\"::1\",\"type\":129,"
+		 "\"code\":0,\"id\":9},"
+		 "\"unreplied\":true,\"assured\":false,\"mark\":0,\"use\":1,"
+		 "\"id\":0,\"helper\":null}");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp),
-		cmocka_unit_test(test_tcp_helper),
-		cmocka_unit_test(test_udp),
-		cmocka_unit_test(test_icmp),
-		cmocka_unit_test(test_generic),
-		cmocka_unit_test(test_accounting),
-		cmocka_unit_test(test_events),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_addr),
-		cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_tcp),	    cmocka_unit_test(test_tcp_helper),
+	    cmocka_unit_test(test_udp),	    cmocka_unit_test(test_icmp),
+	    cmocka_unit_test(test_generic), cmocka_unit_test(test_accounting),
+	    cmocka_unit_test(test_events),  cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_addr),    cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
