@@ -356,9 +356,36 @@ static void queue_put_params(struct nlmsghdr *nlh, const struct qt_conf *conf)
 			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
 }
 
+/* The netlink port id that holds @queue_num according to
+ * /proc/net/netfilter/nfnetlink_queue, or 0 if none does. */
+static unsigned long queue_owner(uint16_t queue_num)
+{
+	unsigned long num, portid, owner = 0;
+	char line[256];
+	FILE *fp;
+
+	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "%lu %lu", &num, &portid) == 2 &&
+		    num == queue_num) {
+			owner = portid;
+			break;
+		}
+	fclose(fp);
+	return owner;
+}
+
 static void queue_bind_error(struct qtd_worker *w, int e, char *err,
 			     size_t errlen)
 {
+	unsigned long owner;
+
+	/* The kernel answers EPERM both to a caller without CAP_NET_ADMIN
+	 * and to a bind of a queue that another socket holds. */
+	if (e == EPERM && (owner = queue_owner(w->queue_num)) != 0)
+		e = EBUSY;
 	switch (e) {
 	case EPERM:
 	case EACCES:
