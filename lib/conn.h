@@ -61,6 +61,7 @@ struct qt_conn {
 	uint32_t timeout;	/* seconds of the current timeout */
 	uint8_t helper;		/* enum qt_helper, 0 for none */
 	uint8_t nexpect;	/* live expectations this conn is master of */
+	uint16_t help;		/* 1 + helper state index (expect.h), 0 none */
 	union {
 		struct qt_tcp_conn tcp;
 		struct {

@@ -74,7 +74,7 @@ static void conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
 static void conn_destroy(struct qt_engine *e, struct qt_conn *ct)
 {
 	qt_timer_cancel(&e->wheel, &ct->timer);
-	if (ct->nexpect)
+	if (ct->nexpect || ct->help)
 		qt_expect_remove_master(&e->expect, &e->wheel, ct);
 	engine_event(e, QT_EV_DESTROY, ct);
 	qt_table_release(&e->table, ct);
@@ -485,4 +485,25 @@ size_t qt_engine_flush(struct qt_engine *e)
 	}
 	e->stats.count = e->table.count;
 	return n;
+}
+
+const struct qt_expect *qt_engine_expect_next(const struct qt_engine *e,
+					      uint32_t *cursor)
+{
+	return qt_expect_next(&e->expect, cursor);
+}
+
+uint32_t qt_engine_expect_timeout_left(const struct qt_engine *e,
+				       const struct qt_expect *exp,
+				       uint64_t now)
+{
+	if (!qt_timer_armed(&exp->timer) || exp->timer.expires <= now)
+		return 0;
+	return (uint32_t)((exp->timer.expires - now) / 1000);
+}
+
+const struct qt_conn *qt_engine_expect_master(const struct qt_engine *e,
+					      const struct qt_expect *exp)
+{
+	return &e->table.conns[exp->master];
 }

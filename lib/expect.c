@@ -24,6 +24,7 @@ int qt_expect_init(struct qt_expect_table *x, struct qt_table *conns,
 	x->max = max;
 	x->next_id = 1;
 	x->free_head = SLOT_END;
+	x->help_free = SLOT_END;
 	if (max == 0)
 		return 0;
 	x->slot = calloc(max, sizeof(*x->slot));
@@ -34,6 +35,21 @@ int qt_expect_init(struct qt_expect_table *x, struct qt_table *conns,
 	for (uint32_t i = 0; i < max; i++)
 		x->slot[i].next_free = i + 1 < max ? i + 1 : SLOT_END;
 	x->free_head = 0;
+
+	/* One helper state per control connection; the kernel bounds
+	 * neither, but a control connection without room for an
+	 * expectation is of little use, so the same size serves. */
+	x->help_max = max < QT_HELP_MAX ? max : QT_HELP_MAX;
+	x->help = calloc(x->help_max, sizeof(*x->help));
+	if (!x->help) {
+		free(x->slot);
+		x->slot = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	for (uint32_t i = 0; i < x->help_max; i++)
+		x->help[i].next_free = i + 1 < x->help_max ? i + 1 : SLOT_END;
+	x->help_free = 0;
 	return 0;
 }
 
@@ -41,6 +57,8 @@ void qt_expect_destroy(struct qt_expect_table *x)
 {
 	free(x->slot);
 	x->slot = NULL;
+	free(x->help);
+	x->help = NULL;
 }
 
 bool qt_expect_is_timer(const struct qt_expect_table *x,
@@ -107,6 +125,21 @@ int qt_expect_add(struct qt_expect_table *x, struct qt_wheel *w,
 		if (!oldest || e->id < oldest->id)
 			oldest = e;
 	}
+	/* Another master's expectation for the same connection: the
+	 * kernel's expect_clash() refuses the new one. */
+	if (!exp && x->count) {
+		for (uint32_t i = 0; i < x->max; i++) {
+			const struct qt_expect *e = &x->slot[i];
+
+			if (e->live && e->master != midx &&
+			    expect_match(e, tuple) &&
+			    (flags & QT_EXPECT_ANY_SPORT ||
+			     !(e->flags & QT_EXPECT_ANY_SPORT))) {
+				x->refused++;
+				return -1;
+			}
+		}
+	}
 	if (!exp && per_master && master->nexpect >= per_master && oldest) {
 		expect_free(x, w, oldest);
 	}
@@ -142,6 +175,33 @@ void qt_expect_remove_master(struct qt_expect_table *x, struct qt_wheel *w,
 	for (uint32_t i = 0; i < x->max && master->nexpect; i++)
 		if (x->slot[i].live && x->slot[i].master == midx)
 			expect_free(x, w, &x->slot[i]);
+	if (master->help && master->help <= x->help_max) {
+		uint32_t h = master->help - 1u;
+
+		x->help[h].next_free = x->help_free;
+		x->help_free = h;
+		x->help_count--;
+		master->help = 0;
+	}
+}
+
+struct qt_help *qt_expect_help_get(struct qt_expect_table *x,
+				   struct qt_conn *ct)
+{
+	struct qt_help *h;
+
+	if (ct->help)
+		return &x->help[ct->help - 1u];
+	if (x->help_free == SLOT_END) {
+		x->help_refused++;
+		return NULL;
+	}
+	h = &x->help[x->help_free];
+	ct->help = (uint16_t)(x->help_free + 1u);
+	x->help_free = h->next_free;
+	x->help_count++;
+	memset(h, 0, sizeof(*h));
+	return h;
 }
 
 static bool port_listed(const uint16_t *ports, unsigned n, uint16_t port)
@@ -152,16 +212,13 @@ static bool port_listed(const uint16_t *ports, unsigned n, uint16_t port)
 	return false;
 }
 
-void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
-		     struct qt_conn *ct, const struct qt_conf *conf)
+/* Make @ct RELATED to the master of the expectation it matches, if any,
+ * and use the expectation up. */
+static bool expect_take(struct qt_expect_table *x, struct qt_wheel *w,
+			struct qt_conn *ct)
 {
 	const struct qt_tuple *t = &ct->tuple[QT_DIR_ORIG];
 
-	if (t->proto == 6 && port_listed(conf->helper.ftp_ports,
-					 conf->helper.n_ftp_ports, t->dport))
-		ct->helper = QT_HELPER_FTP;
-	if (x->count == 0)
-		return;
 	for (uint32_t i = 0; i < x->max; i++) {
 		struct qt_expect *exp = &x->slot[i];
 		struct qt_conn *master;
@@ -174,8 +231,24 @@ void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 		/* The related connection carries the master's connmark. */
 		ct->mark = master->mark;
 		expect_free(x, w, exp);
-		return;
+		return true;
 	}
+	return false;
+}
+
+void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
+		     struct qt_conn *ct, const struct qt_conf *conf)
+{
+	const struct qt_tuple *t = &ct->tuple[QT_DIR_ORIG];
+
+	/* An expected connection gets the expectation's helper (none for
+	 * FTP data), never one by port: init_conntrack() assigns a helper by
+	 * the template only when no expectation matched. */
+	if (x->count && expect_take(x, w, ct))
+		return;
+	if (t->proto == 6 && port_listed(conf->helper.ftp_ports,
+					 conf->helper.n_ftp_ports, t->dport))
+		ct->helper = QT_HELPER_FTP;
 }
 
 void qt_expect_helper(struct qt_expect_table *x, struct qt_wheel *w,

@@ -28,6 +28,26 @@ enum qt_helper {
 
 #define QT_EXPECT_ANY_SPORT 0x01	/* tuple.sport is a wildcard */
 
+/* Sequence numbers the FTP helper remembers per direction, as the
+ * kernel's NUM_SEQ_TO_REMEMBER. */
+#define QT_FTP_SEQ_REMEMBER 2
+
+/*
+ * Per-connection helper state, the kernel's struct nf_ct_ftp_master: for
+ * each direction the sequence numbers that follow a segment ending in
+ * '\n'.  Only a segment starting at one of them is searched for a
+ * command.  Kept in a pool of the expectation table and linked from
+ * ct->help, so connections without a helper pay two bytes for it.
+ */
+struct qt_help {
+	uint32_t seq_aft_nl[2][QT_FTP_SEQ_REMEMBER];
+	uint8_t n_seq[2];
+	uint32_t next_free;
+};
+
+/* Most helper states at once: ct->help is 16 bits wide. */
+#define QT_HELP_MAX 65535u
+
 struct qt_expect {
 	struct qt_tuple tuple;	/* expected original tuple */
 	struct qt_timer timer;
@@ -48,7 +68,19 @@ struct qt_expect_table {
 	uint32_t free_head;
 	uint32_t next_id;
 	uint64_t created;	/* expectations ever created */
-	uint64_t refused;	/* refused: total or per-master limit */
+	uint64_t refused;	/* refused: table full or clash */
+	/* helper state pool (struct qt_help), linked by ct->help */
+	struct qt_help *help;
+	uint32_t help_max;
+	uint32_t help_count;
+	uint32_t help_free;
+	uint64_t help_refused;	/* conns left without helper: pool empty */
+	/* what the FTP helper saw; the kernel drops the packet in the first
+	 * two cases, qtrackd cannot (see docs/ftp.md) */
+	uint64_t ftp_partial;	/* command split, truncated or malformed */
+	uint64_t ftp_noexpect;	/* well-formed, but no room to expect it */
+	uint64_t ftp_bounce;	/* address not the announcing side's own */
+	uint64_t ftp_expected;	/* commands that made an expectation */
 };
 
 int qt_expect_init(struct qt_expect_table *x, struct qt_table *conns,
@@ -75,7 +107,8 @@ int qt_expect_add(struct qt_expect_table *x, struct qt_wheel *w,
 		  uint8_t flags, uint8_t helper, uint32_t timeout,
 		  uint32_t per_master, uint64_t now);
 
-/* Remove every expectation of @master. */
+/* Remove every expectation of @master and release its helper state
+ * (ct->help); the engine calls it for a dying conn with either. */
 void qt_expect_remove_master(struct qt_expect_table *x, struct qt_wheel *w,
 			     struct qt_conn *master);
 
@@ -94,10 +127,44 @@ void qt_expect_helper(struct qt_expect_table *x, struct qt_wheel *w,
 const struct qt_expect *qt_expect_next(const struct qt_expect_table *x,
 				       uint32_t *cursor);
 
+/* @ct's helper state, taken from the pool on first use; NULL when the
+ * pool is empty. */
+struct qt_help *qt_expect_help_get(struct qt_expect_table *x,
+				   struct qt_conn *ct);
+
 /* The FTP helper (helper_ftp.c): parse PORT/EPRT/227/229 in @pkt and add
  * the expectation. */
 void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
 		   struct qt_conn *ct, const struct qt_pkt *pkt,
 		   enum qt_dir dir, const struct qt_conf *conf, uint64_t now);
+
+/* What one FTP command announces. */
+enum qt_ftp_type {
+	QT_FTP_PORT,	/* client: PORT h1,h2,h3,h4,p1,p2 */
+	QT_FTP_EPRT,	/* client: EPRT |1|addr|port| or |2|addr6|port| */
+	QT_FTP_PASV,	/* server: 227 ... h1,h2,h3,h4,p1,p2 */
+	QT_FTP_EPSV,	/* server: 229 ... (|||port|) */
+};
+
+struct qt_ftp_cmd {
+	union qt_addr addr;	/* preset to the sender's address by caller */
+	uint16_t port;
+	uint8_t type;		/* enum qt_ftp_type */
+};
+
+/*
+ * qt_ftp_parse - look for an FTP command at the start of @data.
+ * @len:    bytes at @data
+ * @dir:    QT_DIR_ORIG searches client commands, QT_DIR_REPLY server replies
+ * @family: AF_INET or AF_INET6, the control connection's
+ * @cmd:    cmd->addr must hold the sender's own address on entry: the
+ *          kernel keeps the parts a command does not name (all of it for
+ *          229, the last 12 bytes for PORT/227 on IPv6)
+ * Returns 1 and fills @cmd for a command, 0 when the segment holds no
+ * command, -1 for a command cut short or malformed (where the kernel's
+ * helper drops the packet).  Reads no byte at or beyond @len.
+ */
+int qt_ftp_parse(const char *data, size_t len, enum qt_dir dir, int family,
+		 struct qt_ftp_cmd *cmd);
 
 #endif

@@ -34,6 +34,19 @@ size_t qt_format_conn_json(const struct qt_conn *ct,
 			   const struct qt_format_opts *o, char *buf,
 			   size_t len);
 
+struct qt_expect;
+
+/*
+ * qt_format_expect - one expectation as a line of the kernel's
+ * /proc/net/nf_conntrack_expect (exp_seq_show()), no newline:
+ * "297 l3proto = 2 proto=6 src=10.0.2.2 dst=10.0.1.2 sport=0 dport=40001 ftp"
+ * A wildcard source port prints as 0; IPv6 addresses in the full form
+ * the kernel's %pI6 gives.  @timeout is the seconds left.  Returns the
+ * length needed, like snprintf.  (lib/format_expect.c)
+ */
+size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,
+			char *buf, size_t len);
+
 /* An address of @family as text (inet_ntop without libc I/O). */
 size_t qt_format_addr(int family, const union qt_addr *a, char *buf,
 		      size_t len);

@@ -118,4 +118,20 @@ int qt_engine_delete(struct qt_engine *e, const struct qt_tuple *t);
 /* Remove every connection; returns how many. */
 size_t qt_engine_flush(struct qt_engine *e);
 
+/* Expectations (lib/expect.h): connections a helper has announced. */
+struct qt_expect;
+
+/* Walk live expectations like qt_engine_next(); NULL at the end. */
+const struct qt_expect *qt_engine_expect_next(const struct qt_engine *e,
+					      uint32_t *cursor);
+
+/* Seconds until @exp expires. */
+uint32_t qt_engine_expect_timeout_left(const struct qt_engine *e,
+				       const struct qt_expect *exp,
+				       uint64_t now);
+
+/* The connection that announced @exp. */
+const struct qt_conn *qt_engine_expect_master(const struct qt_engine *e,
+					      const struct qt_expect *exp);
+
 #endif
