@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -588,15 +589,19 @@ class Crafter:
             icmp[2:4] = cs.to_bytes(2, "big")
             l4 = Raw(bytes(icmp))
         if self.af == 6 and spec.get("ext"):
-            chain = None
-            for e in spec["ext"].split(","):
-                h = {"hbh": IPv6ExtHdrHopByHop, "dst": IPv6ExtHdrDestOpt,
+            hdrs = [{"hbh": IPv6ExtHdrHopByHop, "dst": IPv6ExtHdrDestOpt,
                      "rt": lambda: IPv6ExtHdrRouting(type=2, segleft=0,
                                                      addresses=["fd77::9"]),
                      "frag0": lambda: IPv6ExtHdrFragment(id=tag)}[e]()
-                chain = h if chain is None else chain / h
+                    for e in spec["ext"].split(",")]
+            # scapy cannot infer the upper protocol of a Raw payload (ICMPv6
+            # is built as raw bytes): name it in the last header.
+            hdrs[-1].nh = pnum
             ip.nh = None
-            pkt = ip / chain / l4
+            pkt = ip
+            for h in hdrs:
+                pkt = pkt / h
+            pkt = pkt / l4
         else:
             pkt = ip / l4
         raw = bytearray(bytes(pkt))
@@ -1066,6 +1071,9 @@ def main():
     finally:
         daemon.stop()
         net.cleanup()
+        if os.path.exists(daemon.logf):
+            shutil.copy(daemon.logf, os.path.join(out, "qtrackd.log"))
+        shutil.rmtree(args.workdir, ignore_errors=True)
     results.sort(key=lambda r: r["name"])
     text, failures = report(results, allow, out)
     log(text)
