@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -746,6 +747,15 @@ static void ctl_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_stop(loop, w);
 }
 
+/* Whether the peer closed its end entirely rather than only shutting down
+ * its sending side: on a UNIX stream socket only the former sets POLLHUP. */
+static bool ctl_peer_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void ctl_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_client *cl = w->data;
@@ -760,9 +770,9 @@ static void ctl_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		n = recv(cl->fd, sink, sizeof(sink), MSG_DONTWAIT);
 		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 			return;
-		if (n == 0 && cl->phase != CTL_EVENTS) {
+		if (n == 0 && !ctl_peer_gone(cl->fd)) {
 			/* A half-close after the request (socat, nc -N)
-			 * still wants the reply. */
+			 * still wants the reply or the events. */
 			ev_io_stop(loop, w);
 			return;
 		}
@@ -779,7 +789,13 @@ static void ctl_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (n == 0) {
-		ctl_client_free(cl); /* gone without a request */
+		/* A last line without its newline still counts (printf
+		 * 'count' | socat ...); nothing at all means goodbye. */
+		ev_io_stop(loop, w);
+		if (cl->inlen)
+			ctl_request(cl, cl->in, cl->inlen);
+		else
+			ctl_client_free(cl);
 		return;
 	}
 	nl = memchr(cl->in + cl->inlen, '\n', (size_t)n);

@@ -119,7 +119,10 @@ static int ctl_connect(const char *path)
 	return fd;
 }
 
-static void send_all(int fd, const char *buf, size_t len)
+/* Send the request.  0, or the errno of a failed send: the daemon may
+ * have refused us and closed already, and its ERR line is still waiting
+ * to be read, so the caller reads the reply before giving up. */
+static int send_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
@@ -127,16 +130,18 @@ static void send_all(int fd, const char *buf, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die("sending the request: %s", strerror(errno));
+			return errno;
 		}
 		buf += n;
 		len -= (size_t)n;
 	}
+	return 0;
 }
 
 /* What to do with the reply's lines. */
 struct reply {
 	enum qt_ctl_cmd cmd;
+	int send_errno;		  /* the request did not go out */
 	unsigned long long lines; /* data lines printed */
 	char first[64];		  /* first data line (flush count) */
 };
@@ -206,6 +211,9 @@ static int read_reply(int fd, struct reply *r)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (r->send_errno)
+				die("sending the request: %s",
+				    strerror(r->send_errno));
 			die("reading the reply: %s", strerror(errno));
 		}
 		if (n == 0)
@@ -230,6 +238,8 @@ static int read_reply(int fd, struct reply *r)
 			die("reply line too long");
 	}
 	free(buf);
+	if (r->send_errno)
+		die("sending the request: %s", strerror(r->send_errno));
 	/* Only an event stream ends without OK: the daemon went away. */
 	if (r->cmd == QT_CTL_EVENTS)
 		return 0;
@@ -389,9 +399,9 @@ int main(int argc, char **argv)
 				 confarg != NULL, sock, sizeof(sock));
 
 	fd = ctl_connect(sock);
-	send_all(fd, line, n);
 	memset(&rep, 0, sizeof(rep));
 	rep.cmd = req.cmd;
+	rep.send_errno = send_all(fd, line, n);
 	read_reply(fd, &rep);
 	close(fd);
 	reply_summary(&rep);
