@@ -541,6 +541,30 @@ static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 	ctl_put(cl, line, n);
 }
 
+/* One expectation of @eng as /proc/net/nf_conntrack_expect (or JSON)
+ * prints it; 0 when @eng has no more. */
+static int ctl_expect_step(struct ctl_client *cl, const struct qt_engine *eng,
+			   uint64_t now)
+{
+	const struct qt_expect *exp = qt_engine_expect_next(eng, &cl->cursor);
+	char line[CTL_LINE];
+	uint32_t left;
+	size_t n;
+
+	if (!exp)
+		return 0;
+	left = qt_engine_expect_timeout_left(eng, exp, now);
+	if (cl->req.fmt == QT_CTL_FMT_JSON)
+		n = qt_format_expect_json(exp, left, line, sizeof(line) - 1);
+	else
+		n = qt_format_expect(exp, left, line, sizeof(line) - 1);
+	if (n < sizeof(line) - 1) {
+		line[n++] = '\n';
+		ctl_put(cl, line, n);
+	}
+	return 1;
+}
+
 /* Go on with the walk: at most CTL_CHUNK entries, and only while a whole
  * line still fits.  When every engine is done and the final block fits,
  * write it and move to CTL_DRAINING. */
@@ -552,8 +576,17 @@ static void ctl_walk_step(struct ctl_client *cl)
 
 	while (cl->worker < d->nworkers && budget && ctl_room(cl) >= CTL_LINE) {
 		const struct qt_engine *eng = d->workers[cl->worker].engine;
-		const struct qt_conn *ct = qt_engine_next(eng, &cl->cursor);
+		const struct qt_conn *ct;
 
+		if (cl->req.cmd == QT_CTL_EXPECT) {
+			if (ctl_expect_step(cl, eng, now) == 0) {
+				cl->worker++;
+				cl->cursor = 0;
+			}
+			budget--;
+			continue;
+		}
+		ct = qt_engine_next(eng, &cl->cursor);
 		if (!ct) {
 			cl->worker++;
 			cl->cursor = 0;
@@ -618,16 +651,6 @@ static void ctl_do_delete(struct ctl_client *cl)
 	ctl_reply_err(cl, "no such connection");
 }
 
-/*
- * Expectations (the FTP helper's) are listed by a later engine call; until
- * it exists the reply is empty.  Keeping the handler here means the wire
- * protocol and qtrackctl do not change when it lands.
- */
-static void ctl_do_expect(struct ctl_client *cl)
-{
-	ctl_reply_ok(cl);
-}
-
 static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 {
 	struct qt_control *c = cl->c;
@@ -673,7 +696,8 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 		ctl_do_delete(cl);
 		return;
 	case QT_CTL_EXPECT:
-		ctl_do_expect(cl);
+		/* Expectations stream like list: a walk, chunk by chunk. */
+		ctl_walk_start(cl);
 		return;
 	case QT_CTL_CMD_MAX:
 		break;

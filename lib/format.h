@@ -47,6 +47,12 @@ struct qt_expect;
 size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,
 			char *buf, size_t len);
 
+/* The same as one JSON object, no newline: {"timeout":297,"family":"ipv4",
+ * "proto":6,"src":"…","dst":"…","sport":0,"dport":40001,"helper":"ftp"}
+ * (addresses in the usual compressed form). */
+size_t qt_format_expect_json(const struct qt_expect *exp, uint32_t timeout,
+			     char *buf, size_t len);
+
 /* An address of @family as text (inet_ntop without libc I/O). */
 size_t qt_format_addr(int family, const union qt_addr *a, char *buf,
 		      size_t len);

@@ -35,15 +35,20 @@ static void fmt_addr_proc(int family, const union qt_addr *a, char *buf,
 		 a->b[13], a->b[14], a->b[15]);
 }
 
+static const char *fmt_expect_helper(const struct qt_expect *exp)
+{
+	static const char *const names[] = { NULL, "ftp" };
+
+	return exp->helper < sizeof(names) / sizeof(names[0]) ?
+		       names[exp->helper] :
+		       NULL;
+}
+
 size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,
 			char *buf, size_t len)
 {
-	static const char *const helper_names[] = { NULL, "ftp" };
 	const struct qt_tuple *t = &exp->tuple;
-	const char *helper = exp->helper < sizeof(helper_names) /
-						   sizeof(helper_names[0]) ?
-				     helper_names[exp->helper] :
-				     NULL;
+	const char *helper = fmt_expect_helper(exp);
 	char src[48], dst[48];
 	int n;
 
@@ -59,4 +64,26 @@ size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,
 		return 0;
 	/* Without a helper the kernel's line ends after "dport=N ". */
 	return (size_t)n;
+}
+
+size_t qt_format_expect_json(const struct qt_expect *exp, uint32_t timeout,
+			     char *buf, size_t len)
+{
+	const struct qt_tuple *t = &exp->tuple;
+	const char *helper = fmt_expect_helper(exp);
+	char src[48], dst[48];
+	int n;
+
+	qt_format_addr(t->family, &t->src, src, sizeof(src));
+	qt_format_addr(t->family, &t->dst, dst, sizeof(dst));
+	n = snprintf(buf, len,
+		     "{\"timeout\":%" PRIu32 ",\"family\":\"%s\",\"proto\":%u,"
+		     "\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,"
+		     "\"dport\":%u,\"helper\":%s%s%s}",
+		     timeout, t->family == AF_INET6 ? "ipv6" : "ipv4", t->proto,
+		     src, dst,
+		     exp->flags & QT_EXPECT_ANY_SPORT ? 0u : t->sport, t->dport,
+		     helper ? "\"" : "", helper ? helper : "null",
+		     helper ? "\"" : "");
+	return n < 0 ? 0 : (size_t)n;
 }
