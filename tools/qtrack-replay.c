@@ -414,7 +414,8 @@ static int replay_table_print(struct replay *rp)
 		}
 		all[n++] = ct;
 	}
-	qsort(all, n, sizeof(*all), conn_cmp_id);
+	if (n > 1)
+		qsort(all, n, sizeof(*all), conn_cmp_id);
 	o.accounting = rp->conf.table.accounting;
 	for (i = 0; i < n; i++) {
 		o.timeout = qt_engine_timeout_left(rp->engine, all[i], rp->now);

@@ -57,9 +57,12 @@ while read -r name pcap conf; do
 	case $name in '' | '#'*) continue ;; esac
 	args=()
 	[ -n "${conf:-}" ] && args=(-c "$HERE/$conf")
-	if ! "$REPLAY" "${args[@]}" "$TMP/$pcap.pcap" >"$TMP/$name.raw" \
-		2>"$TMP/$name.err"; then
-		ko "$name (qtrack-replay exited $?: $(cat "$TMP/$name.err"))"
+	"$REPLAY" "${args[@]}" "$TMP/$pcap.pcap" >"$TMP/$name.raw" \
+		2>"$TMP/$name.err"
+	rc=$?
+	# Anything on stderr (a sanitizer report) is a failure too.
+	if [ $rc -ne 0 ] || [ -s "$TMP/$name.err" ]; then
+		ko "$name (qtrack-replay exited $rc: $(cat "$TMP/$name.err"))"
 		continue
 	fi
 	normalise <"$TMP/$name.raw" >"$TMP/$name.out"
