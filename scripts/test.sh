@@ -20,11 +20,19 @@ STAGES=()
 RESULTS=()
 
 summary() {
+	local i p=0 f=0 s=0
+
 	echo
 	echo "==== test.sh summary ===="
 	for i in "${!STAGES[@]}"; do
 		printf '  %-28s %s\n' "${STAGES[$i]}" "${RESULTS[$i]}"
+		case ${RESULTS[$i]} in
+		PASS) p=$((p + 1)) ;;
+		FAIL) f=$((f + 1)) ;;
+		*) s=$((s + 1)) ;;
+		esac
 	done
+	echo "stages: $p passed, $f failed, $s skipped"
 }
 
 # run_stage NAME CMD...: run one stage; on failure print the summary and
