@@ -26,6 +26,7 @@ queue_rules() {
 		--queue-num 0 "$@"
 }
 not_queue_bound() { ! qt_queue_bound 0; }
+not() { ! "$@"; }
 ping_fails() { ! qt_ping 4 "$NS_CLI" $SRV4; }
 
 # --queue-bypass
@@ -87,5 +88,18 @@ wait $lpid
 qt_check "restart during a transfer: data intact" cmp -s "$src" "$dst"
 qt_check "restarted daemon: still running" qt_daemon_alive
 qt_check "restarted daemon: exits 0" qt_daemon_stop
+
+# Repeat mode with --queue-bypass fails open, which is why the shipped
+# repeat rule set does not use it (qtrackd(8), QUEUE BYPASS).
+qt_ns "$NS_FW" iptables -t mangle -F
+qt_ns "$NS_FW" iptables -F
+qt_ns "$NS_FW" iptables -X
+sed 's/-j NFQUEUE --queue-num 0$/& --queue-bypass/' \
+	"$QT_SRC/conf/iptables-repeat.rules" | qt_ns "$NS_FW" iptables-restore
+qt_check "repeat + bypass, no daemon: NEW to port 8080 passes (fail open)" \
+	not qt_tcp_blocked 4 "$NS_CLI" "$NS_SRV" srv 8080
+qt_ns "$NS_FW" iptables-restore <"$QT_SRC/conf/iptables-repeat.rules"
+qt_check "shipped repeat rules, no daemon: NEW to port 22 dropped" \
+	qt_tcp_blocked 4 "$NS_CLI" "$NS_SRV" srv 22
 [ "$QT_FAILS" -eq 0 ] || cat "$QT_DAEMON_LOG"
 qt_finish
