@@ -161,8 +161,9 @@ void qtd_reload(struct qtd *d)
 	for (i = 0; i < d->nworkers; i++) {
 		if (qt_engine_reconfigure(d->workers[i].engine, &next, err,
 					  sizeof(err)) < 0) {
-			log_warnx("reload refused, keeping the old configuration: %s",
-				  err);
+			log_warnx(
+			    "reload refused, keeping the old configuration: %s",
+			    err);
 			/* Put back the engines already switched. */
 			while (i--)
 				qt_engine_reconfigure(d->workers[i].engine,

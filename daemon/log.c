@@ -10,7 +10,7 @@
 
 #include "log.h"
 
-static int log_debug_on;	/* -d: stderr, debug messages shown */
+static int log_debug_on; /* -d: stderr, debug messages shown */
 static int log_verbose;
 
 void log_init(int debug)

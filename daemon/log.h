@@ -23,29 +23,32 @@ void log_setverbose(int verbose);
 
 /* Log one message at syslog priority @pri. */
 void log_emit(int pri, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+    __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+    __attribute__((format(printf, 1, 2), noreturn));
 
 /* One rate limiter per kind of message: @burst messages per @interval_ms. */
 struct log_rl {
 	uint32_t interval_ms;
 	uint32_t burst;
-	uint64_t window_start;	/* ms, CLOCK_MONOTONIC */
-	uint32_t printed;	/* in this window */
-	uint64_t suppressed;	/* since the last message that passed */
+	uint64_t window_start; /* ms, CLOCK_MONOTONIC */
+	uint32_t printed;      /* in this window */
+	uint64_t suppressed;   /* since the last message that passed */
 };
 
-#define LOG_RL_INIT(interval, n) { .interval_ms = (interval), .burst = (n) }
+#define LOG_RL_INIT(interval, n)                                               \
+	{                                                                      \
+		.interval_ms = (interval), .burst = (n)                        \
+	}
 
 /* Log at @pri (LOG_WARNING, LOG_INFO, ...) unless @rl says too many. */
 void log_rl(struct log_rl *rl, int pri, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

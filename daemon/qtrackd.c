@@ -50,12 +50,12 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 			     const struct qt_conn *ct)
 {
 	static const char *const names[] = {
-		[QT_EV_NEW] = "NEW",
-		[QT_EV_UPDATE] = "UPDATE",
-		[QT_EV_DESTROY] = "DESTROY",
+	    [QT_EV_NEW] = "NEW",
+	    [QT_EV_UPDATE] = "UPDATE",
+	    [QT_EV_DESTROY] = "DESTROY",
 	};
 	struct qtd_worker *w = arg;
-	struct qt_format_opts o = { 0 };
+	struct qt_format_opts o = {0};
 	char line[512];
 
 	if (w->d->control)
@@ -107,8 +107,8 @@ static void qtd_workers_start(struct qtd *d)
 	char err[512];
 	unsigned i;
 
-	d->nworkers = (unsigned)d->conf.queue.num_last -
-		      d->conf.queue.num_first + 1;
+	d->nworkers =
+	    (unsigned)d->conf.queue.num_last - d->conf.queue.num_first + 1;
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	if (!d->workers)
 		fatal("allocating %u workers", d->nworkers);
@@ -143,7 +143,8 @@ static void qtd_shutdown(struct qtd *d)
 		struct qtd_worker *w = &d->workers[i];
 
 		queue_close(w);
-		log_info("queue %u: %llu packets, %llu verdicts in %llu batches, %llu ENOBUFS, %llu errors",
+		log_info("queue %u: %llu packets, %llu verdicts in %llu "
+			 "batches, %llu ENOBUFS, %llu errors",
 			 w->queue_num, (unsigned long long)w->qstats.received,
 			 (unsigned long long)w->qstats.verdicts,
 			 (unsigned long long)w->qstats.batches,

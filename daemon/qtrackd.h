@@ -18,12 +18,12 @@
 #include "qtrack.h"
 
 struct qtd_qstats {
-	uint64_t received;	/* packets read from the queue */
-	uint64_t verdicts;	/* verdicts sent */
-	uint64_t batches;	/* sendmsg calls carrying verdicts */
-	uint64_t enobufs;	/* ENOBUFS on the socket: kernel dropped */
-	uint64_t errors;	/* other receive/send errors */
-	uint64_t unparsed;	/* packets the engine could not parse */
+	uint64_t received; /* packets read from the queue */
+	uint64_t verdicts; /* verdicts sent */
+	uint64_t batches;  /* sendmsg calls carrying verdicts */
+	uint64_t enobufs;  /* ENOBUFS on the socket: kernel dropped */
+	uint64_t errors;   /* other receive/send errors */
+	uint64_t unparsed; /* packets the engine could not parse */
 };
 
 struct qtd_worker {
@@ -31,20 +31,20 @@ struct qtd_worker {
 	uint16_t queue_num;
 	struct qt_engine *engine;
 	struct qtd_qstats qstats;
-	void *io;		/* queue I/O state, private to queue.c */
+	void *io; /* queue I/O state, private to queue.c */
 };
 
 struct qtd {
 	struct ev_loop *loop;
 	const char *conf_path;
-	struct qt_conf conf;		/* the configuration in force */
+	struct qt_conf conf; /* the configuration in force */
 	struct qtd_worker *workers;
 	unsigned nworkers;
-	struct qt_control *control;	/* control socket, NULL if off */
+	struct qt_control *control; /* control socket, NULL if off */
 	bool stopping;
-	bool conf_explicit;		/* -c given: a missing file is fatal */
+	bool conf_explicit; /* -c given: a missing file is fatal */
 	ev_signal sighup, sigterm, sigint;
-	ev_timer tick;			/* idle expiry and housekeeping */
+	ev_timer tick; /* idle expiry and housekeeping */
 	unsigned ticks;
 };
 

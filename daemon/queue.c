@@ -47,7 +47,7 @@ struct queue_io {
 	char *rx;
 	char *tx;
 	size_t tx_used;
-	uint64_t kern_dropped;	/* last seen in /proc */
+	uint64_t kern_dropped; /* last seen in /proc */
 	uint64_t user_dropped;
 	bool proc_seen;
 };
@@ -78,8 +78,7 @@ static void queue_flush(struct qtd_worker *w)
 	io->tx_used = 0;
 }
 
-static void queue_verdict_add(struct qtd_worker *w, uint32_t id,
-			      uint32_t mark)
+static void queue_verdict_add(struct qtd_worker *w, uint32_t id, uint32_t mark)
 {
 	struct queue_io *io = queue_io(w);
 	struct nlmsghdr *nlh;
@@ -87,8 +86,8 @@ static void queue_verdict_add(struct qtd_worker *w, uint32_t id,
 
 	if (io->tx_used + 2 * MNL_NLMSG_HDRLEN + 64 > QUEUE_TX_SIZE)
 		queue_flush(w);
-	verdict = w->d->conf.queue.mode == QT_MODE_REPEAT ? NF_REPEAT
-							  : NF_ACCEPT;
+	verdict =
+	    w->d->conf.queue.mode == QT_MODE_REPEAT ? NF_REPEAT : NF_ACCEPT;
 	nlh = nfq_nlmsg_put(io->tx + io->tx_used, NFQNL_MSG_VERDICT,
 			    w->queue_num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
@@ -120,7 +119,8 @@ static void queue_log_invalid(struct qtd_worker *w, const uint8_t *data,
 		qt_format_addr(pkt.tuple.family, &pkt.tuple.dst, dst,
 			       sizeof(dst));
 		log_rl(&rl_invalid, LOG_INFO,
-		       "queue %u: INVALID %s: proto=%u src=%s dst=%s sport=%u dport=%u len=%u",
+		       "queue %u: INVALID %s: proto=%u src=%s dst=%s sport=%u "
+		       "dport=%u len=%u",
 		       w->queue_num, qt_reason_name(res->reason),
 		       pkt.tuple.proto, src, dst, pkt.tuple.sport,
 		       pkt.tuple.dport, origlen);
@@ -155,7 +155,7 @@ static bool queue_find_id(const struct nlmsghdr *nlh, uint32_t *id)
 static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
 			 uint64_t now)
 {
-	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	struct nlattr *attr[NFQA_MAX + 1] = {NULL};
 	const struct nfqnl_msg_packet_hdr *ph;
 	const uint8_t *data = NULL;
 	uint32_t id, caplen = 0, origlen, mark_in = 0, skbinfo = 0;
@@ -269,7 +269,9 @@ static void queue_read(struct qtd_worker *w, unsigned budget)
 				 * queue (or bypass with fail_open). */
 				w->qstats.enobufs++;
 				log_rl(&rl_rx, LOG_WARNING,
-				       "queue %u: receive buffer overrun (ENOBUFS), packets lost; raise [queue] rcvbuf",
+				       "queue %u: receive buffer overrun "
+				       "(ENOBUFS), packets lost; raise [queue] "
+				       "rcvbuf",
 				       w->queue_num);
 				continue;
 			}
@@ -390,12 +392,14 @@ static void queue_bind_error(struct qtd_worker *w, int e, char *err,
 	case EPERM:
 	case EACCES:
 		snprintf(err, errlen,
-			 "binding queue %u: %s: need CAP_NET_ADMIN: run as root or through systemd/qtrackd.service",
+			 "binding queue %u: %s: need CAP_NET_ADMIN: run as "
+			 "root or through systemd/qtrackd.service",
 			 w->queue_num, strerror(e));
 		break;
 	case EBUSY:
 		snprintf(err, errlen,
-			 "binding queue %u: queue %u is already bound by another process",
+			 "binding queue %u: queue %u is already bound by "
+			 "another process",
 			 w->queue_num, w->queue_num);
 		break;
 	case EOPNOTSUPP:
@@ -403,7 +407,8 @@ static void queue_bind_error(struct qtd_worker *w, int e, char *err,
 	case EPROTONOSUPPORT:
 	case EINVAL:
 		snprintf(err, errlen,
-			 "binding queue %u: %s: kernel lacks nfnetlink_queue: modprobe nfnetlink_queue",
+			 "binding queue %u: %s: kernel lacks nfnetlink_queue: "
+			 "modprobe nfnetlink_queue",
 			 w->queue_num, strerror(e));
 		break;
 	default:
@@ -433,7 +438,8 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 
 		if (e == EPROTONOSUPPORT)
 			snprintf(err, errlen,
-				 "netlink socket: %s: kernel lacks nfnetlink: modprobe nfnetlink_queue",
+				 "netlink socket: %s: kernel lacks nfnetlink: "
+				 "modprobe nfnetlink_queue",
 				 strerror(e));
 		else
 			snprintf(err, errlen, "netlink socket: %s",
@@ -478,8 +484,8 @@ fail:
 	return -1;
 }
 
-int queue_configure(struct qtd_worker *w, const struct qt_conf *conf,
-		    char *err, size_t errlen)
+int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
+		    size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -488,8 +494,8 @@ int queue_configure(struct qtd_worker *w, const struct qt_conf *conf,
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
 	queue_put_params(nlh, conf);
 	if (queue_config_send(w, nlh) < 0) {
-		snprintf(err, errlen, "configuring queue %u: %s",
-			 w->queue_num, strerror(errno));
+		snprintf(err, errlen, "configuring queue %u: %s", w->queue_num,
+			 strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -553,7 +559,10 @@ void queue_check_drops(struct qtd_worker *w)
 			continue;
 		if (io->proc_seen &&
 		    (f[5] > io->kern_dropped || f[6] > io->user_dropped))
-			log_warnx("queue %u: the kernel dropped %llu packets (queue full, raise [queue] maxlen) and %llu (netlink buffer full, raise [queue] rcvbuf) since the last check",
+			log_warnx("queue %u: the kernel dropped %llu packets "
+				  "(queue full, raise [queue] maxlen) and %llu "
+				  "(netlink buffer full, raise [queue] rcvbuf) "
+				  "since the last check",
 				  w->queue_num, f[5] - io->kern_dropped,
 				  f[6] - io->user_dropped);
 		io->kern_dropped = f[5];

@@ -26,8 +26,8 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 
 /* Apply the queue parameters of @conf to a bound queue (after a reload).
  * The queue number cannot change.  0, or -1 with a message in @err. */
-int queue_configure(struct qtd_worker *w, const struct qt_conf *conf,
-		    char *err, size_t errlen);
+int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
+		    size_t errlen);
 
 /* Start / stop watching the socket on w->d->loop. */
 void queue_start(struct qtd_worker *w);
