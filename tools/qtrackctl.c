@@ -23,15 +23,16 @@
 
 #define CTL_READBUF (64 * 1024)
 
+/* Command words, and the conntrack option letter that means the same. */
 static const struct {
 	const char *name;
-	const char *alias; /* the conntrack option that means the same */
+	int letter;
 	enum qt_ctl_cmd cmd;
 } ctl_cmd_words[] = {
-    {"list", "-L", QT_CTL_LIST},     {"count", "-C", QT_CTL_COUNT},
-    {"stats", "-S", QT_CTL_STATS},   {"events", "-E", QT_CTL_EVENTS},
-    {"flush", "-F", QT_CTL_FLUSH},   {"delete", "-D", QT_CTL_DELETE},
-    {"expect", NULL, QT_CTL_EXPECT},
+    {"list", 'L', QT_CTL_LIST},	  {"count", 'C', QT_CTL_COUNT},
+    {"stats", 'S', QT_CTL_STATS}, {"events", 'E', QT_CTL_EVENTS},
+    {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
+    {"expect", 0, QT_CTL_EXPECT},
 };
 
 static void usage(FILE *fp, int rc)
@@ -39,7 +40,9 @@ static void usage(FILE *fp, int rc)
 	fprintf(fp,
 		"usage: qtrackctl [-s SOCKET] [-c FILE] COMMAND [-o FORMAT] "
 		"[filters]\n"
-		"commands: list, count, stats, events, flush, delete, expect\n"
+		"commands: list (-L), count (-C), stats (-S), events (-E), "
+		"flush (-F),\n"
+		"          delete (-D), expect\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats)\n"
 		"filters:  -f ipv4|ipv6, -p PROTO, --src ADDR, --dst ADDR,\n"
@@ -322,7 +325,7 @@ int main(int argc, char **argv)
 	size_t nwords = 0, i, n;
 	int ch, fd, cmd = -1;
 
-	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:h", longopts,
+	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:hLCSEFD", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -353,6 +356,18 @@ int main(int argc, char **argv)
 			words[nwords].arg = optarg;
 			nwords++;
 			break;
+		case 'L':
+		case 'C':
+		case 'S':
+		case 'E':
+		case 'F':
+		case 'D':
+			for (i = 0; ctl_cmd_words[i].letter != ch; i++)
+				;
+			if (cmd >= 0 && cmd != (int)ctl_cmd_words[i].cmd)
+				die("more than one command");
+			cmd = (int)ctl_cmd_words[i].cmd;
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
@@ -360,16 +375,17 @@ int main(int argc, char **argv)
 			usage(stderr, 1);
 		}
 	}
-	if (optind != argc - 1)
+	if (cmd < 0 && optind == argc - 1) {
+		cmdword = argv[optind++];
+		for (i = 0;
+		     i < sizeof(ctl_cmd_words) / sizeof(ctl_cmd_words[0]); i++)
+			if (!strcmp(cmdword, ctl_cmd_words[i].name))
+				cmd = (int)ctl_cmd_words[i].cmd;
+		if (cmd < 0)
+			die("unknown command '%s' (try --help)", cmdword);
+	}
+	if (cmd < 0 || optind != argc)
 		usage(stderr, 1);
-	cmdword = argv[optind];
-	for (i = 0; i < sizeof(ctl_cmd_words) / sizeof(ctl_cmd_words[0]); i++)
-		if (!strcmp(cmdword, ctl_cmd_words[i].name) ||
-		    (ctl_cmd_words[i].alias &&
-		     !strcmp(cmdword, ctl_cmd_words[i].alias)))
-			cmd = (int)ctl_cmd_words[i].cmd;
-	if (cmd < 0)
-		die("unknown command '%s' (try --help)", cmdword);
 
 	qt_ctlreq_init(&req, (enum qt_ctl_cmd)cmd);
 	if (fmt && qt_ctlreq_set(&req, fmt, strlen(fmt), err, sizeof(err)))
