@@ -1041,6 +1041,9 @@ def main():
     args.workdir = tempfile.mkdtemp(prefix="qtconf.")
     allow = load_allow(os.path.join(args.src, "docs", "conformance.md"))
 
+    # A killed run (ctest timeout, ^C) must still remove its namespaces.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda n, f: sys.exit(128 + n))
     net = Netns()
     daemon = Daemon(net, binary, ctl, args.workdir)
     try:
