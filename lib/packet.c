@@ -27,8 +27,10 @@
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
 /* An ICMP error quotes at least the first 8 bytes of the layer 4 header
- * (RFC 792); that is all the inner tuple needs. */
-#define INNER_L4_LEN 8
+ * (RFC 792).  Like the kernel, the inner tuple needs only the two ports of
+ * TCP and UDP, and the 8-byte header of ICMP. */
+#define INNER_PORTS_LEN 4
+#define INNER_ICMP_LEN 8
 
 /* Walking more extension headers than this is treated as an attack. */
 #define IPV6_MAX_EXTHDRS 16
@@ -64,6 +66,7 @@ static const char *const reason_names[QT_R_MAX] = {
 	[QT_R_BAD_L4LEN] = "bad-l4len",
 	[QT_R_BAD_OPTIONS] = "bad-options",
 	[QT_R_FRAGMENT] = "fragment",
+	[QT_R_NO_L4] = "no-l4",
 	[QT_R_TCP_FLAGS] = "tcp-flags",
 	[QT_R_TCP_NEW] = "tcp-new",
 	[QT_R_TCP_STATE] = "tcp-state",
@@ -243,15 +246,11 @@ static enum qt_reason ipv6_parse(const uint8_t *data, uint32_t caplen,
 	pkt->tuple.proto = w->proto;
 	if (r != QT_R_NONE)
 		return r;
+	/* The kernel finds no layer 4 protocol here and tracks nothing. */
+	if (w->proto == IPPROTO_NONE && !w->frag_later)
+		return QT_R_NO_L4;
 	pkt->l3_len = w->l4_off;
 	return QT_R_NONE;
-}
-
-static bool icmp_type_is_query(uint8_t family, uint8_t type)
-{
-	if (family == AF_INET)
-		return type == 0 || type == 8 || (type >= 13 && type <= 18);
-	return type == 128 || type == 129;
 }
 
 static bool icmp_type_is_error(uint8_t family, uint8_t type)
@@ -283,7 +282,10 @@ static void tuple_fill_l4(struct qt_tuple *t, const uint8_t *l4)
 	} else if (proto_is_icmp(t->family, t->proto)) {
 		t->icmp.type = l4[0];
 		t->icmp.code = l4[1];
-		if (icmp_type_is_query(t->family, l4[0]))
+		/* The kernel takes the identifier field of every type; it
+		 * matters for the query types (echo, timestamp, ICMPv6 node
+		 * information, ...) that open connections. */
+		if (!icmp_type_is_error(t->family, l4[0]))
 			t->icmp.id = load_be16(l4 + 4);
 	}
 }
@@ -331,12 +333,16 @@ static void icmp_inner_parse(const uint8_t *data, uint32_t off, uint32_t cap,
 	}
 
 	/* Protocols tracked generically need nothing from layer 4. */
-	if (proto_has_ports(t.proto) || proto_is_icmp(family, t.proto)) {
-		if (avail - w.l4_off < INNER_L4_LEN)
+	if (proto_has_ports(t.proto)) {
+		if (avail - w.l4_off < INNER_PORTS_LEN)
 			return;
 		tuple_fill_l4(&t, ip + w.l4_off);
-		if (t.proto == IPPROTO_TCP)
+		if (t.proto == IPPROTO_TCP && avail - w.l4_off >= 8)
 			in->tcp_seq = load_be32(ip + w.l4_off + 4);
+	} else if (proto_is_icmp(family, t.proto)) {
+		if (avail - w.l4_off < INNER_ICMP_LEN)
+			return;
+		tuple_fill_l4(&t, ip + w.l4_off);
 	}
 	in->tuple = t;
 	in->present = true;

@@ -30,6 +30,7 @@ enum qt_reason {
 	QT_R_BAD_L4LEN,		/* UDP length or L4 header beyond packet */
 	QT_R_BAD_OPTIONS,	/* malformed TCP options */
 	QT_R_FRAGMENT,		/* non-first fragment: no layer 4 header */
+	QT_R_NO_L4,		/* IPv6 "no next header": no layer 4 at all */
 	/* tracking verdicts (lib/proto_*.c, lib/engine.c) */
 	QT_R_TCP_FLAGS,		/* invalid TCP flag combination */
 	QT_R_TCP_NEW,		/* this TCP packet cannot start a connection */
