@@ -193,7 +193,8 @@ static void reply_summary(const struct reply *r)
 		break;
 	case QT_CTL_EXPECT:
 		fprintf(stderr,
-			"qtrackctl: %llu expectations have been shown.\n",
+			"qtrackctl: %llu expectation entries have been "
+			"shown.\n",
 			r->lines);
 		break;
 	default:
