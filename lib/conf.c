@@ -117,6 +117,12 @@ static const struct qt_conf_key conf_keys[] = {
 	  SYSCTL("acct"),
 	  .help = "Count packets and bytes per direction of each connection.",
 	  FIELD(table.accounting) },
+	{ .section = "table", .key = "checksum", BOOL, .def = "yes",
+	  SYSCTL("checksum"),
+	  .help = "Verify TCP, UDP, ICMP and ICMPv6 checksums of packets "
+		  "from the network that nobody has verified yet; a bad one "
+		  "is INVALID.",
+	  FIELD(table.checksum) },
 
 	TCP_TIMEOUT("syn_sent", QT_TCP_SYN_SENT, "120",
 		    "Timeout after a SYN (also used for SYN_SENT2)."),

@@ -73,6 +73,7 @@ struct qt_conf {
 		uint32_t max;		/* nf_conntrack_max */
 		uint32_t buckets;	/* nf_conntrack_buckets */
 		bool accounting;	/* nf_conntrack_acct */
+		bool checksum;		/* nf_conntrack_checksum */
 	} table;
 	struct {
 		uint32_t timeouts[QT_TCP_TIMEOUT_MAX];	/* seconds */

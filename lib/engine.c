@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checksum.h"
 #include "expect.h"
 #include "proto.h"
 #include "table.h"
@@ -296,7 +297,8 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 }
 
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
-			    uint32_t mark_in, struct qt_result *res)
+			    uint32_t mark_in, uint32_t flags,
+			    struct qt_result *res)
 {
 	const struct qt_proto_ops *ops = qt_proto_find(pkt->tuple.proto);
 	struct qt_proto_ctx ctx = { .conf = &e->conf, .now = e->now };
@@ -310,6 +312,13 @@ static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 	bool fresh;
 	int restarts = 0;
 
+	/* The kernel's l4 error() handlers check the checksum before
+	 * anything else, and only where nobody has checked it yet. */
+	if ((flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum &&
+	    ops->checksum && qt_checksum_covers(pkt) && !qt_checksum_ok(pkt)) {
+		result_set(res, QT_CT_INVALID, QT_R_BAD_CHECKSUM);
+		return;
+	}
 	if (ops->pre) {
 		state = ops->pre(pkt, &ctx, &why);
 		if (state == QT_CT_RELATED) {
@@ -403,28 +412,23 @@ again:
 				 e->now);
 }
 
-void qt_engine_process(struct qt_engine *e, const uint8_t *data,
-		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,
-		       uint64_t now, struct qt_result *res)
+static void engine_process_one(struct qt_engine *e, const struct qt_input *in,
+			       struct qt_result *res)
 {
 	const struct qt_conf_mark *m = &e->conf.mark;
+	uint32_t mark_in = in->mark;
 	struct qt_pkt pkt;
 	enum qt_reason why;
 
 	memset(res, 0, sizeof(*res));
-	if (now > e->now)
-		e->now = now;
-	/* Expire first, so a packet never revives an entry that is due. */
-	qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e, 0);
-
 	if (m->notrack && (mark_in & m->notrack) == m->notrack) {
 		result_set(res, QT_CT_UNTRACKED, QT_R_NONE);
 	} else {
-		why = qt_packet_parse(data, caplen, origlen, &pkt);
+		why = qt_packet_parse(in->data, in->caplen, in->origlen, &pkt);
 		if (why != QT_R_NONE)
 			result_set(res, QT_CT_INVALID, why);
 		else
-			engine_classify(e, &pkt, mark_in, res);
+			engine_classify(e, &pkt, mark_in, in->flags, res);
 	}
 	e->stats.packets[res->state]++;
 	if (res->state == QT_CT_INVALID)
@@ -432,6 +436,38 @@ void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 	e->stats.count = e->table.count;
 	e->stats.expect_count = e->expect.count;
 	res->mark = engine_mark(m, mark_in, res);
+}
+
+/* Move the clock and expire first, so a packet never revives an entry that
+ * is due. */
+static void engine_tick(struct qt_engine *e, uint64_t now)
+{
+	if (now > e->now)
+		e->now = now;
+	qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e, 0);
+}
+
+void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
+			     size_t n, uint64_t now, struct qt_result *res)
+{
+	engine_tick(e, now);
+	for (size_t i = 0; i < n; i++)
+		engine_process_one(e, &in[i], &res[i]);
+}
+
+void qt_engine_process(struct qt_engine *e, const uint8_t *data,
+		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,
+		       uint64_t now, struct qt_result *res)
+{
+	struct qt_input in = {
+		.data = data,
+		.caplen = caplen,
+		.origlen = origlen,
+		.mark = mark_in,
+	};
+
+	engine_tick(e, now);
+	engine_process_one(e, &in, res);
 }
 
 const struct qt_conn *qt_engine_next(const struct qt_engine *e,

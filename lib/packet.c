@@ -78,6 +78,7 @@ static const char *const reason_names[QT_R_MAX] = {
 	[QT_R_ICMP_NO_CONN] = "icmp-no-conn",
 	[QT_R_ICMP_INNER] = "icmp-inner",
 	[QT_R_TABLE_FULL] = "table-full",
+	[QT_R_BAD_CHECKSUM] = "bad-checksum",
 };
 
 const char *qt_reason_name(enum qt_reason r)

@@ -43,6 +43,7 @@ enum qt_reason {
 	QT_R_ICMP_NO_CONN,	/* error quotes no known connection */
 	QT_R_ICMP_INNER,	/* error's quoted packet malformed/mismatched */
 	QT_R_TABLE_FULL,	/* no entry free and none could be dropped */
+	QT_R_BAD_CHECKSUM,	/* layer 4 checksum wrong (when verified) */
 	QT_R_MAX
 };
 

@@ -40,6 +40,8 @@ enum qt_verdict {
 struct qt_proto_ops {
 	uint8_t proto;		/* IPPROTO_*; 0 for the generic tracker */
 	const char *name;	/* as conntrack -L prints it: "tcp" */
+	bool checksum;		/* the kernel verifies this protocol's
+				 * checksum (nf_conntrack_checksum) */
 
 	/*
 	 * pre - optional; classify a packet before any lookup.

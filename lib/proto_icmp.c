@@ -152,6 +152,7 @@ static enum qt_verdict icmpv6_packet(struct qt_conn *ct,
 const struct qt_proto_ops qt_proto_icmp = {
 	.proto = 1,
 	.name = "icmp",
+	.checksum = true,
 	.pre = icmp_pre,
 	.invert = icmp_invert,
 	.new = icmp_new,
@@ -161,6 +162,7 @@ const struct qt_proto_ops qt_proto_icmp = {
 const struct qt_proto_ops qt_proto_icmpv6 = {
 	.proto = 58,
 	.name = "icmpv6",
+	.checksum = true,
 	.pre = icmpv6_pre,
 	.invert = icmpv6_invert,
 	.new = icmpv6_new,

@@ -839,6 +839,7 @@ static const char *tcp_state_name(const struct qt_conn *ct)
 const struct qt_proto_ops qt_proto_tcp = {
     .proto = 6,
     .name = "tcp",
+	.checksum = true,
     .pre = tcp_pre,
     .invert = tcp_invert,
     .new = tcp_new,

@@ -49,6 +49,7 @@ static enum qt_verdict udp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 const struct qt_proto_ops qt_proto_udp = {
 	.proto = 17,
 	.name = "udp",
+	.checksum = true,
 	.invert = udp_invert,
 	.new = udp_new,
 	.packet = udp_packet,

@@ -79,8 +79,31 @@ int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
 
 const struct qt_conf *qt_engine_conf(const struct qt_engine *e);
 
+/* Flags of struct qt_input. */
+#define QT_IN_VERIFY_CSUM 0x01	/* verify the L4 checksum if [table] checksum
+				 * is on: the packet came from the network and
+				 * nobody has verified it (the kernel checks in
+				 * PREROUTING, nf_conntrack_checksum) */
+
+/* One packet handed to qt_engine_process_batch(). */
+struct qt_input {
+	const uint8_t *data;	/* captured bytes from the IP header on */
+	uint32_t caplen;
+	uint32_t origlen;	/* true length, >= caplen */
+	uint32_t mark;		/* mark as it arrived */
+	uint32_t flags;		/* QT_IN_* */
+};
+
 /*
- * qt_engine_process - classify one packet.
+ * qt_engine_process_batch - classify @n packets in order at time @now,
+ * with the same result as n calls of qt_engine_process(); res[i] belongs to
+ * in[i].
+ */
+void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
+			     size_t n, uint64_t now, struct qt_result *res);
+
+/*
+ * qt_engine_process - classify one packet (no checksum verification).
  * @data, @caplen: the captured bytes starting at the IP header
  * @origlen: the packet's true length (>= caplen)
  * @mark_in: the packet's mark as it arrived

@@ -398,6 +398,76 @@ static void test_table_full(void **state)
 	qt_engine_free(e);
 }
 
+/* RFC 1071 sum over @len bytes, added to @sum. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Fill in the UDP checksum of an IPv4 packet built by udp4(). */
+static void udp4_csum(struct pkt *p)
+{
+	uint8_t *u = p->b + 20;
+	uint32_t ulen = p->len - 20, sum = 0;
+	uint16_t c;
+
+	u[6] = u[7] = 0;
+	sum = csum_add(sum, p->b + 12, 8);
+	sum += 17 + ulen;
+	c = csum_fold(csum_add(sum, u, ulen));
+	put16(u + 6, c ? c : 0xffff);
+}
+
+static void test_checksum(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt good = udp4(A4, B4, 6000, 53), bad;
+	struct qt_input in = { .flags = QT_IN_VERIFY_CSUM };
+	struct qt_result r;
+
+	udp4_csum(&good);
+	bad = good;
+	bad.b[27] ^= 0x01;	/* one payload bit */
+	in.data = bad.b;
+	in.caplen = in.origlen = bad.len;
+	qt_engine_process_batch(f->e, &in, 1, f->now, &r);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	assert_int_equal(r.reason, QT_R_BAD_CHECKSUM);
+	assert_int_equal(qt_engine_stats(f->e)->count, 0);
+	/* Verified by someone else (no flag): tracked. */
+	r = run(f, bad, 0);
+	assert_int_equal(r.state, QT_CT_NEW);
+	run(f, (struct pkt)udp4(B4, A4, 53, 6000), 0);
+	/* The right checksum passes, with the flag. */
+	in.data = good.b;
+	qt_engine_process_batch(f->e, &in, 1, f->now, &r);
+	assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	/* ICMP: no pseudo header; a wrong sum is INVALID. */
+	struct pkt echo = icmp4(A4, B4, 8, 5);
+	put16(echo.b + 22, 0x1234);
+	in.data = echo.b;
+	in.caplen = in.origlen = echo.len;
+	qt_engine_process_batch(f->e, &in, 1, f->now, &r);
+	assert_int_equal(r.reason, QT_R_BAD_CHECKSUM);
+	/* [table] checksum = no turns verification off. */
+	struct qt_conf c = f->conf;
+	char err[128];
+	c.table.checksum = false;
+	assert_int_equal(qt_engine_reconfigure(f->e, &c, err, sizeof(err)),
+			 0);
+	qt_engine_process_batch(f->e, &in, 1, f->now, &r);
+	assert_int_equal(r.state, QT_CT_NEW);
+}
+
 static void test_delete_flush(void **state)
 {
 	struct fixture *f = *state;
@@ -429,6 +499,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_delete_flush, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_checksum, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

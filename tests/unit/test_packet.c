@@ -1167,6 +1167,7 @@ static void test_reason_names(void **state)
 		"tcp-state",	  "tcp-window",	  "tcp-rst",
 		"tcp-synack",	  "icmp-type",	  "icmp-unsolicited",
 		"icmp-no-conn",	  "icmp-inner",	  "table-full",
+		"bad-checksum",
 	};
 	int i;
 
