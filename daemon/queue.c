@@ -192,12 +192,24 @@ static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
 		origlen = caplen;
 	if (!queue_attr_u32(attr[NFQA_MARK], &mark_in))
 		mark_in = 0;
-	/* GSO super-packets and packets whose checksum is not filled in yet
-	 * are classified like any other: the engine never checks checksums
-	 * and takes lengths from the IP header and origlen. */
+	/* GSO super-packets are classified like any other: the engine takes
+	 * lengths from the IP header and origlen.  The kernel's conntrack
+	 * verifies L4 checksums of packets from the network that nobody has
+	 * verified (not CHECKSUM_PARTIAL, not checked by the NIC): the queue
+	 * says so with NFQA_SKB_CSUM_NOTVERIFIED, and an input interface
+	 * tells a received packet from a locally generated one. */
 	(void)queue_attr_u32(attr[NFQA_SKB_INFO], &skbinfo);
+	struct qt_input in = {
+		.data = data,
+		.caplen = caplen,
+		.origlen = origlen,
+		.mark = mark_in,
+	};
+	if ((skbinfo & NFQA_SKB_CSUM_NOTVERIFIED) &&
+	    attr[NFQA_IFINDEX_INDEV])
+		in.flags |= QT_IN_VERIFY_CSUM;
 
-	qt_engine_process(w->engine, data, caplen, origlen, mark_in, now, &res);
+	qt_engine_process_batch(w->engine, &in, 1, now, &res);
 	if (res.state == QT_CT_INVALID && res.reason >= QT_R_TRUNCATED &&
 	    res.reason <= QT_R_BAD_OPTIONS)
 		w->qstats.unparsed++;
