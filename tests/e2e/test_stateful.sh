@@ -7,7 +7,8 @@
 # UDP 53.  For accept and repeat mode, IPv4 and IPv6: ping, a TCP transfer
 # and a UDP exchange work; a NEW connection to another port is blocked; a
 # connection started by the server towards the client is blocked, so the
-# replies that did pass passed as ESTABLISHED (whose rule counted them).
+# replies that did pass passed as ESTABLISHED (whose rule counted them);
+# a SYN+FIN segment is INVALID, logged ([log] invalid) and dropped by mark.
 . "$(dirname "$0")/lib.sh"
 
 qt_require_root
@@ -18,7 +19,7 @@ qt_topo_setup
 
 run_mode() {
 	local mode=$1 fam rules ipt
-	qt_conf "$QT_TMP/$mode.conf" "$mode"
+	qt_conf "$QT_TMP/$mode.conf" "$mode" "[log]" "invalid = yes"
 	for fam in 4 6; do
 		ipt=iptables
 		[ $fam = 6 ] && ipt=ip6tables
@@ -47,6 +48,24 @@ run_mode() {
 		qt_check "$t: replies passed as ESTABLISHED ($est packets)" \
 			test "${est:-0}" -gt 0
 	done
+	# A SYN+FIN segment is INVALID (tcp-flags): logged, dropped by the
+	# INVALID rule, never seen by the server.
+	if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import scapy' \
+		2>/dev/null; then
+		qt_ns "$NS_CLI" /usr/bin/python3 -c '
+import sys
+from scapy.all import IP, TCP, send
+send(IP(dst=sys.argv[1])/TCP(sport=40000, dport=22, flags="SF"), verbose=0)
+' $SRV4
+		qt_check "$mode: INVALID SYN+FIN logged with reason and tuple" \
+			qt_wait_for 5 grep -q \
+			"INVALID tcp-flags: proto=6 src=$CLI4 dst=$SRV4 sport=40000 dport=22" \
+			"$QT_DAEMON_LOG"
+		local inv
+		inv=$(qt_rule_packets 4 filter qtrack-state "0x4/0xef")
+		qt_check "$mode: INVALID dropped by its mark rule ($inv)" \
+			test "${inv:-0}" -gt 0
+	fi
 	qt_check "$mode: qtrackd still running" qt_daemon_alive
 	qt_check "$mode: qtrackd exits 0 on SIGTERM" qt_daemon_stop
 	qt_check "$mode: no verdict errors logged" \
