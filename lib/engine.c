@@ -217,7 +217,7 @@ static struct qt_conn *engine_alloc(struct qt_engine *e,
 /* An ICMP or ICMPv6 error: RELATED to the connection of the quoted packet,
  * in the direction opposite to it, if the error is addressed to that
  * connection's endpoint (the kernel's nf_conntrack_inet_error()). */
-static void engine_error(struct qt_engine *e, const struct qt_pkt *pkt,
+static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
 			 struct qt_result *res)
 {
 	const struct qt_proto_ops *inner_ops;
@@ -440,6 +440,28 @@ static void engine_process_one(struct qt_engine *e, const struct qt_input *in,
 
 /* Move the clock and expire first, so a packet never revives an entry that
  * is due. */
+bool qt_engine_relate(const struct qt_engine *e, const uint8_t *data,
+		      uint32_t caplen, uint32_t origlen, uint32_t mark_in,
+		      struct qt_result *res)
+{
+	const struct qt_proto_ops *ops;
+	struct qt_proto_ctx ctx = { .conf = &e->conf, .now = e->now };
+	enum qt_reason why = QT_R_NONE;
+	struct qt_pkt pkt;
+
+	memset(res, 0, sizeof(*res));
+	if (qt_packet_parse(data, caplen, origlen, &pkt) != QT_R_NONE)
+		return false;
+	ops = qt_proto_find(pkt.tuple.proto);
+	if (!ops->pre || ops->pre(&pkt, &ctx, &why) != QT_CT_RELATED)
+		return false;
+	engine_error(e, &pkt, res);
+	if (res->state != QT_CT_RELATED)
+		return false;
+	res->mark = engine_mark(&e->conf.mark, mark_in, res);
+	return true;
+}
+
 static void engine_tick(struct qt_engine *e, uint64_t now)
 {
 	if (now > e->now)

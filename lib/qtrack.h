@@ -114,6 +114,17 @@ void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,
 		       uint64_t now, struct qt_result *res);
 
+/*
+ * qt_engine_relate - for an ICMP error that another engine (another queue's
+ * shard of the table) classified INVALID with QT_R_ICMP_NO_CONN: find the
+ * quoted connection in @e.  Changes nothing in @e.  Returns true and fills
+ * @res (RELATED, direction, mark; res->conn points into @e and is valid
+ * only while the caller keeps @e from changing) if @e has it.
+ */
+bool qt_engine_relate(const struct qt_engine *e, const uint8_t *data,
+		      uint32_t caplen, uint32_t origlen, uint32_t mark_in,
+		      struct qt_result *res);
+
 /* Expire entries due at @now (at most @budget, 0 = all); returns how many
  * connections and expectations were freed. */
 size_t qt_engine_expire(struct qt_engine *e, uint64_t now, size_t budget);

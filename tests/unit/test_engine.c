@@ -468,6 +468,32 @@ static void test_checksum(void **state)
 	assert_int_equal(r.state, QT_CT_NEW);
 }
 
+/* Two shards (two queues): an ICMP error that lands in the shard without
+ * the connection is resolved against the other one. */
+static void test_relate_other_shard(void **state)
+{
+	struct fixture *f = *state;
+	struct qt_engine *other = qt_engine_new(&f->conf, f->now);
+	struct pkt req = udp4(A4, B4, 5100, 4000);
+	struct pkt err = icmp4_err(B4, A4, 3, 3, &req);
+	struct qt_result r;
+
+	expect_state(f, req, QT_CT_NEW, false);
+	qt_engine_process(other, err.b, err.len, err.len, 0x100, f->now, &r);
+	assert_int_equal(r.state, QT_CT_INVALID);
+	assert_int_equal(r.reason, QT_R_ICMP_NO_CONN);
+	assert_false(qt_engine_relate(other, err.b, err.len, err.len, 0, &r));
+	assert_true(qt_engine_relate(f->e, err.b, err.len, err.len, 0x100,
+				     &r));
+	assert_int_equal(r.state, QT_CT_RELATED);
+	assert_true(r.reply);
+	assert_int_equal(r.mark, 0x100 | 0x03 | 0x10);
+	/* Not an error: nothing to relate. */
+	assert_false(qt_engine_relate(f->e, req.b, req.len, req.len, 0, &r));
+	assert_int_equal(qt_engine_stats(f->e)->count, 1);
+	qt_engine_free(other);
+}
+
 static void test_delete_flush(void **state)
 {
 	struct fixture *f = *state;
@@ -500,6 +526,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_flush, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_checksum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relate_other_shard, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
