@@ -37,11 +37,11 @@ static void fmt_addr_proc(int family, const union qt_addr *a, char *buf,
 
 static const char *fmt_expect_helper(const struct qt_expect *exp)
 {
-	static const char *const names[] = { NULL, "ftp" };
+	static const char *const names[] = {NULL, "ftp"};
 
-	return exp->helper < sizeof(names) / sizeof(names[0]) ?
-		       names[exp->helper] :
-		       NULL;
+	return exp->helper < sizeof(names) / sizeof(names[0])
+		   ? names[exp->helper]
+		   : NULL;
 }
 
 size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,
@@ -58,8 +58,8 @@ size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,
 		     "%" PRIu32 " l3proto = %u proto=%u src=%s dst=%s "
 		     "sport=%u dport=%u %s",
 		     timeout, t->family, t->proto, src, dst,
-		     exp->flags & QT_EXPECT_ANY_SPORT ? 0u : t->sport,
-		     t->dport, helper ? helper : "");
+		     exp->flags & QT_EXPECT_ANY_SPORT ? 0u : t->sport, t->dport,
+		     helper ? helper : "");
 	if (n < 0)
 		return 0;
 	/* Without a helper the kernel's line ends after "dport=N ". */
@@ -81,9 +81,8 @@ size_t qt_format_expect_json(const struct qt_expect *exp, uint32_t timeout,
 		     "\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,"
 		     "\"dport\":%u,\"helper\":%s%s%s}",
 		     timeout, t->family == AF_INET6 ? "ipv6" : "ipv4", t->proto,
-		     src, dst,
-		     exp->flags & QT_EXPECT_ANY_SPORT ? 0u : t->sport, t->dport,
-		     helper ? "\"" : "", helper ? helper : "null",
+		     src, dst, exp->flags & QT_EXPECT_ANY_SPORT ? 0u : t->sport,
+		     t->dport, helper ? "\"" : "", helper ? helper : "null",
 		     helper ? "\"" : "");
 	return n < 0 ? 0 : (size_t)n;
 }

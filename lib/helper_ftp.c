@@ -41,8 +41,8 @@ typedef size_t (*ftp_getnum_fn)(const char *d, size_t len, int family,
 struct ftp_search {
 	const char *pattern;
 	size_t plen;
-	char skip;	/* skip up to and past this character, 0: don't */
-	char term;	/* character that must end the numbers, 0: any */
+	char skip; /* skip up to and past this character, 0: don't */
+	char term; /* character that must end the numbers, 0: any */
 	enum qt_ftp_type type;
 	ftp_getnum_fn getnum;
 };
@@ -72,8 +72,8 @@ static bool ftp_prefix(const char *d, const char *pattern, size_t n)
  * count as 0, as in the kernel.  Returns the length up to the terminator,
  * or 0 when the numbers are malformed or run into the end of @d.
  */
-static size_t ftp_numbers(const char *d, size_t len, uint32_t *out,
-			  unsigned n, char sep, char term)
+static size_t ftp_numbers(const char *d, size_t len, uint32_t *out, unsigned n,
+			  char sep, char term)
 {
 	unsigned i = 0;
 
@@ -228,6 +228,7 @@ static size_t ftp_epsv(const char *d, size_t len, int family, char term,
 }
 
 /* What each direction may announce, in the order the kernel tries. */
+/* clang-format off */
 static const struct ftp_search ftp_search[2][2] = {
 	[QT_DIR_ORIG] = {
 		{ "PORT", 4, ' ', '\r', QT_FTP_PORT, ftp_rfc959 },
@@ -238,6 +239,7 @@ static const struct ftp_search ftp_search[2][2] = {
 		{ "229 ", 4, '(', ')', QT_FTP_EPSV, ftp_epsv },
 	},
 };
+/* clang-format on */
 
 /* 1: found, 0: not this command, -1: this command but cut short or
  * malformed. */
@@ -332,8 +334,8 @@ void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
 	/* A segment cut by the capture: FTP peers write whole lines, so
 	 * take its unseen end to be a line end rather than lose track of
 	 * every later command. */
-	ends_in_nl = caplen < pkt->payload_len ||
-		     (caplen && data[caplen - 1] == '\n');
+	ends_in_nl =
+	    caplen < pkt->payload_len || (caplen && data[caplen - 1] == '\n');
 
 	if (!ftp_seq_known(h, dir, seq))
 		goto update_nl;

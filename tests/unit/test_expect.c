@@ -220,12 +220,12 @@ static void test_listing(void **state)
 	n = qt_format_expect(exp, 300, line, sizeof(line));
 	assert_int_equal(n, strlen(line));
 	assert_string_equal(line, "300 l3proto = 2 proto=6 src=10.0.1.2 "
-			    "dst=10.0.2.2 sport=0 dport=50000 ftp");
+				  "dst=10.0.2.2 sport=0 dport=50000 ftp");
 	qt_format_expect_json(exp, 12, line, sizeof(line));
 	assert_string_equal(line, "{\"timeout\":12,\"family\":\"ipv4\","
-			    "\"proto\":6,\"src\":\"10.0.1.2\","
-			    "\"dst\":\"10.0.2.2\",\"sport\":0,"
-			    "\"dport\":50000,\"helper\":\"ftp\"}");
+				  "\"proto\":6,\"src\":\"10.0.1.2\","
+				  "\"dst\":\"10.0.2.2\",\"sport\":0,"
+				  "\"dport\":50000,\"helper\":\"ftp\"}");
 	/* A short buffer: the length needed, the text cut. */
 	assert_int_equal(qt_format_expect(exp, 300, line, 10),
 			 strlen("300 l3proto = 2 proto=6 src=10.0.1.2 "
@@ -238,15 +238,14 @@ static void test_listing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_match_and_use, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_master, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_help_pool, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_match_and_use, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_master, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_help_pool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,51 +57,55 @@ static void assert_v4(const struct qt_ftp_cmd *c, uint8_t a, uint8_t b,
 
 static void test_parse_valid(void **state)
 {
-	static const uint8_t v6[16] = { 0xfd, 0, 0, 1, [15] = 2 };
+	static const uint8_t v6[16] = {0xfd, 0, 0, 1, [15] = 2};
 	struct qt_ftp_cmd c;
 
 	(void)state;
-	assert_int_equal(parse("PORT 10,0,1,2,19,137\r\n", QT_DIR_ORIG,
-			       AF_INET, &c), 1);
+	assert_int_equal(
+	    parse("PORT 10,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET, &c), 1);
 	assert_int_equal(c.type, QT_FTP_PORT);
 	assert_v4(&c, 10, 0, 1, 2);
 	assert_int_equal(c.port, 19 * 256 + 137);
 
 	/* Commands are case-blind; leading zeros are fine. */
-	assert_int_equal(parse("port 010,0,1,002,0,21\r\n", QT_DIR_ORIG,
-			       AF_INET, &c), 1);
+	assert_int_equal(
+	    parse("port 010,0,1,002,0,21\r\n", QT_DIR_ORIG, AF_INET, &c), 1);
 	assert_v4(&c, 10, 0, 1, 2);
 	assert_int_equal(c.port, 21);
 
-	assert_int_equal(parse("EPRT |1|10.0.1.2|6275|\r\n", QT_DIR_ORIG,
-			       AF_INET, &c), 1);
+	assert_int_equal(
+	    parse("EPRT |1|10.0.1.2|6275|\r\n", QT_DIR_ORIG, AF_INET, &c), 1);
 	assert_int_equal(c.type, QT_FTP_EPRT);
 	assert_v4(&c, 10, 0, 1, 2);
 	assert_int_equal(c.port, 6275);
 
 	/* Any printable non-digit delimiter. */
-	assert_int_equal(parse("EPRT !2!fd00:1::2!40000!\r\n", QT_DIR_ORIG,
-			       AF_INET6, &c), 1);
+	assert_int_equal(
+	    parse("EPRT !2!fd00:1::2!40000!\r\n", QT_DIR_ORIG, AF_INET6, &c),
+	    1);
 	assert_memory_equal(c.addr.b, v6, 16);
 	assert_int_equal(c.port, 40000);
 
 	assert_int_equal(parse("227 Entering Passive Mode (10,0,2,2,195,80)."
-			       "\r\n", QT_DIR_REPLY, AF_INET, &c), 1);
+			       "\r\n",
+			       QT_DIR_REPLY, AF_INET, &c),
+			 1);
 	assert_int_equal(c.type, QT_FTP_PASV);
 	assert_v4(&c, 10, 0, 2, 2);
 	assert_int_equal(c.port, 50000);
 
 	/* RFC 1123: the parentheses may be missing. */
-	assert_int_equal(parse("227 =10,0,2,2,195,81\r\n", QT_DIR_REPLY,
-			       AF_INET, &c), 1);
+	assert_int_equal(
+	    parse("227 =10,0,2,2,195,81\r\n", QT_DIR_REPLY, AF_INET, &c), 1);
 	assert_int_equal(c.port, 50001);
 
 	/* 229 names no address: the caller's preset stays. */
 	memset(&c, 0, sizeof(c));
 	c.addr.b[0] = 7;
 	assert_int_equal(parse_n("229 Entering Extended Passive Mode "
-				 "(|||6446|)\r\n", 45, QT_DIR_REPLY, AF_INET6,
-				 &c), 1);
+				 "(|||6446|)\r\n",
+				 45, QT_DIR_REPLY, AF_INET6, &c),
+			 1);
 	assert_int_equal(c.type, QT_FTP_EPSV);
 	assert_int_equal(c.port, 6446);
 	assert_int_equal(c.addr.b[0], 7);
@@ -115,24 +119,26 @@ static void test_parse_not_commands(void **state)
 
 	(void)state;
 	assert_int_equal(parse("227 Entering Passive Mode (10,0,2,2,1,1)\r\n",
-			       QT_DIR_ORIG, AF_INET, &c), 0);
-	assert_int_equal(parse("PORT 10,0,1,2,1,1\r\n", QT_DIR_REPLY, AF_INET,
-			       &c), 0);
+			       QT_DIR_ORIG, AF_INET, &c),
+			 0);
+	assert_int_equal(
+	    parse("PORT 10,0,1,2,1,1\r\n", QT_DIR_REPLY, AF_INET, &c), 0);
 	assert_int_equal(parse("USER anonymous\r\n", QT_DIR_ORIG, AF_INET, &c),
 			 0);
 	assert_int_equal(parse("PASV\r\n", QT_DIR_ORIG, AF_INET, &c), 0);
-	assert_int_equal(parse("POST 10,0,1,2,1,1\r\n", QT_DIR_ORIG, AF_INET,
-			       &c), 0);
+	assert_int_equal(
+	    parse("POST 10,0,1,2,1,1\r\n", QT_DIR_ORIG, AF_INET, &c), 0);
 	/* Only at the start of the segment. */
-	assert_int_equal(parse(" PORT 10,0,1,2,1,1\r\n", QT_DIR_ORIG, AF_INET,
-			       &c), 0);
-	assert_int_equal(parse("200 ok\r\n227 (10,0,2,2,1,1)\r\n",
-			       QT_DIR_REPLY, AF_INET, &c), 0);
-	assert_int_equal(parse("227-(10,0,2,2,1,1)\r\n", QT_DIR_REPLY,
-			       AF_INET, &c), 0);
+	assert_int_equal(
+	    parse(" PORT 10,0,1,2,1,1\r\n", QT_DIR_ORIG, AF_INET, &c), 0);
+	assert_int_equal(parse("200 ok\r\n227 (10,0,2,2,1,1)\r\n", QT_DIR_REPLY,
+			       AF_INET, &c),
+			 0);
+	assert_int_equal(
+	    parse("227-(10,0,2,2,1,1)\r\n", QT_DIR_REPLY, AF_INET, &c), 0);
 	/* A NUL inside the keyword is a different word. */
-	assert_int_equal(parse_n("P\0RT 10,0,1,2,1,1\r\n", 19, QT_DIR_ORIG,
-				 AF_INET, &c), 0);
+	assert_int_equal(
+	    parse_n("P\0RT 10,0,1,2,1,1\r\n", 19, QT_DIR_ORIG, AF_INET, &c), 0);
 }
 
 /* A command cut short, as a segment ending early or a short capture
@@ -145,11 +151,11 @@ static void test_parse_truncated(void **state)
 		enum qt_dir dir;
 		int family;
 	} cmds[] = {
-		{ "PORT 10,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1.2|6275|\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |2|fd00:1::2|6275|\r\n", QT_DIR_ORIG, AF_INET6 },
-		{ "227 Passive (10,0,2,2,195,80)\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 Extended (|||6446|)\r\n", QT_DIR_REPLY, AF_INET6 },
+	    {"PORT 10,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1.2|6275|\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |2|fd00:1::2|6275|\r\n", QT_DIR_ORIG, AF_INET6},
+	    {"227 Passive (10,0,2,2,195,80)\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 Extended (|||6446|)\r\n", QT_DIR_REPLY, AF_INET6},
 	};
 	struct qt_ftp_cmd c;
 
@@ -160,12 +166,11 @@ static void test_parse_truncated(void **state)
 		 * there: '\r' for PORT, the closing delimiter for EPRT and
 		 * 229 (the ')' after it is not needed), ')' for 227 (any
 		 * non-digit would do). */
-		const char *end = cmds[i].text[0] == 'P' ?
-					  strchr(cmds[i].text, '\r') :
-				  cmds[i].text[0] == '2' &&
-						  cmds[i].text[2] == '7' ?
-					  strchr(cmds[i].text, ')') :
-					  strrchr(cmds[i].text, '|');
+		const char *end =
+		    cmds[i].text[0] == 'P' ? strchr(cmds[i].text, '\r')
+		    : cmds[i].text[0] == '2' && cmds[i].text[2] == '7'
+			? strchr(cmds[i].text, ')')
+			: strrchr(cmds[i].text, '|');
 		size_t complete = (size_t)(end - cmds[i].text) + 1;
 
 		for (size_t n = 1; n < len; n++) {
@@ -177,8 +182,9 @@ static void test_parse_truncated(void **state)
 			else
 				assert_int_equal(r, 1);
 		}
-		assert_int_equal(parse_n(cmds[i].text, len, cmds[i].dir,
-					 cmds[i].family, &c), 1);
+		assert_int_equal(
+		    parse_n(cmds[i].text, len, cmds[i].dir, cmds[i].family, &c),
+		    1);
 	}
 }
 
@@ -189,48 +195,49 @@ static void test_parse_hostile(void **state)
 		enum qt_dir dir;
 		int family;
 	} bad[] = {
-		/* numbers beyond 255, too few, too many, no terminator */
-		{ "PORT 256,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT 10,0,1,2,19,1370\r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT 10,0,1,2,19\r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT 10,0,1,2,19,137,5\r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT 10,0,1,2,19,137\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT 10,0,1,2,19,137 \r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT -10,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT\r\n", QT_DIR_ORIG, AF_INET },
-		{ "PORT 99999999999999999999999999999999,0,1,2,1,1\r\n",
-		  QT_DIR_ORIG, AF_INET },
-		/* EPRT: wrong family, bad delimiter, port 0, port too big,
-		 * port runs on, address garbage, huge digits */
-		{ "EPRT |2|fd00::1|6275|\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1.2|6275|\r\n", QT_DIR_ORIG, AF_INET6 },
-		{ "EPRT 1110.0.1.2162751\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT  1 10.0.1.2 6275 \r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1.2|0|\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1.2|65536|\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1.2|6275\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1.256|6275|\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |1|10.0.1|6275|\r\n", QT_DIR_ORIG, AF_INET },
-		{ "EPRT |2|fd00:::1|6275|\r\n", QT_DIR_ORIG, AF_INET6 },
-		{ "EPRT |2|fd00::1%eth0|6275|\r\n", QT_DIR_ORIG, AF_INET6 },
-		{ "EPRT |2|1111:2222:3333:4444:5555:6666:7777:8888:9999:0000:1|"
-		  "1|\r\n", QT_DIR_ORIG, AF_INET6 },
-		{ "EPRT |2||6275|\r\n", QT_DIR_ORIG, AF_INET6 },
-		{ "EPRT |1|10.0.1.2|99999999999999999999999999|\r\n",
-		  QT_DIR_ORIG, AF_INET },
-		/* 227 without numbers or with too few */
-		{ "227 Entering Passive Mode\r\n", QT_DIR_REPLY, AF_INET },
-		{ "227 Entering Passive Mode (10,0,2,2,195)\r\n", QT_DIR_REPLY,
-		  AF_INET },
-		{ "227 (300,0,2,2,195,80)\r\n", QT_DIR_REPLY, AF_INET },
-		/* 229 without '(' or with bad delimiters, port 0, overflow */
-		{ "229 Extended |||6446|\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 (||6446|)\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 (1116446)\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 (|||0|)\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 (|||65536|)\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 (|||4294967297|)\r\n", QT_DIR_REPLY, AF_INET },
-		{ "229 (|||6446)\r\n", QT_DIR_REPLY, AF_INET },
+	    /* numbers beyond 255, too few, too many, no terminator */
+	    {"PORT 256,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT 10,0,1,2,19,1370\r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT 10,0,1,2,19\r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT 10,0,1,2,19,137,5\r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT 10,0,1,2,19,137\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT 10,0,1,2,19,137 \r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT -10,0,1,2,19,137\r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT\r\n", QT_DIR_ORIG, AF_INET},
+	    {"PORT 99999999999999999999999999999999,0,1,2,1,1\r\n", QT_DIR_ORIG,
+	     AF_INET},
+	    /* EPRT: wrong family, bad delimiter, port 0, port too big,
+	     * port runs on, address garbage, huge digits */
+	    {"EPRT |2|fd00::1|6275|\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1.2|6275|\r\n", QT_DIR_ORIG, AF_INET6},
+	    {"EPRT 1110.0.1.2162751\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT  1 10.0.1.2 6275 \r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1.2|0|\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1.2|65536|\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1.2|6275\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1.256|6275|\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |1|10.0.1|6275|\r\n", QT_DIR_ORIG, AF_INET},
+	    {"EPRT |2|fd00:::1|6275|\r\n", QT_DIR_ORIG, AF_INET6},
+	    {"EPRT |2|fd00::1%eth0|6275|\r\n", QT_DIR_ORIG, AF_INET6},
+	    {"EPRT |2|1111:2222:3333:4444:5555:6666:7777:8888:9999:0000:1|"
+	     "1|\r\n",
+	     QT_DIR_ORIG, AF_INET6},
+	    {"EPRT |2||6275|\r\n", QT_DIR_ORIG, AF_INET6},
+	    {"EPRT |1|10.0.1.2|99999999999999999999999999|\r\n", QT_DIR_ORIG,
+	     AF_INET},
+	    /* 227 without numbers or with too few */
+	    {"227 Entering Passive Mode\r\n", QT_DIR_REPLY, AF_INET},
+	    {"227 Entering Passive Mode (10,0,2,2,195)\r\n", QT_DIR_REPLY,
+	     AF_INET},
+	    {"227 (300,0,2,2,195,80)\r\n", QT_DIR_REPLY, AF_INET},
+	    /* 229 without '(' or with bad delimiters, port 0, overflow */
+	    {"229 Extended |||6446|\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 (||6446|)\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 (1116446)\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 (|||0|)\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 (|||65536|)\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 (|||4294967297|)\r\n", QT_DIR_REPLY, AF_INET},
+	    {"229 (|||6446)\r\n", QT_DIR_REPLY, AF_INET},
 	};
 	struct qt_ftp_cmd c;
 
@@ -242,12 +249,14 @@ static void test_parse_hostile(void **state)
 			fail_msg("\"%s\": %d, want -1", bad[i].text, r);
 	}
 	/* Embedded NULs in the numbers. */
-	assert_int_equal(parse_n("PORT 10,0\0,1,2,19,137\r\n", 23, QT_DIR_ORIG,
-				 AF_INET, &c), -1);
-	assert_int_equal(parse_n("229 (|||64\0|)\r\n", 15, QT_DIR_REPLY,
-				 AF_INET, &c), -1);
-	assert_int_equal(parse_n("EPRT |2|fd00::\0|1|\r\n", 20, QT_DIR_ORIG,
-				 AF_INET6, &c), -1);
+	assert_int_equal(
+	    parse_n("PORT 10,0\0,1,2,19,137\r\n", 23, QT_DIR_ORIG, AF_INET, &c),
+	    -1);
+	assert_int_equal(
+	    parse_n("229 (|||64\0|)\r\n", 15, QT_DIR_REPLY, AF_INET, &c), -1);
+	assert_int_equal(
+	    parse_n("EPRT |2|fd00::\0|1|\r\n", 20, QT_DIR_ORIG, AF_INET6, &c),
+	    -1);
 }
 
 /* Random bytes and random mutations of valid commands: the result is
@@ -255,10 +264,10 @@ static void test_parse_hostile(void **state)
 static void test_parse_random(void **state)
 {
 	static const char *const seeds[] = {
-		"PORT 10,0,1,2,19,137\r\n",
-		"EPRT |2|fd00:1::2|6275|\r\n",
-		"227 Entering Passive Mode (10,0,2,2,195,80).\r\n",
-		"229 Entering Extended Passive Mode (|||6446|)\r\n",
+	    "PORT 10,0,1,2,19,137\r\n",
+	    "EPRT |2|fd00:1::2|6275|\r\n",
+	    "227 Entering Passive Mode (10,0,2,2,195,80).\r\n",
+	    "229 Entering Extended Passive Mode (|||6446|)\r\n",
 	};
 	uint32_t rnd = 12345;
 	char buf[64];
@@ -287,12 +296,12 @@ static void test_parse_random(void **state)
 
 /* ---- sessions through the engine ----------------------------------- */
 
-#define CLI4 0x0a000102u	/* 10.0.1.2 */
-#define SRV4 0x0a000202u	/* 10.0.2.2 */
-#define OTH4 0x0a000203u	/* 10.0.2.3 */
+#define CLI4 0x0a000102u /* 10.0.1.2 */
+#define SRV4 0x0a000202u /* 10.0.2.2 */
+#define OTH4 0x0a000203u /* 10.0.2.3 */
 
-static const uint8_t CLI6[16] = { 0xfd, 0, 0, 1, [15] = 2 };
-static const uint8_t SRV6[16] = { 0xfd, 0, 0, 2, [15] = 2 };
+static const uint8_t CLI6[16] = {0xfd, 0, 0, 1, [15] = 2};
+static const uint8_t SRV6[16] = {0xfd, 0, 0, 2, [15] = 2};
 
 struct pkt {
 	uint8_t b[512];
@@ -318,7 +327,7 @@ struct host {
 
 static struct host host4(uint32_t a)
 {
-	struct host h = { .family = AF_INET };
+	struct host h = {.family = AF_INET};
 
 	put32(h.addr, a);
 	return h;
@@ -326,7 +335,7 @@ static struct host host4(uint32_t a)
 
 static struct host host6(const uint8_t *a)
 {
-	struct host h = { .family = AF_INET6 };
+	struct host h = {.family = AF_INET6};
 
 	memcpy(h.addr, a, 16);
 	return h;
@@ -366,7 +375,8 @@ static struct pkt tcp_pkt(const struct host *src, const struct host *dst,
 	t[12] = 5 << 4;
 	t[13] = flags;
 	put16(t + 14, 65535);
-	memcpy(t + 20, data, dlen);
+	if (dlen)
+		memcpy(t + 20, data, dlen);
 	return p;
 }
 
@@ -419,8 +429,8 @@ static void fx_free(struct fixture *f)
 /* Send from the client (@from_client) or the server; SYN and payload
  * advance the sender's sequence number. */
 static struct qt_result send_(struct fixture *f, struct conv *cv,
-			      bool from_client, uint8_t flags,
-			      const char *data, uint32_t mark)
+			      bool from_client, uint8_t flags, const char *data,
+			      uint32_t mark)
 {
 	size_t dlen = data ? strlen(data) : 0;
 	uint32_t *seq = from_client ? &cv->cseq : &cv->sseq;
@@ -450,8 +460,8 @@ static void assert_state(struct qt_result r, enum qt_ct_state st, bool reply)
 static void ftp_login(struct fixture *f, struct conv *cv, uint32_t mark)
 {
 	assert_state(send_(f, cv, true, SYN, NULL, mark), QT_CT_NEW, false);
-	assert_state(send_(f, cv, false, SYN | ACK, NULL, 0),
-		     QT_CT_ESTABLISHED, true);
+	assert_state(send_(f, cv, false, SYN | ACK, NULL, 0), QT_CT_ESTABLISHED,
+		     true);
 	assert_state(send_(f, cv, true, ACK, NULL, 0), QT_CT_ESTABLISHED,
 		     false);
 	send_(f, cv, false, ACK | PSH, "220 qtrack test\r\n", 0);
@@ -463,7 +473,7 @@ static void ftp_login(struct fixture *f, struct conv *cv, uint32_t mark)
 
 static struct conv ctl4(uint16_t cport)
 {
-	struct conv cv = { host4(CLI4), host4(SRV4), cport, 21, 1000, 90000 };
+	struct conv cv = {host4(CLI4), host4(SRV4), cport, 21, 1000, 90000};
 
 	return cv;
 }
@@ -477,8 +487,7 @@ static void data_conn(struct fixture *f, struct conv *d, bool related)
 	assert_state(r, related ? QT_CT_RELATED : QT_CT_NEW, false);
 	assert_state(send_(f, d, false, SYN | ACK, NULL, 0), QT_CT_ESTABLISHED,
 		     true);
-	assert_state(send_(f, d, true, ACK, NULL, 0), QT_CT_ESTABLISHED,
-		     false);
+	assert_state(send_(f, d, true, ACK, NULL, 0), QT_CT_ESTABLISHED, false);
 }
 
 static uint32_t expect_count(struct fixture *f)
@@ -490,11 +499,11 @@ static void test_passive_v4(void **state)
 {
 	struct fixture *f = fx_new(true, 1, 16);
 	struct conv cv = ctl4(40000);
-	struct conv d = { host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000 };
+	struct conv d = {host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000};
 	const struct qt_conn *ct;
 	struct qt_result r;
 	char line[512];
-	struct qt_format_opts o = { 0 };
+	struct qt_format_opts o = {0};
 
 	(void)state;
 	ftp_login(f, &cv, 0);
@@ -516,13 +525,12 @@ static void test_passive_v4(void **state)
 
 		assert_non_null(exp);
 		assert_ptr_equal(qt_engine_expect_master(f->e, exp), r.conn);
-		qt_format_expect(exp,
-				 qt_engine_expect_timeout_left(f->e, exp,
-							       f->now),
-				 line, sizeof(line));
+		qt_format_expect(
+		    exp, qt_engine_expect_timeout_left(f->e, exp, f->now), line,
+		    sizeof(line));
 		assert_string_equal(line, "300 l3proto = 2 proto=6 "
-				    "src=10.0.1.2 dst=10.0.2.2 sport=0 "
-				    "dport=50000 ftp");
+					  "src=10.0.1.2 dst=10.0.2.2 sport=0 "
+					  "dport=50000 ftp");
 		assert_null(qt_engine_expect_next(f->e, &cur));
 	}
 
@@ -538,8 +546,8 @@ static void test_passive_v4(void **state)
 	/* Still RELATED until the reply. */
 	d.cseq--;
 	assert_state(send_(f, &d, true, SYN, NULL, 0), QT_CT_RELATED, false);
-	assert_state(send_(f, &d, false, SYN | ACK, NULL, 0),
-		     QT_CT_ESTABLISHED, true);
+	assert_state(send_(f, &d, false, SYN | ACK, NULL, 0), QT_CT_ESTABLISHED,
+		     true);
 	assert_state(send_(f, &d, true, ACK | PSH, "data\n", 0),
 		     QT_CT_ESTABLISHED, false);
 
@@ -555,7 +563,7 @@ static void test_helper_off(void **state)
 {
 	struct fixture *f = fx_new(false, 1, 16);
 	struct conv cv = ctl4(40000);
-	struct conv d = { host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000 };
+	struct conv d = {host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000};
 	struct qt_result r;
 
 	(void)state;
@@ -574,8 +582,8 @@ static void test_active_v4(void **state)
 	struct fixture *f = fx_new(true, 1, 16);
 	struct conv cv = ctl4(40000);
 	/* The server connects from port 20 to the client's port. */
-	struct conv d = { host4(SRV4), host4(CLI4), 20, 40005, 7000, 8000 };
-	struct conv wrong = { host4(OTH4), host4(CLI4), 20, 40005, 1, 2 };
+	struct conv d = {host4(SRV4), host4(CLI4), 20, 40005, 7000, 8000};
+	struct conv wrong = {host4(OTH4), host4(CLI4), 20, 40005, 1, 2};
 
 	(void)state;
 	ftp_login(f, &cv, 0);
@@ -599,8 +607,8 @@ static void test_bounce(void **state)
 {
 	struct fixture *f = fx_new(true, 1, 16);
 	struct conv cv = ctl4(40000);
-	struct conv d = { host4(SRV4), host4(OTH4), 20, 40005, 7000, 8000 };
-	struct conv p = { host4(CLI4), host4(OTH4), 40001, 50000, 1, 2 };
+	struct conv d = {host4(SRV4), host4(OTH4), 20, 40005, 7000, 8000};
+	struct conv p = {host4(CLI4), host4(OTH4), 40001, 50000, 1, 2};
 	struct qt_result r;
 
 	(void)state;
@@ -613,8 +621,7 @@ static void test_bounce(void **state)
 	/* 227 naming a host other than the server. */
 	send_(f, &cv, false, ACK | PSH, "200 ok\r\n", 0);
 	send_(f, &cv, true, ACK | PSH, "PASV\r\n", 0);
-	send_(f, &cv, false, ACK | PSH, "227 Passive (10,0,2,3,195,80)\r\n",
-	      0);
+	send_(f, &cv, false, ACK | PSH, "227 Passive (10,0,2,3,195,80)\r\n", 0);
 	assert_int_equal(expect_count(f), 0);
 	data_conn(f, &p, false);
 	/* Port 0 is never expected. */
@@ -701,9 +708,9 @@ static void test_truncated_capture(void **state)
 static void test_v6(void **state)
 {
 	struct fixture *f = fx_new(true, 1, 16);
-	struct conv cv = { host6(CLI6), host6(SRV6), 40000, 21, 1000, 90000 };
-	struct conv pd = { host6(CLI6), host6(SRV6), 40001, 6446, 1, 2 };
-	struct conv ad = { host6(SRV6), host6(CLI6), 20, 40007, 1, 2 };
+	struct conv cv = {host6(CLI6), host6(SRV6), 40000, 21, 1000, 90000};
+	struct conv pd = {host6(CLI6), host6(SRV6), 40001, 6446, 1, 2};
+	struct conv ad = {host6(SRV6), host6(CLI6), 20, 40007, 1, 2};
 	char line[256];
 
 	(void)state;
@@ -717,11 +724,11 @@ static void test_v6(void **state)
 		const struct qt_expect *exp = qt_engine_expect_next(f->e, &cur);
 
 		qt_format_expect(exp, 299, line, sizeof(line));
-		assert_string_equal(line,
-				    "299 l3proto = 10 proto=6 "
-				    "src=fd00:0001:0000:0000:0000:0000:0000:0002 "
-				    "dst=fd00:0002:0000:0000:0000:0000:0000:0002 "
-				    "sport=0 dport=6446 ftp");
+		assert_string_equal(
+		    line, "299 l3proto = 10 proto=6 "
+			  "src=fd00:0001:0000:0000:0000:0000:0000:0002 "
+			  "dst=fd00:0002:0000:0000:0000:0000:0000:0002 "
+			  "sport=0 dport=6446 ftp");
 	}
 	data_conn(f, &pd, true);
 
@@ -746,7 +753,7 @@ static void test_connmark(void **state)
 {
 	struct fixture *f = fx_new(true, 1, 16);
 	struct conv cv = ctl4(40000);
-	struct conv d = { host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000 };
+	struct conv d = {host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000};
 	struct qt_result r;
 
 	(void)state;
@@ -759,7 +766,7 @@ static void test_connmark(void **state)
 	assert_int_equal(r.mark, 0x4200 | f->conf.mark.state[QT_CT_RELATED]);
 	r = send_(f, &d, false, SYN | ACK, NULL, 0);
 	assert_int_equal(r.mark, 0x4200 | f->conf.mark.reply |
-					 f->conf.mark.state[QT_CT_ESTABLISHED]);
+				     f->conf.mark.state[QT_CT_ESTABLISHED]);
 	fx_free(f);
 }
 
@@ -768,7 +775,7 @@ static void test_master_dies(void **state)
 {
 	struct fixture *f = fx_new(true, 1, 16);
 	struct conv cv = ctl4(40000);
-	struct conv d = { host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000 };
+	struct conv d = {host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000};
 	struct qt_result r;
 	struct qt_tuple t;
 
@@ -808,9 +815,9 @@ static void test_limits(void **state)
 {
 	struct fixture *f = fx_new(true, 1, 1);
 	struct conv a = ctl4(40000), b = ctl4(40100);
-	struct conv d1 = { host4(CLI4), host4(SRV4), 40001, 50000, 7, 8 };
-	struct conv d2 = { host4(CLI4), host4(SRV4), 40002, 50001, 7, 8 };
-	struct conv d3 = { host4(CLI4), host4(SRV4), 40003, 50002, 7, 8 };
+	struct conv d1 = {host4(CLI4), host4(SRV4), 40001, 50000, 7, 8};
+	struct conv d2 = {host4(CLI4), host4(SRV4), 40002, 50001, 7, 8};
+	struct conv d3 = {host4(CLI4), host4(SRV4), 40003, 50002, 7, 8};
 
 	(void)state;
 	ftp_login(f, &a, 0);
@@ -843,21 +850,21 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_not_commands),
-		cmocka_unit_test(test_parse_truncated),
-		cmocka_unit_test(test_parse_hostile),
-		cmocka_unit_test(test_parse_random),
-		cmocka_unit_test(test_passive_v4),
-		cmocka_unit_test(test_helper_off),
-		cmocka_unit_test(test_active_v4),
-		cmocka_unit_test(test_bounce),
-		cmocka_unit_test(test_line_tracking),
-		cmocka_unit_test(test_truncated_capture),
-		cmocka_unit_test(test_v6),
-		cmocka_unit_test(test_connmark),
-		cmocka_unit_test(test_master_dies),
-		cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_parse_not_commands),
+	    cmocka_unit_test(test_parse_truncated),
+	    cmocka_unit_test(test_parse_hostile),
+	    cmocka_unit_test(test_parse_random),
+	    cmocka_unit_test(test_passive_v4),
+	    cmocka_unit_test(test_helper_off),
+	    cmocka_unit_test(test_active_v4),
+	    cmocka_unit_test(test_bounce),
+	    cmocka_unit_test(test_line_tracking),
+	    cmocka_unit_test(test_truncated_capture),
+	    cmocka_unit_test(test_v6),
+	    cmocka_unit_test(test_connmark),
+	    cmocka_unit_test(test_master_dies),
+	    cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
