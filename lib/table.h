@@ -1,29 +1,55 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * table.h - the connection table: a pool of entries sized by [table] max
- * and a chained hash index over both tuples of every entry.
+ * and a hash index over both tuples of every entry.
  *
- * Entries are addressed by 32-bit index; each entry has two hash links,
- * one per direction, so a single lookup finds a connection from a packet
- * of either direction and says which.  No allocation after qt_table_new().
+ * Entries are addressed by 32-bit index; each tuple of an entry is indexed
+ * once, so a single lookup finds a connection from a packet of either
+ * direction and says which.  No allocation after qt_table_new().
+ *
+ * The index is an array of cache-line buckets.  A bucket holds up to
+ * QT_BUCKET_SLOTS (hash tag, link) pairs, so a lookup reads one line of
+ * index and then, almost always, only the entry that matches: a tag
+ * mismatch rejects an entry without touching it.  A bucket that is full
+ * continues in a chain through the entries' hnext[] links (rare: the index
+ * has one bucket per two configured buckets, seven slots each).
  */
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conn.h"
 #include "tuple.h"
 
+#define QT_BUCKET_SLOTS 7
+
+/* Links are (entry index << 1 | direction).  In a bucket they are stored
+ * inverted, so that an all-zero bucket (a page the kernel has not yet
+ * given us) is empty: the index needs no initialisation pass. */
+struct qt_bucket {
+	uint32_t tag[QT_BUCKET_SLOTS];	/* full hash of the tuple */
+	uint32_t nlink[QT_BUCKET_SLOTS];	/* ~link; 0 = free slot */
+	uint32_t nmore;			/* ~link of the overflow chain */
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct qt_bucket) == 64, "bucket is one cache line");
+
 struct qt_table {
 	struct qt_conn *conns;		/* pool of max entries */
-	uint32_t *bucket;		/* head link per bucket */
+	struct qt_bucket *bucket;	/* bmask + 1 buckets */
 	uint32_t max;
-	uint32_t nbuckets;		/* power of two */
+	uint32_t nbuckets;		/* [table] buckets, power of two */
+	uint32_t bmask;			/* index buckets - 1 */
 	uint32_t count;			/* entries in use */
-	uint32_t free_head;		/* free list through hnext[0] */
+	uint32_t free_head;		/* released entries, through hnext[0] */
+	uint32_t fresh;			/* entries [fresh, max) never used */
 	uint32_t seed;
+	size_t conns_size;		/* bytes mapped */
+	size_t bucket_size;
 };
 
 int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
@@ -35,6 +61,22 @@ uint32_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp);
 /* Find the entry with @tp as one of its tuples; *dir says which. */
 struct qt_conn *qt_table_lookup(const struct qt_table *t,
 				const struct qt_tuple *tp, enum qt_dir *dir);
+
+/* The same, with @hash = qt_table_hash(t, tp) computed beforehand. */
+struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
+				       const struct qt_tuple *tp, uint32_t hash,
+				       enum qt_dir *dir);
+
+/* Batch pipeline helpers: stage 1 starts loading the bucket of @hash,
+ * stage 2 (a while later) starts loading the entries whose tag matches.
+ * Hints only: they change nothing. */
+static inline void qt_table_prefetch_bucket(const struct qt_table *t,
+					    uint32_t hash)
+{
+	__builtin_prefetch(&t->bucket[hash & t->bmask]);
+}
+
+void qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash);
 
 /* Take a free entry (zeroed, master = QT_NO_CONN), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);
@@ -49,6 +91,12 @@ static inline uint32_t qt_table_index(const struct qt_table *t,
 				      const struct qt_conn *ct)
 {
 	return (uint32_t)(ct - t->conns);
+}
+
+/* Entries at or above this index have never been used: walks stop here. */
+static inline uint32_t qt_table_used(const struct qt_table *t)
+{
+	return t->fresh;
 }
 
 /* A non-assured victim for early drop near the bucket of @tp, examining at
