@@ -158,26 +158,33 @@ void qtd_reload(struct qtd *d)
 			  err);
 		goto out;
 	}
+	/* Each engine changes under its worker's lock, i.e. between two of
+	 * its batches. */
 	for (i = 0; i < d->nworkers; i++) {
-		if (qt_engine_reconfigure(d->workers[i].engine, &next, err,
-					  sizeof(err)) < 0) {
+		int rc;
+
+		qtd_worker_lock(&d->workers[i]);
+		rc = qt_engine_reconfigure(d->workers[i].engine, &next, err,
+					   sizeof(err));
+		qtd_worker_unlock(&d->workers[i]);
+		if (rc < 0) {
 			log_warnx(
 			    "reload refused, keeping the old configuration: %s",
 			    err);
 			/* Put back the engines already switched. */
-			while (i--)
+			while (i--) {
+				qtd_worker_lock(&d->workers[i]);
 				qt_engine_reconfigure(d->workers[i].engine,
 						      &d->conf, err,
 						      sizeof(err));
+				qtd_worker_unlock(&d->workers[i]);
+			}
 			goto out;
 		}
 	}
 	qtd_conf_log_changes(&d->conf, &next);
 	for (i = 0; i < d->nworkers; i++)
-		if (queue_configure(&d->workers[i], &next, err, sizeof(err)) <
-		    0)
-			log_warnx("%s (keeping the previous queue parameters)",
-				  err);
+		qtd_worker_configure(&d->workers[i], &next);
 	d->conf = next;
 	log_info("reloaded %s", d->conf_path);
 out:

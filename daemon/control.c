@@ -164,6 +164,8 @@ static void ctl_client_free(struct ctl_client *cl)
 		c->nsubscribers--;
 		if (cl->req.fmt == QT_CTL_FMT_JSON)
 			c->njson--;
+		__atomic_store_n(&c->d->events_wanted, c->nsubscribers,
+				 __ATOMIC_RELAXED);
 	}
 	*cl->pprev = cl->next;
 	if (cl->next)
@@ -228,6 +230,7 @@ enum {
 	M_Q_ENOBUFS,
 	M_Q_ERRORS,
 	M_Q_UNPARSED,
+	M_Q_XRELATED,
 	M_Q_KDROP,
 	M_Q_UDROP,
 	M_CLIENTS,
@@ -274,6 +277,9 @@ static const struct ctl_metric ctl_metrics[] = {
     [M_Q_UNPARSED] = {"queue_unparsed", "qtrack_queue_unparsed_total",
 		      "counter", "queue",
 		      "Packets the engine could not parse."},
+    [M_Q_XRELATED] = {"queue_xrelated", "qtrack_queue_related_elsewhere_total",
+		      "counter", "queue",
+		      "ICMP errors found RELATED in another queue's table."},
     [M_Q_KDROP] = {"queue_kernel_dropped", "qtrack_queue_kernel_dropped_total",
 		   "counter", "queue",
 		   "Packets the kernel dropped: queue full "
@@ -383,14 +389,29 @@ static void ctl_stats_write(struct ctl_client *cl)
 	struct qtd *d = c->d;
 	struct qt_stats sum;
 	struct ctl_emit e = {cl, cl->req.fmt, -1, true};
+	struct qtd_qstats qs[64];
 	char lbl[16];
 	unsigned i, p;
 	int s;
 
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < d->nworkers; i++) {
-		const struct qt_stats *st =
-		    qt_engine_stats(d->workers[i].engine);
+		struct qt_stats copy;
+		const struct qt_stats *st = &copy;
+
+		/* Copy under the worker's lock: its thread updates both. */
+		qtd_worker_lock(&d->workers[i]);
+		copy = *qt_engine_stats(d->workers[i].engine);
+		if (i < 64)
+			qs[i] = d->workers[i].qstats;
+		qtd_worker_unlock(&d->workers[i]);
+		/* An ICMP error related through another queue's table was
+		 * counted INVALID by its own engine. */
+		if (i < 64) {
+			copy.packets[QT_CT_INVALID] -= qs[i].xrelated;
+			copy.packets[QT_CT_RELATED] += qs[i].xrelated;
+			copy.invalid[QT_R_ICMP_NO_CONN] -= qs[i].xrelated;
+		}
 
 		for (s = 0; s < QT_CT_MAX; s++)
 			sum.packets[s] += st->packets[s];
@@ -462,8 +483,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 					 &ud[i]);
 		for (m = M_Q_RECEIVED; m <= M_Q_UDROP; m++) {
 			for (i = 0; i < nq; i++) {
-				const struct qtd_qstats *q =
-				    &d->workers[i].qstats;
+				const struct qtd_qstats *q = &qs[i];
 				uint64_t v = 0;
 
 				switch (m) {
@@ -485,6 +505,9 @@ static void ctl_stats_write(struct ctl_client *cl)
 				case M_Q_UNPARSED:
 					v = q->unparsed;
 					break;
+				case M_Q_XRELATED:
+					v = q->xrelated;
+					break;
 				case M_Q_KDROP:
 					v = kd[i];
 					break;
@@ -500,7 +523,9 @@ static void ctl_stats_write(struct ctl_client *cl)
 	}
 	ctl_emit(&e, M_CLIENTS, NULL, c->nclients);
 	ctl_emit(&e, M_SUBSCRIBERS, NULL, c->nsubscribers);
-	ctl_emit(&e, M_EVENTS_LOST, NULL, c->events_lost);
+	ctl_emit(&e, M_EVENTS_LOST, NULL,
+		 c->events_lost +
+		     __atomic_load_n(&d->events_dropped, __ATOMIC_RELAXED));
 	ctl_emit(&e, M_CTL_REFUSED, NULL, c->refused);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
@@ -573,11 +598,21 @@ static void ctl_walk_step(struct ctl_client *cl)
 	struct qtd *d = cl->c->d;
 	uint64_t now = qtd_now_ms();
 	unsigned budget = CTL_CHUNK;
+	struct qtd_worker *locked = NULL;
 
+	/* A chunk holds the walked worker's lock: its thread waits at most
+	 * one chunk for us. */
 	while (cl->worker < d->nworkers && budget && ctl_room(cl) >= CTL_LINE) {
-		const struct qt_engine *eng = d->workers[cl->worker].engine;
+		struct qtd_worker *w = &d->workers[cl->worker];
+		const struct qt_engine *eng = w->engine;
 		const struct qt_conn *ct;
 
+		if (locked != w) {
+			if (locked)
+				qtd_worker_unlock(locked);
+			qtd_worker_lock(w);
+			locked = w;
+		}
 		if (cl->req.cmd == QT_CTL_EXPECT) {
 			if (ctl_expect_step(cl, eng, now) == 0) {
 				cl->worker++;
@@ -595,6 +630,8 @@ static void ctl_walk_step(struct ctl_client *cl)
 		ctl_walk_entry(cl, eng, ct, now);
 		budget--;
 	}
+	if (locked)
+		qtd_worker_unlock(locked);
 	if (cl->worker < d->nworkers || ctl_room(cl) < CTL_FINAL_ROOM)
 		return;
 
@@ -631,15 +668,21 @@ static void ctl_do_delete(struct ctl_client *cl)
 		const struct qt_conn *ct;
 		enum qt_dir dir;
 
+		qtd_worker_lock(&d->workers[i]);
 		ct = qt_engine_find(eng, &t, &dir);
-		if (!ct)
+		if (!ct) {
+			qtd_worker_unlock(&d->workers[i]);
 			continue;
+		}
 		/* Print the entry as conntrack -D does, before it goes. */
 		o.timeout = qt_engine_timeout_left(eng, ct, qtd_now_ms());
 		o.accounting = d->conf.table.accounting;
 		n = qt_format_conn(ct, &o, line, sizeof(line) - 1);
-		if (qt_engine_delete(eng, &t) < 0)
+		if (qt_engine_delete(eng, &t) < 0) {
+			qtd_worker_unlock(&d->workers[i]);
 			continue;
+		}
+		qtd_worker_unlock(&d->workers[i]);
 		if (n < sizeof(line) - 1) {
 			line[n++] = '\n';
 			ctl_put(cl, line, n);
@@ -674,8 +717,11 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 			ctl_walk_start(cl);
 			return;
 		}
-		for (i = 0; i < d->nworkers; i++)
+		for (i = 0; i < d->nworkers; i++) {
+			qtd_worker_lock(&d->workers[i]);
 			n += qt_engine_stats(d->workers[i].engine)->count;
+			qtd_worker_unlock(&d->workers[i]);
+		}
 		ctl_printf(cl, "%zu\n", n);
 		ctl_reply_ok(cl);
 		return;
@@ -684,10 +730,15 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 		c->nsubscribers++;
 		if (cl->req.fmt == QT_CTL_FMT_JSON)
 			c->njson++;
+		__atomic_store_n(&d->events_wanted, c->nsubscribers,
+				 __ATOMIC_RELAXED);
 		return;
 	case QT_CTL_FLUSH:
-		for (i = 0; i < d->nworkers; i++)
+		for (i = 0; i < d->nworkers; i++) {
+			qtd_worker_lock(&d->workers[i]);
 			n += qt_engine_flush(d->workers[i].engine);
+			qtd_worker_unlock(&d->workers[i]);
+		}
 		log_info("control: flushed %zu connections by request", n);
 		ctl_printf(cl, "%zu\n", n);
 		ctl_reply_ok(cl);

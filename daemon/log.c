@@ -8,9 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "log.h"
 
 static int log_debug_on; /* -d: stderr, debug messages shown */
+static pthread_mutex_t log_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_verbose;
 
 void log_init(int debug)
@@ -25,6 +28,11 @@ void log_init(int debug)
 void log_setverbose(int verbose)
 {
 	log_verbose = verbose;
+}
+
+int log_debug_enabled(void)
+{
+	return log_verbose;
 }
 
 static void log_vwrite(int pri, const char *fmt, va_list ap)
@@ -136,22 +144,28 @@ void log_rl(struct log_rl *rl, int pri, const char *fmt, ...)
 	uint64_t now = log_now_ms();
 	va_list ap;
 
+	uint64_t suppressed;
+
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
+	/* Workers on several threads share the limiters. */
+	pthread_mutex_lock(&log_rl_lock);
 	if (now - rl->window_start >= rl->interval_ms) {
 		rl->window_start = now;
 		rl->printed = 0;
 	}
 	if (rl->printed >= rl->burst) {
 		rl->suppressed++;
+		pthread_mutex_unlock(&log_rl_lock);
 		return;
 	}
 	rl->printed++;
-	if (rl->suppressed) {
+	suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	pthread_mutex_unlock(&log_rl_lock);
+	if (suppressed)
 		log_emit(pri, "(%llu similar messages suppressed)",
-			 (unsigned long long)rl->suppressed);
-		rl->suppressed = 0;
-	}
+			 (unsigned long long)suppressed);
 	va_start(ap, fmt);
 	log_vwrite(pri, fmt, ap);
 	va_end(ap);

@@ -20,6 +20,8 @@
 
 void log_init(int debug);
 void log_setverbose(int verbose);
+/* Non-zero when debug messages are shown: skip formatting them if not. */
+int log_debug_enabled(void);
 
 /* Log one message at syslog priority @pri. */
 void log_emit(int pri, const char *fmt, ...)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,21 @@
  * QTD_DROPCHECK_TICKS ticks the kernel's drop counters are looked at. */
 #define QTD_TICK_SECONDS 0.2
 #define QTD_DROPCHECK_TICKS 25
+/* Engine events a worker thread may have waiting for the main loop. */
+#define QTD_EVRING_SIZE 4096
+
+struct qtd_evslot {
+	enum qt_event_type type;
+	struct qt_conn ct; /* a copy: the engine's is valid only in the call */
+};
+
+/* Single producer (the worker, under its lock), single consumer (the main
+ * thread).  head and tail only grow; the slot is index % size. */
+struct qtd_evring {
+	unsigned head; /* atomic: next slot to write */
+	unsigned tail; /* atomic: next slot to read */
+	struct qtd_evslot slot[QTD_EVRING_SIZE];
+};
 
 uint64_t qtd_now_ms(void)
 {
@@ -43,9 +59,59 @@ static void qtd_usage(void)
 	exit(1);
 }
 
+void qtd_events_drain(struct qtd *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nworkers; i++) {
+		struct qtd_evring *r = d->workers[i].ring;
+		unsigned tail, head;
+
+		if (!r)
+			continue;
+		tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		for (; tail != head; tail++) {
+			struct qtd_evslot *e = &r->slot[tail % QTD_EVRING_SIZE];
+
+			if (d->control)
+				control_event(d->control, e->type, &e->ct);
+		}
+		__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+	}
+}
+
+static void qtd_evasync_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)loop;
+	(void)revents;
+	qtd_events_drain(a->data);
+}
+
+/* On a worker thread: copy the event into the ring for the main loop, or
+ * drop and count it; a slow main thread must never stall the packets. */
+static void qtd_event_push(struct qtd_worker *w, enum qt_event_type type,
+			   const struct qt_conn *ct)
+{
+	struct qtd_evring *r = w->ring;
+	unsigned head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+	unsigned tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+
+	if (head - tail >= QTD_EVRING_SIZE) {
+		__atomic_fetch_add(&w->d->events_dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	r->slot[head % QTD_EVRING_SIZE].type = type;
+	r->slot[head % QTD_EVRING_SIZE].ct = *ct;
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	ev_async_send(w->d->loop, &w->d->evasync);
+}
+
 /* Every engine event goes to the control socket's subscribers; with -d the
  * connection's birth and death are also logged, which is how a test or a
- * demo without the control socket sees the table. */
+ * demo without the control socket sees the table.  Runs with the worker's
+ * lock held, on the worker's thread or on the main thread (control socket
+ * flush/delete, reload). */
 static void qtd_engine_event(void *arg, enum qt_event_type type,
 			     const struct qt_conn *ct)
 {
@@ -55,12 +121,22 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 	    [QT_EV_DESTROY] = "DESTROY",
 	};
 	struct qtd_worker *w = arg;
+	struct qtd *d = w->d;
 	struct qt_format_opts o = {0};
 	char line[512];
 
-	if (w->d->control)
-		control_event(w->d->control, type, ct);
-	if (type == QT_EV_UPDATE)
+	if (d->control &&
+	    __atomic_load_n(&d->events_wanted, __ATOMIC_RELAXED)) {
+		if (w->threaded && pthread_equal(pthread_self(), w->thread)) {
+			qtd_event_push(w, type, ct);
+		} else {
+			/* On the main thread: what the workers queued
+			 * happened first. */
+			qtd_events_drain(d);
+			control_event(d->control, type, ct);
+		}
+	}
+	if (type == QT_EV_UPDATE || !log_debug_enabled())
 		return;
 	o.event = names[type];
 	o.timeout = qt_engine_timeout_left(w->engine, ct, qtd_now_ms());
@@ -68,20 +144,83 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 	log_debug("queue %u: %s", w->queue_num, line);
 }
 
+/* Idle expiry, on the worker's loop. */
+static void qtd_worker_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct qtd_worker *w = t->data;
+
+	(void)loop;
+	(void)revents;
+	qtd_worker_lock(w);
+	qt_engine_expire(w->engine, qtd_now_ms(), 0);
+	qtd_worker_unlock(w);
+}
+
+/* A stop or reconfigure request from the main thread. */
+static void qtd_worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct qtd_worker *w = a->data;
+	char err[512];
+
+	(void)revents;
+	if (__atomic_exchange_n(&w->reconf, false, __ATOMIC_ACQ_REL)) {
+		struct qt_conf c;
+
+		qtd_worker_lock(w);
+		c = w->next_conf;
+		qtd_worker_unlock(w);
+		if (queue_configure(w, &c, err, sizeof(err)) < 0)
+			log_warnx("%s (keeping the previous queue parameters)",
+				  err);
+	}
+	if (__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		/* Stop reading, answer what the socket already holds. */
+		queue_stop(w);
+		queue_drain(w);
+		ev_timer_stop(loop, &w->tick);
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+void qtd_worker_configure(struct qtd_worker *w, const struct qt_conf *conf)
+{
+	char err[512];
+
+	if (!w->threaded) {
+		if (queue_configure(w, conf, err, sizeof(err)) < 0)
+			log_warnx("%s (keeping the previous queue parameters)",
+				  err);
+		return;
+	}
+	/* The worker owns its socket: it sends the config message and reads
+	 * the acknowledgement between two batches. */
+	qtd_worker_lock(w);
+	w->next_conf = *conf;
+	qtd_worker_unlock(w);
+	__atomic_store_n(&w->reconf, true, __ATOMIC_RELEASE);
+	ev_async_send(w->loop, &w->wake);
+}
+
+static void *qtd_worker_main(void *arg)
+{
+	struct qtd_worker *w = arg;
+
+	ev_run(w->loop, 0);
+	return NULL;
+}
+
 static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct qtd *d = t->data;
-	uint64_t now = qtd_now_ms();
 	unsigned i;
 
 	(void)loop;
 	(void)revents;
 	d->ticks++;
-	for (i = 0; i < d->nworkers; i++) {
-		qt_engine_expire(d->workers[i].engine, now, 0);
-		if (d->ticks % QTD_DROPCHECK_TICKS == 0)
-			queue_check_drops(&d->workers[i]);
-	}
+	if (d->ticks % QTD_DROPCHECK_TICKS)
+		return;
+	for (i = 0; i < d->nworkers; i++)
+		queue_check_drops(&d->workers[i]);
 }
 
 static void qtd_sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
@@ -109,6 +248,7 @@ static void qtd_workers_start(struct qtd *d)
 
 	d->nworkers =
 	    (unsigned)d->conf.queue.num_last - d->conf.queue.num_first + 1;
+	d->threaded = d->nworkers > 1;
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	if (!d->workers)
 		fatal("allocating %u workers", d->nworkers);
@@ -117,28 +257,88 @@ static void qtd_workers_start(struct qtd *d)
 
 		w->d = d;
 		w->queue_num = (uint16_t)(d->conf.queue.num_first + i);
+		pthread_mutex_init(&w->lock, NULL);
 		w->engine = qt_engine_new(&d->conf, now);
 		if (!w->engine)
 			fatal("queue %u: creating the engine ([table] max %u)",
 			      w->queue_num, d->conf.table.max);
 		qt_engine_set_events(w->engine, qtd_engine_event, w);
+		w->threaded = d->threaded;
+		w->loop = d->loop;
+		if (w->threaded) {
+			w->loop = ev_loop_new(EVFLAG_AUTO);
+			w->ring = calloc(1, sizeof(*w->ring));
+			if (!w->loop || !w->ring)
+				fatal("queue %u: creating the worker",
+				      w->queue_num);
+		}
+		ev_timer_init(&w->tick, qtd_worker_tick_cb, QTD_TICK_SECONDS,
+			      QTD_TICK_SECONDS);
+		w->tick.data = w;
+		ev_async_init(&w->wake, qtd_worker_wake_cb);
+		w->wake.data = w;
 		if (queue_open(w, &d->conf, err, sizeof(err)) < 0)
 			fatalx("%s", err);
 	}
+}
+
+/* Start serving: on the main loop, or one thread per queue.  The threads
+ * block every signal so that the main loop's watchers get them. */
+static void qtd_workers_run(struct qtd *d)
+{
+	sigset_t all, old;
+	unsigned i;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < d->nworkers; i++) {
+		struct qtd_worker *w = &d->workers[i];
+
+		ev_timer_start(w->loop, &w->tick);
+		queue_start(w);
+		if (!w->threaded)
+			continue;
+		ev_async_start(w->loop, &w->wake);
+		e = pthread_create(&w->thread, NULL, qtd_worker_main, w);
+		if (e) {
+			errno = e;
+			fatal("queue %u: starting the worker thread",
+			      w->queue_num);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void qtd_shutdown(struct qtd *d)
 {
 	unsigned i;
 
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	/* Stop reading first, then answer whatever the socket already holds:
 	 * only packets the kernel has not handed over yet are left to the
-	 * unbind (dropped, or bypassed by rules with --queue-bypass). */
-	for (i = 0; i < d->nworkers; i++)
-		queue_stop(&d->workers[i]);
-	for (i = 0; i < d->nworkers; i++)
-		queue_drain(&d->workers[i]);
+	 * unbind (dropped, or bypassed by rules with --queue-bypass).  A
+	 * worker thread does both itself and leaves its loop. */
+	for (i = 0; i < d->nworkers; i++) {
+		struct qtd_worker *w = &d->workers[i];
+
+		if (w->threaded) {
+			__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+			ev_async_send(w->loop, &w->wake);
+		} else {
+			queue_stop(w);
+			ev_timer_stop(w->loop, &w->tick);
+		}
+	}
+	for (i = 0; i < d->nworkers; i++) {
+		struct qtd_worker *w = &d->workers[i];
+
+		if (w->threaded)
+			pthread_join(w->thread, NULL);
+		else
+			queue_drain(w);
+	}
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	qtd_events_drain(d);
 	for (i = 0; i < d->nworkers; i++) {
 		struct qtd_worker *w = &d->workers[i];
 
@@ -154,8 +354,15 @@ static void qtd_shutdown(struct qtd *d)
 	if (d->control)
 		control_close(d->control);
 	d->control = NULL;
-	for (i = 0; i < d->nworkers; i++)
-		qt_engine_free(d->workers[i].engine);
+	for (i = 0; i < d->nworkers; i++) {
+		struct qtd_worker *w = &d->workers[i];
+
+		qt_engine_free(w->engine);
+		if (w->threaded)
+			ev_loop_destroy(w->loop);
+		free(w->ring);
+		pthread_mutex_destroy(&w->lock);
+	}
 	free(d->workers);
 	d->workers = NULL;
 	d->nworkers = 0;
@@ -192,7 +399,6 @@ int main(int argc, char **argv)
 	struct qtd *d = &qtd;
 	int debug = 0, check = 0, verbose = 0, ch;
 	char err[512];
-	unsigned i;
 
 	d->conf_path = QT_CONF_DEFAULT_PATH;
 	while ((ch = getopt(argc, argv, "c:dnvh")) != -1) {
@@ -230,6 +436,9 @@ int main(int argc, char **argv)
 	if (!d->loop)
 		fatalx("cannot initialise the event loop");
 
+	ev_async_init(&d->evasync, qtd_evasync_cb);
+	d->evasync.data = d;
+	ev_async_start(d->loop, &d->evasync);
 	qtd_workers_start(d);
 	d->control = control_open(d);
 	if (!d->control)
@@ -247,8 +456,7 @@ int main(int argc, char **argv)
 		      QTD_TICK_SECONDS);
 	d->tick.data = d;
 	ev_timer_start(d->loop, &d->tick);
-	for (i = 0; i < d->nworkers; i++)
-		queue_start(&d->workers[i]);
+	qtd_workers_run(d);
 
 	log_info("started: queues %u-%u, config %s", d->conf.queue.num_first,
 		 d->conf.queue.num_last, d->conf_path);

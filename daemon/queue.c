@@ -10,6 +10,7 @@
  * kernel reports only failures, which arrive as NLMSG_ERROR messages in a
  * later read and are counted.
  */
+#define _GNU_SOURCE /* recvmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -28,8 +29,8 @@
 #include "log.h"
 #include "queue.h"
 
-/* Datagrams read per wakeup before the verdicts go out and the loop gets
- * a chance to run other watchers. */
+/* Datagrams read per wakeup (one recvmmsg) before the verdicts go out and
+ * the loop gets a chance to run other watchers. */
 #define QUEUE_RX_BUDGET 64
 /* The kernel caps copy_range at 64 KiB; the rest is room for the netlink
  * header and the metadata attributes. */
@@ -38,15 +39,25 @@
  * even if several packets share a datagram. */
 #define QUEUE_TX_SIZE (64 * 1024)
 #define QUEUE_VERDICT_MAX 64
+/* Packets classified by one qt_engine_process_batch() call.  The kernel
+ * sends one packet per datagram, so a wakeup is normally one batch. */
+#define QUEUE_BATCH_MAX 256
 
 struct queue_io {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
 	ev_io watcher;
-	char *rx;
+	char *rx; /* QUEUE_RX_BUDGET buffers of QUEUE_RX_SIZE */
+	struct mmsghdr msgs[QUEUE_RX_BUDGET];
+	struct iovec iov[QUEUE_RX_BUDGET];
 	char *tx;
 	size_t tx_used;
+	/* The batch being gathered: inputs point into rx. */
+	unsigned nbatch;
+	struct qt_input in[QUEUE_BATCH_MAX];
+	uint32_t ids[QUEUE_BATCH_MAX];
+	struct qt_result res[QUEUE_BATCH_MAX];
 	uint64_t kern_dropped; /* last seen in /proc */
 	uint64_t user_dropped;
 	bool proc_seen;
@@ -78,16 +89,14 @@ static void queue_flush(struct qtd_worker *w)
 	io->tx_used = 0;
 }
 
-static void queue_verdict_add(struct qtd_worker *w, uint32_t id, uint32_t mark)
+static void queue_verdict_add(struct qtd_worker *w, uint32_t id, uint32_t mark,
+			      int verdict)
 {
 	struct queue_io *io = queue_io(w);
 	struct nlmsghdr *nlh;
-	int verdict;
 
 	if (io->tx_used + 2 * MNL_NLMSG_HDRLEN + 64 > QUEUE_TX_SIZE)
 		queue_flush(w);
-	verdict =
-	    w->d->conf.queue.mode == QT_MODE_REPEAT ? NF_REPEAT : NF_ACCEPT;
 	nlh = nfq_nlmsg_put(io->tx + io->tx_used, NFQNL_MSG_VERDICT,
 			    w->queue_num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
@@ -152,14 +161,27 @@ static bool queue_find_id(const struct nlmsghdr *nlh, uint32_t *id)
 	return false;
 }
 
+static void queue_batch_finish(struct qtd_worker *w, uint64_t now);
+
+/* Add one packet to the batch; a full batch is classified at once. */
+static void queue_batch_add(struct qtd_worker *w, uint32_t id,
+			    const struct qt_input *in, uint64_t now)
+{
+	struct queue_io *io = queue_io(w);
+
+	io->ids[io->nbatch] = id;
+	io->in[io->nbatch++] = *in;
+	if (io->nbatch == QUEUE_BATCH_MAX)
+		queue_batch_finish(w, now);
+}
+
 static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
 			 uint64_t now)
 {
 	struct nlattr *attr[NFQA_MAX + 1] = {NULL};
 	const struct nfqnl_msg_packet_hdr *ph;
-	const uint8_t *data = NULL;
-	uint32_t id, caplen = 0, origlen, mark_in = 0, skbinfo = 0;
-	struct qt_result res;
+	struct qt_input in = {0};
+	uint32_t id, skbinfo = 0;
 
 	w->qstats.received++;
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
@@ -175,23 +197,22 @@ static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
 		log_rl(&rl_msg, LOG_WARNING,
 		       "queue %u: malformed packet message, id %u",
 		       w->queue_num, id);
-		qt_engine_process(w->engine, NULL, 0, 0, 0, now, &res);
-		w->qstats.unparsed++;
-		queue_verdict_add(w, id, res.mark);
+		queue_batch_add(w, id, &in, now);
 		return;
 	}
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	id = ntohl(ph->packet_id);
 	if (attr[NFQA_PAYLOAD]) {
-		data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
-		caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+		in.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		in.caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	}
 	/* NFQA_CAP_LEN is only sent when the copy was cut short; without it
 	 * the payload is the whole packet. */
-	if (!queue_attr_u32(attr[NFQA_CAP_LEN], &origlen) || origlen < caplen)
-		origlen = caplen;
-	if (!queue_attr_u32(attr[NFQA_MARK], &mark_in))
-		mark_in = 0;
+	if (!queue_attr_u32(attr[NFQA_CAP_LEN], &in.origlen) ||
+	    in.origlen < in.caplen)
+		in.origlen = in.caplen;
+	if (!queue_attr_u32(attr[NFQA_MARK], &in.mark))
+		in.mark = 0;
 	/* GSO super-packets are classified like any other: the engine takes
 	 * lengths from the IP header and origlen.  The kernel's conntrack
 	 * verifies L4 checksums of packets from the network that nobody has
@@ -199,23 +220,95 @@ static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
 	 * says so with NFQA_SKB_CSUM_NOTVERIFIED, and an input interface
 	 * tells a received packet from a locally generated one. */
 	(void)queue_attr_u32(attr[NFQA_SKB_INFO], &skbinfo);
-	struct qt_input in = {
-		.data = data,
-		.caplen = caplen,
-		.origlen = origlen,
-		.mark = mark_in,
-	};
-	if ((skbinfo & NFQA_SKB_CSUM_NOTVERIFIED) &&
-	    attr[NFQA_IFINDEX_INDEV])
+	if ((skbinfo & NFQA_SKB_CSUM_NOTVERIFIED) && attr[NFQA_IFINDEX_INDEV])
 		in.flags |= QT_IN_VERIFY_CSUM;
+	queue_batch_add(w, id, &in, now);
+}
 
-	qt_engine_process_batch(w->engine, &in, 1, now, &res);
-	if (res.state == QT_CT_INVALID && res.reason >= QT_R_TRUNCATED &&
-	    res.reason <= QT_R_BAD_OPTIONS)
-		w->qstats.unparsed++;
-	if (res.state == QT_CT_INVALID && w->d->conf.log.invalid)
-		queue_log_invalid(w, data, caplen, origlen, &res);
-	queue_verdict_add(w, id, res.mark);
+/*
+ * An ICMP error that quotes no connection of this shard may quote one of
+ * another queue's: the kernel's balance hash puts the error (protocol ICMP,
+ * perhaps from a router's address) on any queue.  Ask the other engines,
+ * one lock at a time.  Called without our own lock: a worker never holds
+ * two, so two workers asking each other cannot deadlock.
+ */
+static bool queue_relate_elsewhere(struct qtd_worker *w,
+				   const struct qt_input *in,
+				   struct qt_result *res)
+{
+	struct qtd *d = w->d;
+	struct qt_result r;
+	unsigned i;
+	bool found;
+
+	for (i = 0; i < d->nworkers; i++) {
+		struct qtd_worker *o = &d->workers[i];
+
+		if (o == w)
+			continue;
+		qtd_worker_lock(o);
+		found = qt_engine_relate(o->engine, in->data, in->caplen,
+					 in->origlen, in->mark, &r);
+		qtd_worker_unlock(o);
+		if (found) {
+			r.conn = NULL; /* points into o's table */
+			*res = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Classify the gathered batch with one engine call and queue the verdicts.
+ * Called with w->lock held; the lock is dropped and taken again around the
+ * cross-shard lookups.
+ */
+static void queue_batch_finish(struct qtd_worker *w, uint64_t now)
+{
+	struct queue_io *io = queue_io(w);
+	const struct qt_conf *conf = qt_engine_conf(w->engine);
+	unsigned i, n = io->nbatch, nrel = 0;
+	uint64_t xrel = 0;
+	int verdict;
+
+	if (!n)
+		return;
+	io->nbatch = 0;
+	qt_engine_process_batch(w->engine, io->in, n, now, io->res);
+	if (w->d->nworkers > 1) {
+		for (i = 0; i < n; i++)
+			if (io->res[i].state == QT_CT_INVALID &&
+			    io->res[i].reason == QT_R_ICMP_NO_CONN)
+				nrel++;
+		if (nrel) {
+			qtd_worker_unlock(w);
+			for (i = 0; i < n; i++)
+				if (io->res[i].state == QT_CT_INVALID &&
+				    io->res[i].reason == QT_R_ICMP_NO_CONN &&
+				    queue_relate_elsewhere(w, &io->in[i],
+							   &io->res[i]))
+					xrel++;
+			qtd_worker_lock(w);
+			conf = qt_engine_conf(w->engine);
+		}
+	}
+	w->qstats.xrelated += xrel;
+	verdict = conf->queue.mode == QT_MODE_REPEAT ? NF_REPEAT : NF_ACCEPT;
+	for (i = 0; i < n; i++) {
+		const struct qt_result *res = &io->res[i];
+
+		if (res->state == QT_CT_INVALID) {
+			if (res->reason >= QT_R_TRUNCATED &&
+			    res->reason <= QT_R_BAD_OPTIONS)
+				w->qstats.unparsed++;
+			if (conf->log.invalid)
+				queue_log_invalid(w, io->in[i].data,
+						  io->in[i].caplen,
+						  io->in[i].origlen, res);
+		}
+		queue_verdict_add(w, io->ids[i], res->mark, verdict);
+	}
 }
 
 /*
@@ -259,17 +352,33 @@ static int queue_dispatch(struct qtd_worker *w, const char *buf, size_t len,
 }
 
 /* Read up to @budget datagrams without blocking (0 = until empty), answer
- * them, flush the verdicts and advance the engine's timers. */
+ * them, flush the verdicts and advance the engine's timers.  One recvmmsg
+ * fetches up to QUEUE_RX_BUDGET datagrams; their packets are classified as
+ * one batch and their verdicts leave in one sendto. */
 static void queue_read(struct qtd_worker *w, unsigned budget)
 {
 	struct queue_io *io = queue_io(w);
 	int fd = mnl_socket_get_fd(io->nl);
 	uint64_t now = qtd_now_ms();
-	unsigned n;
+	unsigned n = 0;
 
-	for (n = 0; !budget || n < budget; n++) {
-		ssize_t r = recv(fd, io->rx, QUEUE_RX_SIZE, MSG_DONTWAIT);
+	qtd_worker_lock(w);
+	while (!budget || n < budget) {
+		unsigned want = QUEUE_RX_BUDGET, i;
+		int r;
 
+		if (budget && budget - n < want)
+			want = budget - n;
+		for (i = 0; i < want; i++) {
+			io->iov[i].iov_base =
+			    io->rx + (size_t)i * QUEUE_RX_SIZE;
+			io->iov[i].iov_len = QUEUE_RX_SIZE;
+			memset(&io->msgs[i].msg_hdr, 0,
+			       sizeof(io->msgs[i].msg_hdr));
+			io->msgs[i].msg_hdr.msg_iov = &io->iov[i];
+			io->msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = recvmmsg(fd, io->msgs, want, MSG_DONTWAIT, NULL);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
@@ -285,6 +394,7 @@ static void queue_read(struct qtd_worker *w, unsigned budget)
 				       "(ENOBUFS), packets lost; raise [queue] "
 				       "rcvbuf",
 				       w->queue_num);
+				n++;
 				continue;
 			}
 			w->qstats.errors++;
@@ -292,12 +402,20 @@ static void queue_read(struct qtd_worker *w, unsigned budget)
 			       w->queue_num, strerror(errno));
 			break;
 		}
-		queue_dispatch(w, io->rx, (size_t)r, now, 0, NULL);
+		for (i = 0; i < (unsigned)r; i++)
+			queue_dispatch(w, io->iov[i].iov_base,
+				       io->msgs[i].msg_len, now, 0, NULL);
+		/* The rx buffers are reused by the next recvmmsg. */
+		queue_batch_finish(w, now);
 		if (io->tx_used + QUEUE_VERDICT_MAX * 64 > QUEUE_TX_SIZE)
 			queue_flush(w);
+		n += (unsigned)r;
+		if ((unsigned)r < want)
+			break; /* the socket is empty */
 	}
 	queue_flush(w);
 	qt_engine_expire(w->engine, now, 256);
+	qtd_worker_unlock(w);
 }
 
 static void queue_io_cb(struct ev_loop *loop, ev_io *watcher, int revents)
@@ -320,18 +438,22 @@ static int queue_config_send(struct qtd_worker *w, struct nlmsghdr *nlh)
 		return -1;
 	for (;;) {
 		ssize_t r = mnl_socket_recvfrom(io->nl, io->rx, QUEUE_RX_SIZE);
+		uint64_t now = qtd_now_ms();
+		int acked;
 
 		if (r < 0) {
 			if (errno == EINTR || errno == ENOBUFS)
 				continue;
 			return -1;
 		}
-		if (queue_dispatch(w, io->rx, (size_t)r, qtd_now_ms(),
-				   nlh->nlmsg_seq, &ack_err)) {
-			queue_flush(w);
-			break;
-		}
+		qtd_worker_lock(w);
+		acked = queue_dispatch(w, io->rx, (size_t)r, now,
+				       nlh->nlmsg_seq, &ack_err);
+		queue_batch_finish(w, now);
 		queue_flush(w);
+		qtd_worker_unlock(w);
+		if (acked)
+			break;
 	}
 	if (ack_err) {
 		errno = -ack_err;
@@ -438,7 +560,8 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 	struct nlmsghdr *nlh;
 
 	io = calloc(1, sizeof(*io));
-	if (!io || !(io->rx = malloc(QUEUE_RX_SIZE)) ||
+	if (!io ||
+	    !(io->rx = malloc((size_t)QUEUE_RX_BUDGET * QUEUE_RX_SIZE)) ||
 	    !(io->tx = malloc(QUEUE_TX_SIZE))) {
 		snprintf(err, errlen, "queue %u: out of memory", w->queue_num);
 		goto fail;
@@ -515,13 +638,13 @@ int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 
 void queue_start(struct qtd_worker *w)
 {
-	ev_io_start(w->d->loop, &queue_io(w)->watcher);
+	ev_io_start(w->loop, &queue_io(w)->watcher);
 }
 
 void queue_stop(struct qtd_worker *w)
 {
 	if (w->io)
-		ev_io_stop(w->d->loop, &queue_io(w)->watcher);
+		ev_io_stop(w->loop, &queue_io(w)->watcher);
 }
 
 void queue_drain(struct qtd_worker *w)

@@ -46,6 +46,12 @@ K_SHIFT, K_MASK, K_REPLY = 8, 0xF00, 0x2000
 NOTRACK = 0x1000
 STATES = ["none", "NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"]
 QUEUE = 7
+# QT_CONFORMANCE_QUEUES=2: qtrackd serves queues 7-8 (one worker thread and
+# shard each) behind --queue-balance 7:8.
+NQUEUES = max(1, int(os.environ.get("QT_CONFORMANCE_QUEUES", "1")))
+QUEUE_LAST = QUEUE + NQUEUES - 1
+QUEUE_ARGS = (["--queue-num", str(QUEUE)] if NQUEUES == 1 else
+              ["--queue-balance", "%d:%d" % (QUEUE, QUEUE_LAST)])
 G_PRE, G_POST = 71, 72
 WAIT = 0.6          # seconds to wait for a packet that may never arrive
 
@@ -207,8 +213,8 @@ class Netns:
                  "0x%x" % NOTRACK],
                 ["-t", "mangle", "-A", "FORWARD", "-j", "NFLOG",
                  "--nflog-group", str(G_PRE)],
-                ["-t", "mangle", "-A", "FORWARD", "-j", "NFQUEUE",
-                 "--queue-num", str(QUEUE), "--queue-bypass"],
+                ["-t", "mangle", "-A", "FORWARD", "-j", "NFQUEUE"] +
+                QUEUE_ARGS + ["--queue-bypass"],
                 ["-t", "filter", "-A", "FORWARD", "-j", "NFLOG",
                  "--nflog-group", str(G_POST)],
             ]
@@ -256,7 +262,8 @@ class Daemon:
             if name in knobs:
                 sec.setdefault(section, []).append("%s = %s" %
                                                    (key, knobs[name]))
-        out = ["[queue]", "num = %d" % QUEUE, "mode = accept", "",
+        num = "%d" % QUEUE if NQUEUES == 1 else "%d-%d" % (QUEUE, QUEUE_LAST)
+        out = ["[queue]", "num = %s" % num, "mode = accept", "",
                "[control]", "socket = %s" % self.sock, "",
                "[helper]", "ftp = %s" % ",".join(map(str, ftp_ports)), ""]
         for s in ("tcp", "udp", "icmp", "icmpv6", "generic"):
@@ -285,7 +292,7 @@ class Daemon:
                                    (self.proc.returncode, self.logf))
             q = sh(["cat", "/proc/net/netfilter/nfnetlink_queue"],
                    self.net.fw, check=False)
-            if any(line.split()[:1] == [str(QUEUE)]
+            if any(line.split()[:1] == [str(QUEUE_LAST)]
                    for line in q.splitlines()):
                 return
             time.sleep(0.02)
