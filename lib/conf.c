@@ -19,6 +19,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "strbuf.h"
 
 /* The key table reads best as one row per key, so it keeps its own layout. */
 /* clang-format off */
@@ -947,31 +948,9 @@ int qt_conf_parse(struct qt_conf *c, const char *text, const char *file,
 
 /* ---- printing ------------------------------------------------------- */
 
-struct conf_out {
-	char *buf;
-	size_t len;
-	size_t n; /* bytes needed so far */
-};
-
-static void conf_out(struct conf_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void conf_out(struct conf_out *o, const char *fmt, ...)
-{
-	size_t room = o->n < o->len ? o->len - o->n : 0;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsnprintf(room ? o->buf + o->n : NULL, room, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		o->n += (size_t)r;
-}
-
 size_t qt_conf_format(const struct qt_conf *c, char *buf, size_t len)
 {
-	struct conf_out o = {.buf = buf, .len = len};
+	struct qt_strbuf o = {.buf = buf, .len = len};
 	const char *section = NULL;
 	char value[256];
 	size_t i;
@@ -982,12 +961,12 @@ size_t qt_conf_format(const struct qt_conf *c, char *buf, size_t len)
 		const struct qt_conf_key *k = &conf_keys[i];
 
 		if (!section || strcmp(section, k->section)) {
-			conf_out(&o, "%s[%s]\n", section ? "\n" : "",
+			qt_strbuf_printf(&o, "%s[%s]\n", section ? "\n" : "",
 				 k->section);
 			section = k->section;
 		}
 		conf_value_text(c, k, value, sizeof(value));
-		conf_out(&o, "%s =%s%s\n", k->key, *value ? " " : "", value);
+		qt_strbuf_printf(&o, "%s =%s%s\n", k->key, *value ? " " : "", value);
 	}
 	return o.n;
 }

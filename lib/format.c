@@ -20,31 +20,10 @@
 #include <string.h>
 
 #include "format.h"
+#include "strbuf.h"
 #include "proto.h"
 
-struct fmt_out {
-	char *buf;
-	size_t len;
-	size_t n; /* bytes needed so far, like snprintf's result */
-};
-
-static void fmt_put(struct fmt_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fmt_put(struct fmt_out *o, const char *fmt, ...)
-{
-	size_t room = o->n < o->len ? o->len - o->n : 0;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsnprintf(room ? o->buf + o->n : NULL, room, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		o->n += (size_t)r;
-}
-
-static void fmt_init(struct fmt_out *o, char *buf, size_t len)
+static void fmt_init(struct qt_strbuf *o, char *buf, size_t len)
 {
 	o->buf = buf;
 	o->len = len;
@@ -108,19 +87,19 @@ static const char *fmt_helper(const struct qt_conn *ct)
 							     : "unknown";
 }
 
-static void fmt_tuple(struct fmt_out *o, const struct qt_tuple *t)
+static void fmt_tuple(struct qt_strbuf *o, const struct qt_tuple *t)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
 	qt_format_addr(t->family, &t->src, src, sizeof(src));
 	qt_format_addr(t->family, &t->dst, dst, sizeof(dst));
-	fmt_put(o, "src=%s dst=%s ", src, dst);
+	qt_strbuf_printf(o, "src=%s dst=%s ", src, dst);
 	switch (fmt_l4_kind(t)) {
 	case FMT_L4_PORTS:
-		fmt_put(o, "sport=%u dport=%u ", t->sport, t->dport);
+		qt_strbuf_printf(o, "sport=%u dport=%u ", t->sport, t->dport);
 		break;
 	case FMT_L4_ICMP:
-		fmt_put(o, "type=%u code=%u id=%u ", t->icmp.type, t->icmp.code,
+		qt_strbuf_printf(o, "type=%u code=%u id=%u ", t->icmp.type, t->icmp.code,
 			t->icmp.id);
 		break;
 	case FMT_L4_NONE:
@@ -134,7 +113,7 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
 	const char *state = fmt_state(ct);
 	const char *helper = fmt_helper(ct);
-	struct fmt_out out;
+	struct qt_strbuf out;
 	int dir;
 
 	fmt_init(&out, buf, len);
@@ -142,28 +121,28 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		char tag[16];
 
 		snprintf(tag, sizeof(tag), "[%s]", o->event);
-		fmt_put(&out, "%9s ", tag);
+		qt_strbuf_printf(&out, "%9s ", tag);
 	}
-	fmt_put(&out, "%-8s %u %" PRIu32 " ", qt_proto_name(orig->proto),
+	qt_strbuf_printf(&out, "%-8s %u %" PRIu32 " ", qt_proto_name(orig->proto),
 		orig->proto, o->timeout);
 	if (state)
-		fmt_put(&out, "%s ", state);
+		qt_strbuf_printf(&out, "%s ", state);
 	for (dir = QT_DIR_ORIG; dir <= QT_DIR_REPLY; dir++) {
 		fmt_tuple(&out, &ct->tuple[dir]);
 		if (o->accounting)
-			fmt_put(&out, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
+			qt_strbuf_printf(&out, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
 				ct->packets[dir], ct->bytes[dir]);
 		if (dir == QT_DIR_ORIG && !(ct->status & QT_CONN_SEEN_REPLY))
-			fmt_put(&out, "[UNREPLIED] ");
+			qt_strbuf_printf(&out, "[UNREPLIED] ");
 	}
 	if (ct->status & QT_CONN_ASSURED)
-		fmt_put(&out, "[ASSURED] ");
+		qt_strbuf_printf(&out, "[ASSURED] ");
 	if (!o->event || ct->mark)
-		fmt_put(&out, "mark=%" PRIu32 " ", ct->mark);
+		qt_strbuf_printf(&out, "mark=%" PRIu32 " ", ct->mark);
 	if (helper)
-		fmt_put(&out, "helper=%s ", helper);
+		qt_strbuf_printf(&out, "helper=%s ", helper);
 	if (!o->event)
-		fmt_put(&out, "use=1 ");
+		qt_strbuf_printf(&out, "use=1 ");
 
 	/* Every field ends in a blank; conntrack prints none at the end. */
 	if (out.n <= len)
@@ -173,49 +152,49 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 
 /* A JSON string; the values printed are names and addresses, but escape
  * anyway so the output stays valid whatever a name holds. */
-static void fmt_json_str(struct fmt_out *o, const char *s)
+static void fmt_json_str(struct qt_strbuf *o, const char *s)
 {
-	fmt_put(o, "\"");
+	qt_strbuf_printf(o, "\"");
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
 		if (ch == '"' || ch == '\\')
-			fmt_put(o, "\\%c", ch);
+			qt_strbuf_printf(o, "\\%c", ch);
 		else if (ch < 0x20)
-			fmt_put(o, "\\u%04x", ch);
+			qt_strbuf_printf(o, "\\u%04x", ch);
 		else
-			fmt_put(o, "%c", ch);
+			qt_strbuf_printf(o, "%c", ch);
 	}
-	fmt_put(o, "\"");
+	qt_strbuf_printf(o, "\"");
 }
 
-static void fmt_json_dir(struct fmt_out *o, const struct qt_conn *ct, int dir,
+static void fmt_json_dir(struct qt_strbuf *o, const struct qt_conn *ct, int dir,
 			 const struct qt_format_opts *opts)
 {
 	const struct qt_tuple *t = &ct->tuple[dir];
 	char addr[INET6_ADDRSTRLEN];
 
-	fmt_put(o, "{\"src\":");
+	qt_strbuf_printf(o, "{\"src\":");
 	qt_format_addr(t->family, &t->src, addr, sizeof(addr));
 	fmt_json_str(o, addr);
-	fmt_put(o, ",\"dst\":");
+	qt_strbuf_printf(o, ",\"dst\":");
 	qt_format_addr(t->family, &t->dst, addr, sizeof(addr));
 	fmt_json_str(o, addr);
 	switch (fmt_l4_kind(t)) {
 	case FMT_L4_PORTS:
-		fmt_put(o, ",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
+		qt_strbuf_printf(o, ",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
 		break;
 	case FMT_L4_ICMP:
-		fmt_put(o, ",\"type\":%u,\"code\":%u,\"id\":%u", t->icmp.type,
+		qt_strbuf_printf(o, ",\"type\":%u,\"code\":%u,\"id\":%u", t->icmp.type,
 			t->icmp.code, t->icmp.id);
 		break;
 	case FMT_L4_NONE:
 		break;
 	}
 	if (opts->accounting)
-		fmt_put(o, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
+		qt_strbuf_printf(o, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
 			ct->packets[dir], ct->bytes[dir]);
-	fmt_put(o, "}");
+	qt_strbuf_printf(o, "}");
 }
 
 size_t qt_format_conn_json(const struct qt_conn *ct,
@@ -225,29 +204,29 @@ size_t qt_format_conn_json(const struct qt_conn *ct,
 	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
 	const char *state = fmt_state(ct);
 	const char *helper = fmt_helper(ct);
-	struct fmt_out out;
+	struct qt_strbuf out;
 
 	fmt_init(&out, buf, len);
-	fmt_put(&out, "{");
+	qt_strbuf_printf(&out, "{");
 	if (o->event) {
-		fmt_put(&out, "\"event\":");
+		qt_strbuf_printf(&out, "\"event\":");
 		fmt_json_str(&out, o->event);
-		fmt_put(&out, ",");
+		qt_strbuf_printf(&out, ",");
 	}
-	fmt_put(&out, "\"family\":\"%s\",\"proto\":",
+	qt_strbuf_printf(&out, "\"family\":\"%s\",\"proto\":",
 		orig->family == AF_INET6 ? "ipv6" : "ipv4");
 	fmt_json_str(&out, qt_proto_name(orig->proto));
-	fmt_put(&out, ",\"protonum\":%u,\"timeout\":%" PRIu32 ",\"state\":",
+	qt_strbuf_printf(&out, ",\"protonum\":%u,\"timeout\":%" PRIu32 ",\"state\":",
 		orig->proto, o->timeout);
 	if (state)
 		fmt_json_str(&out, state);
 	else
-		fmt_put(&out, "null");
-	fmt_put(&out, ",\"orig\":");
+		qt_strbuf_printf(&out, "null");
+	qt_strbuf_printf(&out, ",\"orig\":");
 	fmt_json_dir(&out, ct, QT_DIR_ORIG, o);
-	fmt_put(&out, ",\"reply\":");
+	qt_strbuf_printf(&out, ",\"reply\":");
 	fmt_json_dir(&out, ct, QT_DIR_REPLY, o);
-	fmt_put(&out,
+	qt_strbuf_printf(&out,
 		",\"unreplied\":%s,\"assured\":%s,\"mark\":%" PRIu32
 		",\"use\":1,\"id\":%" PRIu32 ",\"helper\":",
 		ct->status & QT_CONN_SEEN_REPLY ? "false" : "true",
@@ -256,7 +235,7 @@ size_t qt_format_conn_json(const struct qt_conn *ct,
 	if (helper)
 		fmt_json_str(&out, helper);
 	else
-		fmt_put(&out, "null");
-	fmt_put(&out, "}");
+		qt_strbuf_printf(&out, "null");
+	qt_strbuf_printf(&out, "}");
 	return out.n;
 }
