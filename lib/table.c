@@ -193,13 +193,19 @@ static inline void conn_prefetch(const struct qt_conn *ct)
 	__builtin_prefetch(p + sizeof(*ct) - 1, 1);
 }
 
-void qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash)
+bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash)
 {
 	const struct qt_bucket *b = table_bucket(t, hash);
+	bool hit = false;
 
-	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++)
-		if (b->tag[i] == hash && b->nlink[i])
+	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
+		if (b->tag[i] == hash && b->nlink[i]) {
 			conn_prefetch(&t->conns[~b->nlink[i] >> 1]);
+			hit = true;
+		}
+	}
+	/* A tuple in the overflow chain is found only by walking it. */
+	return hit || b->nmore;
 }
 
 struct qt_conn *qt_table_alloc(struct qt_table *t)

@@ -76,7 +76,9 @@ static inline void qt_table_prefetch_bucket(const struct qt_table *t,
 	__builtin_prefetch(&t->bucket[hash & t->bmask]);
 }
 
-void qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash);
+/* Returns whether any tag matched (false: the lookup will almost surely
+ * miss and the packet, if valid, opens a connection). */
+bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash);
 
 /* Take a free entry (zeroed, master = QT_NO_CONN), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);
