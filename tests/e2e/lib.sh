@@ -262,6 +262,36 @@ qt_tcp_transfer() {
 	cmp -s "$src" "$dst"
 }
 
+# qt_paced_start FROM_NS TO_NS ADDR PORT CHUNKS DELAY LIMIT: start, in the
+# background, an IPv4 transfer of CHUNKS random 16 KiB chunks sent DELAY
+# seconds apart, so that something can happen in its middle; both sides
+# give up after LIMIT seconds.  Sets QT_PACED_SRC and QT_PACED_DST (the
+# files), QT_PACED_LPID and QT_PACED_CPID (listener and client), and
+# returns once data has started to arrive.
+qt_paced_start() {
+	local from=$1 to=$2 addr=$3 port=$4 chunks=$5 delay=$6 limit=$7
+	QT_PACED_SRC=$QT_TMP/paced.tx
+	QT_PACED_DST=$QT_TMP/paced.rx
+	head -c $((chunks * 16384)) /dev/urandom >"$QT_PACED_SRC"
+	rm -f "$QT_PACED_DST"
+	ip netns exec "$to" timeout "$limit" socat -u \
+		"TCP4-LISTEN:$port,reuseaddr" "OPEN:$QT_PACED_DST,creat,trunc" &
+	QT_PACED_LPID=$!
+	QT_PIDS+=($QT_PACED_LPID)
+	qt_wait_for 5 qt_listening "$to" tcp "$port" || return 1
+	(
+		for i in $(seq 0 $((chunks - 1))); do
+			dd if="$QT_PACED_SRC" bs=16384 skip="$i" count=1 \
+				status=none
+			sleep "$delay"
+		done
+	) | ip netns exec "$from" timeout "$limit" socat -u - \
+		"TCP4:$addr:$port" &
+	QT_PACED_CPID=$!
+	QT_PIDS+=($QT_PACED_CPID)
+	qt_wait_for 10 test -s "$QT_PACED_DST"
+}
+
 # qt_tcp_blocked FAMILY FROM_NS TO_NS TO_HOST PORT: a listener waits in
 # TO_NS, yet a connection from FROM_NS must not get through.
 qt_tcp_blocked() {

@@ -35,24 +35,10 @@ hup_and_wait() {
 }
 
 # A transfer paced in 40 chunks so that the reloads land in its middle.
-src=$QT_TMP/slow.tx
-dst=$QT_TMP/slow.rx
-head -c $((40 * 16384)) /dev/urandom >"$src"
-ip netns exec "$NS_SRV" timeout 60 socat -u TCP4-LISTEN:22,reuseaddr \
-	"OPEN:$dst,creat,trunc" &
-lpid=$!
-QT_PIDS+=($lpid)
-qt_wait_for 5 qt_listening "$NS_SRV" tcp 22 || qt_fail "listener on 22"
-(
-	for i in $(seq 0 39); do
-		dd if="$src" bs=16384 skip="$i" count=1 status=none
-		sleep 0.05
-	done
-) | ip netns exec "$NS_CLI" timeout 60 socat -u - TCP4:$SRV4:22 &
-cpid=$!
-QT_PIDS+=($cpid)
-
-qt_wait_for 10 test -s "$dst" || qt_fail "transfer did not start"
+qt_paced_start "$NS_CLI" "$NS_SRV" "$SRV4" 22 40 0.05 60 ||
+	qt_fail "transfer did not start"
+src=$QT_PACED_SRC dst=$QT_PACED_DST
+lpid=$QT_PACED_LPID cpid=$QT_PACED_CPID
 # The good reload: one changed key, logged as such.
 qt_conf "$conf" accept "[udp]" "timeout = 45"
 qt_check "SIGHUP during the transfer: reloaded" hup_and_wait "reloaded "

@@ -63,23 +63,10 @@ qt_check "stateful, daemon up: TCP to port 22 passes" \
 	qt_tcp_transfer 4 "$NS_CLI" "$NS_SRV" srv 22 64
 
 # A paced transfer across a restart of the daemon.
-src=$QT_TMP/slow.tx
-dst=$QT_TMP/slow.rx
-head -c $((30 * 16384)) /dev/urandom >"$src"
-ip netns exec "$NS_SRV" timeout 90 socat -u TCP4-LISTEN:22,reuseaddr \
-	"OPEN:$dst,creat,trunc" &
-lpid=$!
-QT_PIDS+=($lpid)
-qt_wait_for 5 qt_listening "$NS_SRV" tcp 22 || qt_fail "listener on 22"
-(
-	for i in $(seq 0 29); do
-		dd if="$src" bs=16384 skip="$i" count=1 status=none
-		sleep 0.1
-	done
-) | ip netns exec "$NS_CLI" timeout 90 socat -u - TCP4:$SRV4:22 &
-cpid=$!
-QT_PIDS+=($cpid)
-qt_wait_for 10 test -s "$dst" || qt_fail "transfer did not start"
+qt_paced_start "$NS_CLI" "$NS_SRV" "$SRV4" 22 30 0.1 90 ||
+	qt_fail "transfer did not start"
+src=$QT_PACED_SRC dst=$QT_PACED_DST
+lpid=$QT_PACED_LPID cpid=$QT_PACED_CPID
 qt_check "restart during a transfer: stopped" qt_daemon_stop
 qt_daemon_start "$conf" || exit 1
 wait $cpid
