@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# e2e.sh BUILD_DIR - the end-to-end benchmark: the same UDP load through a
+# firewall namespace, measured with
+#   kernel   the kernel's conntrack only (ctstate rules, no queue);
+#   bare     qtrack-bareq, an accept-all NFQUEUE consumer;
+#   qtrackd  qtrackd with one queue;
+#   qtrackd2 qtrackd with two queues (--queue-balance 0:1, two threads).
+#
+# Topology (made fresh for each mode, deleted afterwards):
+#   cli 10.9.1.2 -- 10.9.1.1 fw 10.9.2.1 -- 10.9.2.2 srv
+# qtrack-loadgen echoes UDP between cli and srv over 16 flows (source ports).
+#
+# Per mode: (a) saturation: closed loop with 256 requests in flight for
+# SAT_SECONDS; delivered packets per second through fw (request + reply),
+# and for queue modes the consumer's CPU time (utime+stime of its process,
+# /proc/PID/stat) per million packets it answered (the queue's id sequence
+# in /proc/net/netfilter/nfnetlink_queue); (b) latency: open loop at
+# LAT_RATE requests per second for LAT_SECONDS; round-trip p50/p99.
+#
+# Environment: SAT_SECONDS (8), LAT_SECONDS (5), LAT_RATE (10000),
+# MODES ("kernel bare qtrackd qtrackd2").  Bounded: about 15 s per mode.
+# Needs root and network namespaces.  Output: one table on stdout.
+set -u
+build=$(cd "${1:?usage: e2e.sh BUILD_DIR}" && pwd)
+SAT_SECONDS=${SAT_SECONDS:-8}
+LAT_SECONDS=${LAT_SECONDS:-5}
+LAT_RATE=${LAT_RATE:-10000}
+MODES=${MODES:-kernel bare qtrackd qtrackd2}
+LG=$build/bench/qtrack-loadgen
+BQ=$build/bench/qtrack-bareq
+QD=$build/daemon/qtrackd
+PORT=9999
+tmp=$(mktemp -d /tmp/qtrack-bench.XXXXXX)
+rnd=$(basename "$tmp" | tr -dc 'a-z0-9' | tail -c 6)
+CLI=qbc-$rnd FW=qbf-$rnd SRV=qbs-$rnd
+pids=()
+
+[ "$(id -u)" = 0 ] || { echo "e2e.sh: needs root"; exit 4; }
+for b in "$LG" "$BQ" "$QD"; do
+	[ -x "$b" ] || { echo "e2e.sh: $b not built"; exit 1; }
+done
+
+cleanup() {
+	local p ns
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pids=()
+	for ns in $CLI $FW $SRV; do ip netns del "$ns" 2>/dev/null; done
+}
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+topo() {
+	local n
+	for n in $CLI $FW $SRV; do
+		ip netns add $n || exit 4
+		ns $n ip link set lo up
+	done
+	ip link add c0 netns $CLI type veth peer name f0 netns $FW
+	ip link add s0 netns $SRV type veth peer name f1 netns $FW
+	ns $CLI ip addr add 10.9.1.2/24 dev c0
+	ns $SRV ip addr add 10.9.2.2/24 dev s0
+	ns $FW ip addr add 10.9.1.1/24 dev f0
+	ns $FW ip addr add 10.9.2.1/24 dev f1
+	for n in "$CLI c0" "$SRV s0" "$FW f0" "$FW f1"; do
+		set -- $n
+		ns $1 ip link set $2 up
+	done
+	ns $CLI ip route add default via 10.9.1.1
+	ns $SRV ip route add default via 10.9.2.1
+	ns $FW sysctl -qw net.ipv4.ip_forward=1
+}
+
+# rules MODE: the fw's ruleset.  The kernel mode asks conntrack for the
+# state; the queue modes queue every forwarded packet and drop by mark what
+# qtrackd calls INVALID (bareq leaves mark 0: everything passes).
+rules() {
+	case $1 in
+	kernel)
+		ns $FW iptables-restore <<-EOF
+		*filter
+		:FORWARD DROP [0:0]
+		-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+		-A FORWARD -m conntrack --ctstate INVALID -j DROP
+		-A FORWARD -p udp --dport $PORT -m conntrack --ctstate NEW -j ACCEPT
+		COMMIT
+		EOF
+		;;
+	*)
+		local q="--queue-num 0"
+		[ "$1" = qtrackd2 ] && q="--queue-balance 0:1"
+		ns $FW iptables-restore <<-EOF
+		*mangle
+		-A FORWARD -j NFQUEUE $q
+		COMMIT
+		*filter
+		:FORWARD ACCEPT [0:0]
+		-A FORWARD -m mark --mark 0x4/0xef -j DROP
+		COMMIT
+		EOF
+		;;
+	esac
+}
+
+# queue_field Q N: field N of queue Q in the fw's nfnetlink_queue.
+queue_field() {
+	ns $FW awk -v q="$1" -v f="$2" '$1 == q { print $f }' \
+		/proc/net/netfilter/nfnetlink_queue
+}
+queue_ids() {
+	local s=0 q v
+	for q in 0 1; do
+		v=$(queue_field $q 8)
+		s=$((s + ${v:-0}))
+	done
+	echo $s
+}
+queue_drops() {
+	local s=0 q a b
+	for q in 0 1; do
+		a=$(queue_field $q 6)
+		b=$(queue_field $q 7)
+		s=$((s + ${a:-0} + ${b:-0}))
+	done
+	echo $s
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# start_consumer MODE: sets CPID to the consumer's pid (empty: none).
+start_consumer() {
+	local last=0 i
+	CPID=
+	case $1 in
+	kernel) return ;;
+	bare)
+		ip netns exec $FW "$BQ" -q 0 >/dev/null 2>"$tmp/bareq.log" &
+		;;
+	qtrackd | qtrackd2)
+		local num=0
+		[ "$1" = qtrackd2 ] && { num=0-1; last=1; }
+		printf '[queue]\nnum = %s\n[control]\nsocket = %s\n' \
+			"$num" "$tmp/qtrackd.sock" >"$tmp/qtrackd.conf"
+		ip netns exec $FW "$QD" -d -c "$tmp/qtrackd.conf" >/dev/null \
+			2>"$tmp/qtrackd.log" &
+		;;
+	esac
+	CPID=$!
+	pids+=($CPID)
+	for i in $(seq 50); do
+		[ -n "$(queue_field $last 1)" ] && break
+		sleep 0.1
+	done
+}
+
+kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+printf '%-9s %10s %12s %10s %9s %9s %8s\n' mode "sat pps" "cpu s/Mpkt" \
+	"q drops" "p50 us" "p99 us" "lat rps"
+declare -A PPS CPU P50 P99
+hz=$(getconf CLK_TCK)
+for mode in $MODES; do
+	topo
+	rules $mode
+	ip netns exec $SRV "$LG" server -p $PORT -t 120 >/dev/null &
+	pids+=($!)
+	start_consumer $mode
+	pid=$CPID
+	sleep 0.3
+	# Warm-up: create the flows.
+	ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -n 2000 -t 2 -r 2000 \
+		>/dev/null
+	ids0=$(queue_ids) drops0=$(queue_drops) t0=0
+	[ -n "$pid" ] && t0=$(cpu_ticks $pid)
+	sat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -n 50000000 \
+		-t "$SAT_SECONDS" -w 256)
+	cpu=-
+	if [ -n "$pid" ]; then
+		t1=$(cpu_ticks $pid)
+		ids1=$(queue_ids)
+		n=$((ids1 - ids0))
+		cpu=$(awk -v t=$((t1 - t0)) -v hz=$hz -v n=$n \
+			'BEGIN { printf "%.2f", n ? t / hz / (n / 1e6) : 0 }')
+	fi
+	drops=$(($(queue_drops) - drops0))
+	lat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT \
+		-n $((LAT_RATE * LAT_SECONDS)) -t $((LAT_SECONDS + 2)) \
+		-r "$LAT_RATE")
+	PPS[$mode]=$(kv "$sat" pps)
+	CPU[$mode]=$cpu
+	P50[$mode]=$(kv "$lat" p50_us)
+	P99[$mode]=$(kv "$lat" p99_us)
+	printf '%-9s %10s %12s %10s %9s %9s %8s\n' $mode "${PPS[$mode]}" \
+		"$cpu" "$drops" "${P50[$mode]}" "${P99[$mode]}" \
+		"$(kv "$lat" rps)"
+	echo "# $mode saturation: $sat"
+	echo "# $mode latency:    $lat"
+	cleanup
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+if [ -n "${PPS[qtrackd]:-}" ] && [ -n "${PPS[bare]:-}" ]; then
+	echo "qtrackd/bare   pps $(ratio "${PPS[qtrackd]}" "${PPS[bare]}") (target >= 0.90)" \
+		" cpu/pkt $(ratio "${CPU[qtrackd]}" "${CPU[bare]}") (target <= 1.25)" \
+		" added p50 $((${P50[qtrackd]} - ${P50[bare]})) us," \
+		" p99 $((${P99[qtrackd]} - ${P99[bare]})) us"
+fi
+if [ -n "${PPS[qtrackd]:-}" ] && [ -n "${PPS[kernel]:-}" ]; then
+	echo "qtrackd/kernel pps $(ratio "${PPS[qtrackd]}" "${PPS[kernel]}")" \
+		" added p50 $((${P50[qtrackd]} - ${P50[kernel]})) us," \
+		" p99 $((${P99[qtrackd]} - ${P99[kernel]})) us"
+fi
+if [ -n "${PPS[qtrackd2]:-}" ] && [ -n "${PPS[qtrackd]:-}" ]; then
+	echo "qtrackd2/qtrackd pps $(ratio "${PPS[qtrackd2]}" "${PPS[qtrackd]}")"
+fi
