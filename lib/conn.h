@@ -50,15 +50,23 @@ struct qt_tcp_conn {
 	uint8_t last_flags;	/* QT_TCPF_* of that SYN/ACK */
 };
 
+/*
+ * Layout: 192 bytes, three cache lines (the pool is 2 MB aligned, so an
+ * entry never straddles more).  What every packet reads or writes comes
+ * first: the tuple and links (lookup), timer, status and timeout, and the
+ * TCP state; id, master and the counters (events, helpers, [table]
+ * accounting) last.  Only the original tuple is stored: the reply tuple is
+ * its inverse (the tracker's invert(), a swap of addresses and ports, or
+ * of the ICMP type), computed by qt_conn_tuple().  That saves 40 bytes per
+ * connection and keeps the entry at three lines.
+ */
 struct qt_conn {
-	struct qt_tuple tuple[2];	/* [QT_DIR_ORIG], [QT_DIR_REPLY] */
-	uint32_t hnext[2];	/* hash chain links: (index << 1 | dir) */
+	struct qt_tuple tuple[1];	/* [QT_DIR_ORIG] only; see above */
+	uint32_t hnext[2];	/* overflow chain / free list links */
 	struct qt_timer timer;
-	uint32_t id;		/* unique, never reused while alive */
 	uint32_t status;	/* QT_CONN_* */
-	uint32_t mark;		/* connmark bits */
-	uint32_t master;	/* index of the master conn, or QT_NO_CONN */
 	uint32_t timeout;	/* seconds of the current timeout */
+	uint32_t mark;		/* connmark bits */
 	uint8_t helper;		/* enum qt_helper, 0 for none */
 	uint8_t nexpect;	/* live expectations this conn is master of */
 	uint16_t help;		/* 1 + helper state index (expect.h), 0 none */
@@ -68,9 +76,18 @@ struct qt_conn {
 			uint64_t stream_ts;	/* ms: when UDP may go stream */
 		} udp;
 	} proto;
+	uint32_t id;		/* unique, never reused while alive */
+	uint32_t master;	/* index of the master conn, or QT_NO_CONN */
 	uint64_t packets[2];	/* kept when [table] accounting is on */
 	uint64_t bytes[2];
 };
+
+_Static_assert(sizeof(struct qt_conn) == 192, "qt_conn: three cache lines");
+
+/* The tuple of @ct in direction @dir.  The reply tuple is the inverse of
+ * the original one, as the connection's tracker computes it. */
+void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
+		   struct qt_tuple *out);
 
 #define QT_NO_CONN UINT32_MAX
 

@@ -240,8 +240,8 @@ static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_NO_CONN);
 		return;
 	}
-	if (memcmp(&ct->tuple[dir].dst, &pkt->tuple.dst,
-		   sizeof(pkt->tuple.dst)) != 0) {
+	/* The found tuple is @want, so its destination is want.dst. */
+	if (memcmp(&want.dst, &pkt->tuple.dst, sizeof(pkt->tuple.dst)) != 0) {
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_INNER);
 		return;
 	}
@@ -282,8 +282,8 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 		result_set(res, QT_CT_INVALID, QT_R_TABLE_FULL);
 		return NULL;
 	}
+	/* The reply tuple is not stored: qt_conn_tuple() derives it. */
 	ct->tuple[QT_DIR_ORIG] = pkt->tuple;
-	ct->tuple[QT_DIR_REPLY] = reply;
 	qt_timer_init(&ct->timer);
 	why = ops->new(ct, pkt, ctx);
 	if (why != QT_R_NONE) {

@@ -128,7 +128,10 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 	if (state)
 		qt_strbuf_printf(&out, "%s ", state);
 	for (dir = QT_DIR_ORIG; dir <= QT_DIR_REPLY; dir++) {
-		fmt_tuple(&out, &ct->tuple[dir]);
+		struct qt_tuple t;
+
+		qt_conn_tuple(ct, (enum qt_dir)dir, &t);
+		fmt_tuple(&out, &t);
 		if (o->accounting)
 			qt_strbuf_printf(&out, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
 				ct->packets[dir], ct->bytes[dir]);
@@ -171,9 +174,11 @@ static void fmt_json_str(struct qt_strbuf *o, const char *s)
 static void fmt_json_dir(struct qt_strbuf *o, const struct qt_conn *ct, int dir,
 			 const struct qt_format_opts *opts)
 {
-	const struct qt_tuple *t = &ct->tuple[dir];
+	struct qt_tuple tuple;
+	const struct qt_tuple *t = &tuple;
 	char addr[INET6_ADDRSTRLEN];
 
+	qt_conn_tuple(ct, (enum qt_dir)dir, &tuple);
 	qt_strbuf_printf(o, "{\"src\":");
 	qt_format_addr(t->family, &t->src, addr, sizeof(addr));
 	fmt_json_str(o, addr);

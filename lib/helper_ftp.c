@@ -312,8 +312,9 @@ void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
 {
 	const char *data = (const char *)pkt->data + pkt->payload_off;
 	uint32_t caplen = pkt->payload_caplen, seq = pkt->tcp.seq;
-	const struct qt_tuple *own = &ct->tuple[dir];
-	const struct qt_tuple *other = &ct->tuple[!dir];
+	struct qt_tuple own_t, other_t;
+	const struct qt_tuple *own = &own_t;
+	const struct qt_tuple *other = &other_t;
 	struct qt_ftp_cmd cmd;
 	struct qt_tuple want;
 	struct qt_help *h;
@@ -324,8 +325,12 @@ void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
 	 * look (the packet's ctinfo is not ESTABLISHED). */
 	if (dir == QT_DIR_ORIG && !(ct->status & QT_CONN_SEEN_REPLY))
 		return;
-	if (own->proto != IPPROTO_TCP || pkt->payload_len == 0)
+	/* The reply tuple is derived (conn.h), only when there is data. */
+	if (ct->tuple[QT_DIR_ORIG].proto != IPPROTO_TCP ||
+	    pkt->payload_len == 0)
 		return;
+	qt_conn_tuple(ct, dir, &own_t);
+	qt_conn_tuple(ct, (enum qt_dir)!dir, &other_t);
 	h = qt_expect_help_get(x, ct);
 	if (!h)
 		return;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "proto.h"
 #include "table.h"
 
 #define LINK_END UINT32_MAX
@@ -136,6 +137,49 @@ void qt_table_destroy(struct qt_table *t)
 	t->bucket = NULL;
 }
 
+void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
+		   struct qt_tuple *out)
+{
+	const struct qt_tuple *o = &ct->tuple[QT_DIR_ORIG];
+
+	if (dir == QT_DIR_ORIG) {
+		*out = *o;
+		return;
+	}
+	/* A tracked connection always has an inverse (engine_conn_new()
+	 * refuses the rest); a hand-made one without gets plain swaps. */
+	if (!qt_proto_find(o->proto)->invert(out, o))
+		qt_proto_generic.invert(out, o);
+}
+
+/* Whether @ct's tuple in direction @d is @tp. */
+static inline bool conn_match(const struct qt_conn *ct, enum qt_dir d,
+			      const struct qt_tuple *tp)
+{
+	struct qt_tuple r;
+
+	if (d == QT_DIR_ORIG)
+		return qt_tuple_equal(&ct->tuple[QT_DIR_ORIG], tp);
+	/* Addresses first: they settle almost every mismatch without the
+	 * tracker's invert(). */
+	if (memcmp(&ct->tuple[QT_DIR_ORIG].src, &tp->dst, sizeof(tp->dst)) ||
+	    memcmp(&ct->tuple[QT_DIR_ORIG].dst, &tp->src, sizeof(tp->src)))
+		return false;
+	qt_conn_tuple(ct, QT_DIR_REPLY, &r);
+	return qt_tuple_equal(&r, tp);
+}
+
+static uint32_t conn_hash(const struct qt_table *t, const struct qt_conn *ct,
+			  enum qt_dir d)
+{
+	struct qt_tuple r;
+
+	if (d == QT_DIR_ORIG)
+		return qt_table_hash(t, &ct->tuple[QT_DIR_ORIG]);
+	qt_conn_tuple(ct, QT_DIR_REPLY, &r);
+	return qt_table_hash(t, &r);
+}
+
 static inline struct qt_bucket *table_bucket(const struct qt_table *t,
 					     uint32_t hash)
 {
@@ -156,7 +200,7 @@ struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 			continue;
 		link = ~b->nlink[i];
 		ct = &t->conns[link >> 1];
-		if (qt_tuple_equal(&ct->tuple[link & 1], tp)) {
+		if (conn_match(ct, (enum qt_dir)(link & 1), tp)) {
 			if (dir)
 				*dir = (enum qt_dir)(link & 1);
 			return ct;
@@ -166,7 +210,7 @@ struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 		struct qt_conn *ct = &t->conns[link >> 1];
 		enum qt_dir d = (enum qt_dir)(link & 1);
 
-		if (qt_tuple_equal(&ct->tuple[d], tp)) {
+		if (conn_match(ct, d, tp)) {
 			if (dir)
 				*dir = d;
 			return ct;
@@ -182,15 +226,16 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 	return qt_table_lookup_hashed(t, tp, qt_table_hash(t, tp), dir);
 }
 
-/* Every cache line of the entry: the lookup compares a tuple, and the
- * packet then reads and writes status, timer and protocol state. */
+/* The entry's lines up to the protocol state (all three): the lookup
+ * compares the tuple, and the packet then reads and writes status, timer
+ * and TCP state.  Entries are 192 bytes from a 64-byte aligned pool. */
 static inline void conn_prefetch(const struct qt_conn *ct)
 {
 	const char *p = (const char *)ct;
 
-	for (size_t off = 0; off < sizeof(*ct); off += 64)
-		__builtin_prefetch(p + off, 1);
-	__builtin_prefetch(p + sizeof(*ct) - 1, 1);
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch(p + 64, 1);
+	__builtin_prefetch(p + 128, 1);
 }
 
 bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash)
@@ -233,7 +278,7 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 
 static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d)
 {
-	uint32_t hash = qt_table_hash(t, &ct->tuple[d]);
+	uint32_t hash = conn_hash(t, ct, d);
 	struct qt_bucket *b = table_bucket(t, hash);
 	uint32_t link = link_make(qt_table_index(t, ct), d);
 
@@ -260,7 +305,7 @@ static void table_unlink(struct qt_table *t, struct qt_conn *ct,
 			 enum qt_dir d)
 {
 	uint32_t want = link_make(qt_table_index(t, ct), d);
-	struct qt_bucket *b = table_bucket(t, qt_table_hash(t, &ct->tuple[d]));
+	struct qt_bucket *b = table_bucket(t, conn_hash(t, ct, d));
 	uint32_t link, head;
 
 	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
@@ -275,7 +320,7 @@ static void table_unlink(struct qt_table *t, struct qt_conn *ct,
 			o = &t->conns[head >> 1];
 			b->nmore = ~o->hnext[head & 1];
 			o->hnext[head & 1] = LINK_END;
-			b->tag[i] = qt_table_hash(t, &o->tuple[head & 1]);
+			b->tag[i] = conn_hash(t, o, (enum qt_dir)(head & 1));
 			b->nlink[i] = ~head;
 		}
 		return;

@@ -187,11 +187,7 @@ static void conn_make(struct qt_conn *ct, const char *src, const char *dst,
 	inet_pton(af, dst, t->dst.b);
 	t->sport = sport;
 	t->dport = dport;
-	ct->tuple[QT_DIR_REPLY] = *t;
-	ct->tuple[QT_DIR_REPLY].src = t->dst;
-	ct->tuple[QT_DIR_REPLY].dst = t->src;
-	ct->tuple[QT_DIR_REPLY].sport = dport;
-	ct->tuple[QT_DIR_REPLY].dport = sport;
+	/* The reply tuple is derived from this one (conn.h). */
 }
 
 static bool matches(const char *req, const struct qt_conn *ct)

@@ -231,7 +231,12 @@ static void test_icmp_echo(void **state)
 	/* Kept after the reply, as today's kernel does. */
 	assert_int_equal(qt_engine_stats(f->e)->count, 1);
 	assert_false(r.conn->status & QT_CONN_ASSURED);
-	assert_int_equal(r.conn->tuple[QT_DIR_REPLY].icmp.type, 0);
+	{
+		struct qt_tuple rt;
+
+		qt_conn_tuple(r.conn, QT_DIR_REPLY, &rt);
+		assert_int_equal(rt.icmp.type, 0);
+	}
 	r = run(f, stray, 0);
 	assert_int_equal(r.state, QT_CT_INVALID);
 	assert_int_equal(r.reason, QT_R_ICMP_UNSOLICITED);
@@ -383,7 +388,9 @@ static void test_table_full(void **state)
 	const struct qt_conn *ct;
 	f->now += 3000;
 	while ((ct = qt_engine_next(e, &cur)) != NULL) {
-		struct qt_tuple t = ct->tuple[QT_DIR_REPLY];
+		struct qt_tuple t;
+
+		qt_conn_tuple(ct, QT_DIR_REPLY, &t);
 		p = udp4(be32_(t.src.ip), be32_(t.dst.ip), t.sport, t.dport);
 		qt_engine_process(e, p.b, p.len, p.len, 0, f->now, &r);
 		assert_int_equal(r.state, QT_CT_ESTABLISHED);
@@ -498,7 +505,9 @@ static void test_delete_flush(void **state)
 {
 	struct fixture *f = *state;
 	struct qt_result r = run(f, udp4(A4, B4, 9, 10), 0);
-	struct qt_tuple t = r.conn->tuple[QT_DIR_REPLY];
+	struct qt_tuple t;
+
+	qt_conn_tuple(r.conn, QT_DIR_REPLY, &t);
 
 	run(f, udp4(A4, B4, 11, 10), 0);
 	assert_int_equal(qt_engine_delete(f->e, &t), 0);
