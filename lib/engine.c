@@ -259,13 +259,22 @@ static void conn_account(const struct qt_engine *e, struct qt_conn *ct,
 	ct->bytes[dir] += pkt->ip_len;
 }
 
+/* Index hashes of a packet's tuple and, once known, of its inverse. */
+struct engine_hash {
+	uint32_t orig;
+	uint32_t reply;
+	bool have_reply;
+};
+
 /* No entry for the packet's tuple: try to open one.  Returns the new,
- * not yet confirmed, entry or NULL with the result set. */
+ * not yet confirmed, entry or NULL with the result set; h->reply is set
+ * for the insertion. */
 static struct qt_conn *engine_conn_new(struct qt_engine *e,
 				       const struct qt_proto_ops *ops,
 				       const struct qt_pkt *pkt,
 				       const struct qt_proto_ctx *ctx,
-				       uint32_t mark_in, struct qt_result *res)
+				       uint32_t mark_in, struct engine_hash *h,
+				       struct qt_result *res)
 {
 	struct qt_tuple reply;
 	struct qt_conn *ct;
@@ -275,6 +284,10 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 		/* Only ICMP types without a reply type have no inverse. */
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_TYPE);
 		return NULL;
+	}
+	if (!h->have_reply) {
+		h->reply = qt_table_hash(&e->table, &reply);
+		h->have_reply = true;
 	}
 	ct = engine_alloc(e, &pkt->tuple);
 	if (!ct) {
@@ -297,8 +310,8 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 }
 
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
-			    uint32_t hash, uint32_t mark_in, uint32_t flags,
-			    struct qt_result *res)
+			    struct engine_hash h, uint32_t mark_in,
+			    uint32_t flags, struct qt_result *res)
 {
 	const struct qt_proto_ops *ops = qt_proto_find(pkt->tuple.proto);
 	struct qt_proto_ctx ctx = { .conf = &e->conf, .now = e->now };
@@ -331,11 +344,11 @@ static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 		}
 	}
 again:
-	ct = qt_table_lookup_hashed(&e->table, &pkt->tuple, hash, &dir);
+	ct = qt_table_lookup_hashed(&e->table, &pkt->tuple, h.orig, &dir);
 	fresh = ct == NULL;
 	if (fresh) {
 		dir = QT_DIR_ORIG;
-		ct = engine_conn_new(e, ops, pkt, &ctx, mark_in, res);
+		ct = engine_conn_new(e, ops, pkt, &ctx, mark_in, &h, res);
 		if (!ct)
 			return;
 	}
@@ -399,7 +412,7 @@ again:
 
 	if (fresh) {
 		ct->id = e->next_id++;
-		qt_table_insert(&e->table, ct);
+		qt_table_insert_hashed(&e->table, ct, h.orig, h.reply);
 		e->stats.created++;
 		engine_event(e, QT_EV_NEW, ct);
 	} else if (ct->status != status ||
@@ -419,7 +432,7 @@ again:
 /* What the first stage of the batch pipeline found out about a packet. */
 struct engine_prep {
 	struct qt_pkt pkt;
-	uint32_t hash;
+	struct engine_hash h;
 	uint8_t what;		/* PREP_* */
 	uint8_t why;		/* enum qt_reason of a parse error */
 };
@@ -447,7 +460,8 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
 		return;
 	}
 	p->what = PREP_TRACK;
-	p->hash = qt_table_hash(&e->table, &p->pkt.tuple);
+	p->h.orig = qt_table_hash(&e->table, &p->pkt.tuple);
+	p->h.have_reply = false;
 }
 
 static void engine_finish(struct qt_engine *e, const struct qt_input *in,
@@ -462,7 +476,7 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	else if (p->what == PREP_BAD)
 		result_set(res, QT_CT_INVALID, (enum qt_reason)p->why);
 	else
-		engine_classify(e, &p->pkt, p->hash, mark_in, in->flags, res);
+		engine_classify(e, &p->pkt, p->h, mark_in, in->flags, res);
 	e->stats.packets[res->state]++;
 	if (res->state == QT_CT_INVALID)
 		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
@@ -515,14 +529,17 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
 /* Stage 2 for a packet that will open a connection: its reply tuple gets
  * indexed too, in a bucket of its own. */
 static void engine_prefetch_reply(const struct qt_engine *e,
-				  const struct engine_prep *p)
+				  struct engine_prep *p)
 {
 	const struct qt_proto_ops *ops = qt_proto_find(p->pkt.tuple.proto);
 	struct qt_tuple reply;
 
-	if (ops->invert(&reply, &p->pkt.tuple))
-		qt_table_prefetch_bucket(&e->table,
-					 qt_table_hash(&e->table, &reply));
+	if (!ops->invert(&reply, &p->pkt.tuple))
+		return;
+	/* Kept for the insertion, which would compute it anyway. */
+	p->h.reply = qt_table_hash(&e->table, &reply);
+	p->h.have_reply = true;
+	qt_table_prefetch_bucket(&e->table, p->h.reply);
 }
 
 /*
@@ -551,13 +568,13 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 
 			engine_prepare(e, &in[pre], p);
 			if (p->what == PREP_TRACK)
-				qt_table_prefetch_bucket(&e->table, p->hash);
+				qt_table_prefetch_bucket(&e->table, p->h.orig);
 		}
 		for (; mid < pre && mid <= i + PIPE_AHEAD / 2; mid++) {
 			struct engine_prep *p = &prep[mid % PIPE_RING];
 
 			if (p->what == PREP_TRACK &&
-			    !qt_table_prefetch_entry(&e->table, p->hash))
+			    !qt_table_prefetch_entry(&e->table, p->h.orig))
 				engine_prefetch_reply(e, p);
 		}
 		engine_finish(e, &in[i], &prep[i % PIPE_RING], &res[i]);

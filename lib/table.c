@@ -276,9 +276,9 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 	return ct;
 }
 
-static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d)
+static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d,
+		       uint32_t hash)
 {
-	uint32_t hash = conn_hash(t, ct, d);
 	struct qt_bucket *b = table_bucket(t, hash);
 	uint32_t link = link_make(qt_table_index(t, ct), d);
 
@@ -294,11 +294,18 @@ static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d)
 	b->nmore = ~link;
 }
 
+void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
+			    uint32_t hash_orig, uint32_t hash_reply)
+{
+	table_link(t, ct, QT_DIR_ORIG, hash_orig);
+	table_link(t, ct, QT_DIR_REPLY, hash_reply);
+	ct->status |= QT_CONN_CONFIRMED;
+}
+
 void qt_table_insert(struct qt_table *t, struct qt_conn *ct)
 {
-	table_link(t, ct, QT_DIR_ORIG);
-	table_link(t, ct, QT_DIR_REPLY);
-	ct->status |= QT_CONN_CONFIRMED;
+	qt_table_insert_hashed(t, ct, conn_hash(t, ct, QT_DIR_ORIG),
+			       conn_hash(t, ct, QT_DIR_REPLY));
 }
 
 static void table_unlink(struct qt_table *t, struct qt_conn *ct,

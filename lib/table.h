@@ -86,6 +86,10 @@ struct qt_conn *qt_table_alloc(struct qt_table *t);
 /* Link both tuples of @ct into the index. */
 void qt_table_insert(struct qt_table *t, struct qt_conn *ct);
 
+/* The same, with the hashes of both tuples computed beforehand. */
+void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
+			    uint32_t hash_orig, uint32_t hash_reply);
+
 /* Unlink @ct from the index (if linked) and return it to the pool. */
 void qt_table_release(struct qt_table *t, struct qt_conn *ct);
 
