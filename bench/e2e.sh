@@ -20,7 +20,8 @@
 # LAT_RATE requests per second for LAT_SECONDS; round-trip p50/p99.
 #
 # Environment: SAT_SECONDS (8), LAT_SECONDS (5), LAT_RATE (10000),
-# MODES ("kernel bare qtrackd qtrackd2").  Bounded: about 15 s per mode.
+# MODES ("kernel bare qtrackd qtrackd2"), QTRACKD (another qtrackd binary,
+# e.g. an older build to compare).  Bounded: about 15 s per mode.
 # Needs root and network namespaces.  Output: one table on stdout.
 set -u
 build=$(cd "${1:?usage: e2e.sh BUILD_DIR}" && pwd)
@@ -30,7 +31,7 @@ LAT_RATE=${LAT_RATE:-10000}
 MODES=${MODES:-kernel bare qtrackd qtrackd2}
 LG=$build/bench/qtrack-loadgen
 BQ=$build/bench/qtrack-bareq
-QD=$build/daemon/qtrackd
+QD=${QTRACKD:-$build/daemon/qtrackd}
 PORT=9999
 tmp=$(mktemp -d /tmp/qtrack-bench.XXXXXX)
 rnd=$(basename "$tmp" | tr -dc 'a-z0-9' | tail -c 6)
@@ -129,6 +130,7 @@ queue_drops() {
 	echo $s
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+user_ticks() { awk '{ print $14 }' "/proc/$1/stat"; }
 
 # start_consumer MODE: sets CPID to the consumer's pid (empty: none).
 start_consumer() {
@@ -158,9 +160,9 @@ start_consumer() {
 
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-printf '%-9s %10s %12s %10s %9s %9s %8s\n' mode "sat pps" "cpu s/Mpkt" \
-	"q drops" "p50 us" "p99 us" "lat rps"
-declare -A PPS CPU P50 P99
+printf '%-9s %10s %12s %11s %8s %8s %8s %8s\n' mode "sat pps" \
+	"cpu s/Mpkt" "user s/Mpkt" "q drops" "p50 us" "p99 us" "lat rps"
+declare -A PPS CPU USR P50 P99
 hz=$(getconf CLK_TCK)
 for mode in $MODES; do
 	topo
@@ -174,16 +176,18 @@ for mode in $MODES; do
 	ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -n 2000 -t 2 -r 2000 \
 		>/dev/null
 	ids0=$(queue_ids) drops0=$(queue_drops) t0=0
-	[ -n "$pid" ] && t0=$(cpu_ticks $pid)
+	[ -n "$pid" ] && t0=$(cpu_ticks $pid) u0=$(user_ticks $pid)
 	sat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -n 50000000 \
 		-t "$SAT_SECONDS" -w 256)
-	cpu=-
+	cpu=- usr=-
 	if [ -n "$pid" ]; then
-		t1=$(cpu_ticks $pid)
+		t1=$(cpu_ticks $pid) u1=$(user_ticks $pid)
 		ids1=$(queue_ids)
 		n=$((ids1 - ids0))
 		cpu=$(awk -v t=$((t1 - t0)) -v hz=$hz -v n=$n \
 			'BEGIN { printf "%.2f", n ? t / hz / (n / 1e6) : 0 }')
+		usr=$(awk -v t=$((u1 - u0)) -v hz=$hz -v n=$n \
+			'BEGIN { printf "%.3f", n ? t / hz / (n / 1e6) : 0 }')
 	fi
 	drops=$(($(queue_drops) - drops0))
 	lat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT \
@@ -191,10 +195,12 @@ for mode in $MODES; do
 		-r "$LAT_RATE")
 	PPS[$mode]=$(kv "$sat" pps)
 	CPU[$mode]=$cpu
+	USR[$mode]=$usr
 	P50[$mode]=$(kv "$lat" p50_us)
 	P99[$mode]=$(kv "$lat" p99_us)
-	printf '%-9s %10s %12s %10s %9s %9s %8s\n' $mode "${PPS[$mode]}" \
-		"$cpu" "$drops" "${P50[$mode]}" "${P99[$mode]}" \
+	printf '%-9s %10s %12s %11s %8s %8s %8s %8s\n' $mode \
+		"${PPS[$mode]}" "$cpu" "$usr" "$drops" "${P50[$mode]}" \
+		"${P99[$mode]}" \
 		"$(kv "$lat" rps)"
 	echo "# $mode saturation: $sat"
 	echo "# $mode latency:    $lat"
@@ -205,6 +211,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 if [ -n "${PPS[qtrackd]:-}" ] && [ -n "${PPS[bare]:-}" ]; then
 	echo "qtrackd/bare   pps $(ratio "${PPS[qtrackd]}" "${PPS[bare]}") (target >= 0.90)" \
 		" cpu/pkt $(ratio "${CPU[qtrackd]}" "${CPU[bare]}") (target <= 1.25)" \
+		" user cpu/pkt $(ratio "${USR[qtrackd]}" "${USR[bare]}")" \
 		" added p50 $((${P50[qtrackd]} - ${P50[bare]})) us," \
 		" p99 $((${P99[qtrackd]} - ${P99[bare]})) us"
 fi
