@@ -20,6 +20,7 @@
  * hint about memory the library owns, not I/O; its failure is ignored.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -115,8 +116,7 @@ int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 	t->bmask = nb - 1;
 	t->seed = seed;
 	t->conns = table_map((size_t)max * sizeof(*t->conns), &t->conns_size);
-	t->bucket = table_map((size_t)nb * sizeof(*t->bucket),
-			      &t->bucket_size);
+	t->bucket = table_map((size_t)nb * sizeof(*t->bucket), &t->bucket_size);
 	if (!t->conns || !t->bucket) {
 		qt_table_destroy(t);
 		errno = ENOMEM;
@@ -156,15 +156,21 @@ void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
 static inline bool conn_match(const struct qt_conn *ct, enum qt_dir d,
 			      const struct qt_tuple *tp)
 {
+	const struct qt_tuple *o = &ct->tuple[QT_DIR_ORIG];
 	struct qt_tuple r;
 
 	if (d == QT_DIR_ORIG)
 		return qt_tuple_equal(&ct->tuple[QT_DIR_ORIG], tp);
 	/* Addresses first: they settle almost every mismatch without the
 	 * tracker's invert(). */
-	if (memcmp(&ct->tuple[QT_DIR_ORIG].src, &tp->dst, sizeof(tp->dst)) ||
-	    memcmp(&ct->tuple[QT_DIR_ORIG].dst, &tp->src, sizeof(tp->src)))
+	if (memcmp(&o->src, &tp->dst, sizeof(tp->dst)) ||
+	    memcmp(&o->dst, &tp->src, sizeof(tp->src)) ||
+	    o->family != tp->family || o->proto != tp->proto)
 		return false;
+	/* TCP's and UDP's invert() swaps the ports, nothing else. */
+	if (o->proto == IPPROTO_TCP || o->proto == IPPROTO_UDP)
+		return o->sport == tp->dport && o->dport == tp->sport &&
+		       o->pad == tp->pad;
 	qt_conn_tuple(ct, QT_DIR_REPLY, &r);
 	return qt_tuple_equal(&r, tp);
 }
@@ -308,8 +314,7 @@ void qt_table_insert(struct qt_table *t, struct qt_conn *ct)
 			       conn_hash(t, ct, QT_DIR_REPLY));
 }
 
-static void table_unlink(struct qt_table *t, struct qt_conn *ct,
-			 enum qt_dir d)
+static void table_unlink(struct qt_table *t, struct qt_conn *ct, enum qt_dir d)
 {
 	uint32_t want = link_make(qt_table_index(t, ct), d);
 	struct qt_bucket *b = table_bucket(t, conn_hash(t, ct, d));

@@ -30,25 +30,25 @@
  * inverted, so that an all-zero bucket (a page the kernel has not yet
  * given us) is empty: the index needs no initialisation pass. */
 struct qt_bucket {
-	uint32_t tag[QT_BUCKET_SLOTS];	/* full hash of the tuple */
-	uint32_t nlink[QT_BUCKET_SLOTS];	/* ~link; 0 = free slot */
-	uint32_t nmore;			/* ~link of the overflow chain */
+	uint32_t tag[QT_BUCKET_SLOTS];	 /* full hash of the tuple */
+	uint32_t nlink[QT_BUCKET_SLOTS]; /* ~link; 0 = free slot */
+	uint32_t nmore;			 /* ~link of the overflow chain */
 	uint32_t pad;
 };
 
 _Static_assert(sizeof(struct qt_bucket) == 64, "bucket is one cache line");
 
 struct qt_table {
-	struct qt_conn *conns;		/* pool of max entries */
-	struct qt_bucket *bucket;	/* bmask + 1 buckets */
+	struct qt_conn *conns;	  /* pool of max entries */
+	struct qt_bucket *bucket; /* bmask + 1 buckets */
 	uint32_t max;
-	uint32_t nbuckets;		/* [table] buckets, power of two */
-	uint32_t bmask;			/* index buckets - 1 */
-	uint32_t count;			/* entries in use */
-	uint32_t free_head;		/* released entries, through hnext[0] */
-	uint32_t fresh;			/* entries [fresh, max) never used */
+	uint32_t nbuckets;  /* [table] buckets, power of two */
+	uint32_t bmask;	    /* index buckets - 1 */
+	uint32_t count;	    /* entries in use */
+	uint32_t free_head; /* released entries, through hnext[0] */
+	uint32_t fresh;	    /* entries [fresh, max) never used */
 	uint32_t seed;
-	size_t conns_size;		/* bytes mapped */
+	size_t conns_size; /* bytes mapped */
 	size_t bucket_size;
 };
 

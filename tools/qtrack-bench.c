@@ -331,17 +331,16 @@ static void bench_flush(struct bench *b)
 	t0 = clock_ns();
 	if (batch_size <= 1) {
 		for (k = 0; k < b->nbatch; k++)
-			qt_engine_process(b->e, b->batch[k].buf,
-					  b->batch[k].caplen,
-					  b->batch[k].origlen, 0, b->now,
-					  &out[k]);
+			qt_engine_process(
+			    b->e, b->batch[k].buf, b->batch[k].caplen,
+			    b->batch[k].origlen, 0, b->now, &out[k]);
 	} else {
 		for (k = 0; k < b->nbatch; k += batch_size)
-			qt_engine_process_batch(
-			    b->e, &in[k],
-			    b->nbatch - k < batch_size ? b->nbatch - k
-						       : batch_size,
-			    b->now, &out[k]);
+			qt_engine_process_batch(b->e, &in[k],
+						b->nbatch - k < batch_size
+						    ? b->nbatch - k
+						    : batch_size,
+						b->now, &out[k]);
 	}
 	t1 = clock_ns();
 	c1 = cpu_ns();
@@ -717,20 +716,21 @@ static int bench_ovs(uint32_t n, uint32_t iters, bool json)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: qtrack-bench [-c N[,N...]] [--max-flows N] "
-		   "[--proto tcp|udp|icmp|mix]\n"
-		   "                    [-p PACKETS] [-b BATCH] [--seed S] "
-		   "[--json]\n"
-		   "       qtrack-bench --ovs N ITERATIONS [-b BATCH] [--json]\n"
-		   "  -b BATCH      packets per engine call (default 32, max "
-		   "256); 1 = qt_engine_process() per packet\n"
-		   "  -c N          table sizes (concurrent flows); default "
-		   "1000,100000,1000000\n"
-		   "  --max-flows N skip sizes above N\n"
-		   "  -p PACKETS    established-path packets per size "
-		   "(default 2000000)\n"
-		   "Exit status: 0, or 2 if any packet got another state than "
-		   "the kernel's.\n");
+	fprintf(f,
+		"usage: qtrack-bench [-c N[,N...]] [--max-flows N] "
+		"[--proto tcp|udp|icmp|mix]\n"
+		"                    [-p PACKETS] [-b BATCH] [--seed S] "
+		"[--json]\n"
+		"       qtrack-bench --ovs N ITERATIONS [-b BATCH] [--json]\n"
+		"  -b BATCH      packets per engine call (default 32, max "
+		"256); 1 = qt_engine_process() per packet\n"
+		"  -c N          table sizes (concurrent flows); default "
+		"1000,100000,1000000\n"
+		"  --max-flows N skip sizes above N\n"
+		"  -p PACKETS    established-path packets per size "
+		"(default 2000000)\n"
+		"Exit status: 0, or 2 if any packet got another state than "
+		"the kernel's.\n");
 }
 
 static uint32_t parse_u32(const char *s, const char *what)
