@@ -97,7 +97,9 @@ struct qt_input {
 /*
  * qt_engine_process_batch - classify @n packets in order at time @now,
  * with the same result as n calls of qt_engine_process(); res[i] belongs to
- * in[i].
+ * in[i].  As after n calls, res[i].conn points at the entry as later
+ * packets of the batch left it (one may have freed and reused it).  Faster
+ * than single calls on big tables: the lookups of nearby packets overlap.
  */
 void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			     size_t n, uint64_t now, struct qt_result *res);
