@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -47,6 +48,7 @@
 #define CTL_FINAL_ROOM (64 * 1024) /* room a final block needs */
 #define CTL_REQUEST_TIMEOUT 10.0   /* seconds to send the request */
 #define CTL_BACKLOG 16
+#define CTL_SLOW_NS 1000000ull /* a chunk over 1 ms is counted */
 
 enum ctl_phase {
 	CTL_READING,  /* waiting for the request line */
@@ -97,6 +99,16 @@ struct qt_control {
 	uint64_t events_lost; /* over all subscribers, ever */
 	uint64_t refused;     /* connections refused: credentials, limit */
 	struct log_rl refuse_rl;
+
+	/* What table walks cost the packet path (issue 5), main thread
+	 * only: a chunk is one stretch of a walk under one worker's lock
+	 * (the worker's thread waits at most that long); a write callback
+	 * is one turn of the main loop, which with one queue is also the
+	 * packet path's, so its longest is the verdict pause there. */
+	uint64_t chunks;	  /* chunks walked, ever */
+	uint64_t chunks_slow;	  /* of them, over CTL_SLOW_NS */
+	uint64_t chunk_max_ns;	  /* longest lock hold of a chunk */
+	uint64_t callback_max_ns; /* longest write callback */
 };
 
 static const char *const ctl_event_names[] = {
@@ -237,6 +249,10 @@ enum {
 	M_SUBSCRIBERS,
 	M_EVENTS_LOST,
 	M_CTL_REFUSED,
+	M_CHUNKS,
+	M_CHUNKS_SLOW,
+	M_CHUNK_MAX,
+	M_CALLBACK_MAX,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -296,6 +312,18 @@ static const struct ctl_metric ctl_metrics[] = {
 		       NULL, "Events dropped for slow subscribers."},
     [M_CTL_REFUSED] = {"control_refused", "qtrack_control_refused_total",
 		       "counter", NULL, "Control connections refused."},
+    [M_CHUNKS] = {"control_chunks", "qtrack_control_chunks_total", "counter",
+		  NULL, "Table walk chunks (list, stats, expect, count)."},
+    [M_CHUNKS_SLOW] =
+	{"control_slow_chunks", "qtrack_control_slow_chunks_total", "counter",
+	 NULL, "Table walk chunks that held a worker's lock over 1 ms."},
+    [M_CHUNK_MAX] = {"control_chunk_max_us",
+		     "qtrack_control_chunk_max_microseconds", "gauge", NULL,
+		     "Longest a table walk chunk held a worker's lock."},
+    [M_CALLBACK_MAX] = {"control_callback_max_us",
+			"qtrack_control_callback_max_microseconds", "gauge",
+			NULL,
+			"Longest control write callback on the main loop."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -527,12 +555,36 @@ static void ctl_stats_write(struct ctl_client *cl)
 		 c->events_lost +
 		     __atomic_load_n(&d->events_dropped, __ATOMIC_RELAXED));
 	ctl_emit(&e, M_CTL_REFUSED, NULL, c->refused);
+	ctl_emit(&e, M_CHUNKS, NULL, c->chunks);
+	ctl_emit(&e, M_CHUNKS_SLOW, NULL, c->chunks_slow);
+	ctl_emit(&e, M_CHUNK_MAX, NULL, c->chunk_max_ns / 1000);
+	ctl_emit(&e, M_CALLBACK_MAX, NULL, c->callback_max_ns / 1000);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);
 }
 
 /* ---- table walks: list, count, stats ---------------------------------- */
+
+static uint64_t ctl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A chunk that held a worker's lock since @t0 has ended. */
+static void ctl_chunk_done(struct qt_control *c, uint64_t t0)
+{
+	uint64_t ns = ctl_now_ns() - t0;
+
+	c->chunks++;
+	if (ns > CTL_SLOW_NS)
+		c->chunks_slow++;
+	if (ns > c->chunk_max_ns)
+		c->chunk_max_ns = ns;
+}
 
 static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 			   const struct qt_conn *ct, uint64_t now)
@@ -599,6 +651,7 @@ static void ctl_walk_step(struct ctl_client *cl)
 	uint64_t now = qtd_now_ms();
 	unsigned budget = CTL_CHUNK;
 	struct qtd_worker *locked = NULL;
+	uint64_t t0 = 0;
 
 	/* A chunk holds the walked worker's lock: its thread waits at most
 	 * one chunk for us. */
@@ -608,9 +661,12 @@ static void ctl_walk_step(struct ctl_client *cl)
 		const struct qt_conn *ct;
 
 		if (locked != w) {
-			if (locked)
+			if (locked) {
 				qtd_worker_unlock(locked);
+				ctl_chunk_done(cl->c, t0);
+			}
 			qtd_worker_lock(w);
+			t0 = ctl_now_ns();
 			locked = w;
 		}
 		if (cl->req.cmd == QT_CTL_EXPECT) {
@@ -630,8 +686,10 @@ static void ctl_walk_step(struct ctl_client *cl)
 		ctl_walk_entry(cl, eng, ct, now);
 		budget--;
 	}
-	if (locked)
+	if (locked) {
 		qtd_worker_unlock(locked);
+		ctl_chunk_done(cl->c, t0);
+	}
 	if (cl->worker < d->nworkers || ctl_room(cl) < CTL_FINAL_ROOM)
 		return;
 
@@ -786,11 +844,10 @@ static void ctl_lost_line(struct ctl_client *cl)
 		cl->lost = 0;
 }
 
-static void ctl_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void ctl_write_turn(struct ev_loop *loop, ev_io *w)
 {
 	struct ctl_client *cl = w->data;
 
-	(void)revents;
 	if (ctl_flush(cl) < 0) {
 		ctl_client_free(cl);
 		return;
@@ -820,6 +877,19 @@ static void ctl_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	ev_io_stop(loop, w);
+}
+
+static void ctl_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct qt_control *c = ((struct ctl_client *)w->data)->c;
+	uint64_t t0 = ctl_now_ns(), ns;
+
+	(void)revents;
+	/* The client may be freed inside; the control block is not. */
+	ctl_write_turn(loop, w);
+	ns = ctl_now_ns() - t0;
+	if (ns > c->callback_max_ns)
+		c->callback_max_ns = ns;
 }
 
 /* Whether the peer closed its end entirely rather than only shutting down
