@@ -608,6 +608,7 @@ static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 
 	o.timeout = qt_engine_timeout_left(eng, ct, now);
 	o.accounting = cl->c->d->conf.table.accounting;
+	o.acct = qt_engine_acct(eng, ct);
 	if (cl->req.fmt == QT_CTL_FMT_JSON)
 		n = qt_format_conn_json(ct, &o, line, sizeof(line) - 1);
 	else
@@ -735,6 +736,7 @@ static void ctl_do_delete(struct ctl_client *cl)
 		/* Print the entry as conntrack -D does, before it goes. */
 		o.timeout = qt_engine_timeout_left(eng, ct, qtd_now_ms());
 		o.accounting = d->conf.table.accounting;
+		o.acct = qt_engine_acct(eng, ct);
 		n = qt_format_conn(ct, &o, line, sizeof(line) - 1);
 		if (qt_engine_delete(eng, &t) < 0) {
 			qtd_worker_unlock(&d->workers[i]);
@@ -1088,7 +1090,7 @@ lost:
 }
 
 void control_event(struct qt_control *c, enum qt_event_type type,
-		   const struct qt_conn *ct)
+		   const struct qt_conn *ct, const struct qt_acct *acct)
 {
 	struct qt_format_opts o = {0};
 	struct ctl_client *cl;
@@ -1101,6 +1103,7 @@ void control_event(struct qt_control *c, enum qt_event_type type,
 	o.event = ctl_event_names[type];
 	o.timeout = ct->timeout;
 	o.accounting = c->d->conf.table.accounting;
+	o.acct = acct;
 	if (c->nsubscribers > c->njson) {
 		ntext = qt_format_conn(ct, &o, text, sizeof(text) - 1);
 		if (ntext >= sizeof(text) - 1)

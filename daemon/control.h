@@ -19,6 +19,6 @@ void control_close(struct qt_control *c);
 /* Hand an engine event to every subscriber of `qtrackctl events`.  Called
  * from the engine's event callback on the packet path: must not block. */
 void control_event(struct qt_control *c, enum qt_event_type type,
-		   const struct qt_conn *ct);
+		   const struct qt_conn *ct, const struct qt_acct *acct);
 
 #endif

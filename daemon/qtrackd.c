@@ -35,6 +35,8 @@
 struct qtd_evslot {
 	enum qt_event_type type;
 	struct qt_conn ct; /* a copy: the engine's is valid only in the call */
+	struct qt_acct acct; /* its counters, if has_acct */
+	bool has_acct;
 };
 
 /* Single producer (the worker, under its lock), single consumer (the main
@@ -75,7 +77,8 @@ void qtd_events_drain(struct qtd *d)
 			struct qtd_evslot *e = &r->slot[tail % QTD_EVRING_SIZE];
 
 			if (d->control)
-				control_event(d->control, e->type, &e->ct);
+				control_event(d->control, e->type, &e->ct,
+					      e->has_acct ? &e->acct : NULL);
 		}
 		__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
 	}
@@ -91,7 +94,7 @@ static void qtd_evasync_cb(struct ev_loop *loop, ev_async *a, int revents)
 /* On a worker thread: copy the event into the ring for the main loop, or
  * drop and count it; a slow main thread must never stall the packets. */
 static void qtd_event_push(struct qtd_worker *w, enum qt_event_type type,
-			   const struct qt_conn *ct)
+			   const struct qt_conn *ct, const struct qt_acct *acct)
 {
 	struct qtd_evring *r = w->ring;
 	unsigned head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
@@ -103,6 +106,9 @@ static void qtd_event_push(struct qtd_worker *w, enum qt_event_type type,
 	}
 	r->slot[head % QTD_EVRING_SIZE].type = type;
 	r->slot[head % QTD_EVRING_SIZE].ct = *ct;
+	r->slot[head % QTD_EVRING_SIZE].has_acct = acct != NULL;
+	if (acct)
+		r->slot[head % QTD_EVRING_SIZE].acct = *acct;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	ev_async_send(w->d->loop, &w->d->evasync);
 }
@@ -123,17 +129,18 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 	struct qtd_worker *w = arg;
 	struct qtd *d = w->d;
 	struct qt_format_opts o = {0};
+	const struct qt_acct *acct = qt_engine_acct(w->engine, ct);
 	char line[512];
 
 	if (d->control &&
 	    __atomic_load_n(&d->events_wanted, __ATOMIC_RELAXED)) {
 		if (w->threaded && pthread_equal(pthread_self(), w->thread)) {
-			qtd_event_push(w, type, ct);
+			qtd_event_push(w, type, ct, acct);
 		} else {
 			/* On the main thread: what the workers queued
 			 * happened first. */
 			qtd_events_drain(d);
-			control_event(d->control, type, ct);
+			control_event(d->control, type, ct, acct);
 		}
 	}
 	if (type == QT_EV_UPDATE || !log_debug_enabled())

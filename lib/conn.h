@@ -51,11 +51,10 @@ struct qt_tcp_conn {
 };
 
 /*
- * Layout: 192 bytes, three cache lines (the pool is 2 MB aligned, so an
- * entry never straddles more).  What every packet reads or writes comes
- * first: the tuple and links (lookup), timer, status and timeout, and the
- * TCP state; id, master and the counters (events, helpers, [table]
- * accounting) last.  Only the original tuple is stored: the reply tuple is
+ * Layout: 160 bytes.  What every packet reads or writes comes first: the
+ * tuple and links (lookup), timer, status and timeout, and the TCP state;
+ * id and master (events, helpers) last.  The [table] accounting counters
+ * live outside (struct qt_acct).  Only the original tuple is stored: the reply tuple is
  * its inverse (the tracker's invert(), a swap of addresses and ports, or
  * of the ICMP type), computed by qt_conn_tuple().  That saves 40 bytes per
  * connection and keeps the entry at three lines.
@@ -78,11 +77,18 @@ struct qt_conn {
 	} proto;
 	uint32_t id;		/* unique, never reused while alive */
 	uint32_t master;	/* index of the master conn, or QT_NO_CONN */
-	uint64_t packets[2];	/* kept when [table] accounting is on */
-	uint64_t bytes[2];
 };
 
-_Static_assert(sizeof(struct qt_conn) == 192, "qt_conn: three cache lines");
+_Static_assert(sizeof(struct qt_conn) == 160, "qt_conn: 160 bytes");
+
+/* Packets and bytes per direction of one connection ([table] accounting).
+ * Kept in an array beside the pool (struct qt_table.acct), indexed like
+ * it and mapped only once accounting is first switched on: without
+ * accounting they would be 32 dead bytes in every entry. */
+struct qt_acct {
+	uint64_t packets[2];
+	uint64_t bytes[2];
+};
 
 /* The tuple of @ct in direction @dir.  The reply tuple is the inverse of
  * the original one, as the connection's tracker computes it. */

@@ -110,7 +110,8 @@ struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
 		free(e);
 		return NULL;
 	}
-	if (qt_expect_init(&e->expect, &e->table, conf->helper.expect_max) < 0) {
+	if ((conf->table.accounting && qt_table_acct_enable(&e->table) < 0) ||
+	    qt_expect_init(&e->expect, &e->table, conf->helper.expect_max) < 0) {
 		qt_table_destroy(&e->table);
 		free(e);
 		errno = ENOMEM;
@@ -143,6 +144,10 @@ int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
 {
 	if (qt_conf_check_reload(&e->conf, conf, err, errlen) < 0)
 		return -1;
+	if (conf->table.accounting && qt_table_acct_enable(&e->table) < 0) {
+		snprintf(err, errlen, "[table] accounting: out of memory");
+		return -1;
+	}
 	e->conf = *conf;
 	return 0;
 }
@@ -253,10 +258,13 @@ static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
 static void conn_account(const struct qt_engine *e, struct qt_conn *ct,
 			 enum qt_dir dir, const struct qt_pkt *pkt)
 {
+	struct qt_acct *a;
+
 	if (!e->conf.table.accounting)
 		return;
-	ct->packets[dir]++;
-	ct->bytes[dir] += pkt->ip_len;
+	a = qt_table_acct(&e->table, ct);
+	a->packets[dir]++;
+	a->bytes[dir] += pkt->ip_len;
 }
 
 /* Index hashes of a packet's tuple and, once known, of its inverse. */
@@ -609,6 +617,12 @@ const struct qt_conn *qt_engine_next(const struct qt_engine *e,
 			return ct;
 	}
 	return NULL;
+}
+
+const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
+				     const struct qt_conn *ct)
+{
+	return qt_table_acct(&e->table, ct);
 }
 
 uint32_t qt_engine_timeout_left(const struct qt_engine *e,

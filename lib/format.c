@@ -134,7 +134,8 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		fmt_tuple(&out, &t);
 		if (o->accounting)
 			qt_strbuf_printf(&out, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
-				ct->packets[dir], ct->bytes[dir]);
+				o->acct ? o->acct->packets[dir] : 0,
+				o->acct ? o->acct->bytes[dir] : 0);
 		if (dir == QT_DIR_ORIG && !(ct->status & QT_CONN_SEEN_REPLY))
 			qt_strbuf_printf(&out, "[UNREPLIED] ");
 	}
@@ -198,7 +199,8 @@ static void fmt_json_dir(struct qt_strbuf *o, const struct qt_conn *ct, int dir,
 	}
 	if (opts->accounting)
 		qt_strbuf_printf(o, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
-			ct->packets[dir], ct->bytes[dir]);
+			opts->acct ? opts->acct->packets[dir] : 0,
+			opts->acct ? opts->acct->bytes[dir] : 0);
 	qt_strbuf_printf(o, "}");
 }
 

@@ -15,6 +15,8 @@
 struct qt_format_opts {
 	uint32_t timeout;	/* seconds left, printed after the proto */
 	bool accounting;	/* print packets= bytes= per direction */
+	const struct qt_acct *acct;	/* the counters (qt_engine_acct());
+					 * NULL prints zeros */
 	const char *event;	/* "NEW", "UPDATE", "DESTROY" prefix, or NULL;
 				 * event lines are as conntrack -E prints
 				 * them: no use=, mark= only when nonzero */

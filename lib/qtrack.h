@@ -140,6 +140,11 @@ const struct qt_conn *qt_engine_next(const struct qt_engine *e,
 				     uint32_t *cursor);
 
 /* Seconds until @ct expires, as conntrack -L prints it. */
+/* @ct's packet and byte counters, or NULL if [table] accounting has never
+ * been on (then there are none). */
+const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
+				     const struct qt_conn *ct);
+
 uint32_t qt_engine_timeout_left(const struct qt_engine *e,
 				const struct qt_conn *ct, uint64_t now);
 

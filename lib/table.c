@@ -133,8 +133,24 @@ void qt_table_destroy(struct qt_table *t)
 		munmap(t->conns, t->conns_size);
 	if (t->bucket)
 		munmap(t->bucket, t->bucket_size);
+	if (t->acct)
+		munmap(t->acct, t->acct_size);
 	t->conns = NULL;
 	t->bucket = NULL;
+	t->acct = NULL;
+}
+
+int qt_table_acct_enable(struct qt_table *t)
+{
+	if (t->acct)
+		return 0;
+	/* Zero pages until written: costs nothing until packets count. */
+	t->acct = table_map((size_t)t->max * sizeof(*t->acct), &t->acct_size);
+	if (!t->acct) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
 }
 
 void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
@@ -232,9 +248,10 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 	return qt_table_lookup_hashed(t, tp, qt_table_hash(t, tp), dir);
 }
 
-/* The entry's lines up to the protocol state (all three): the lookup
+/* The entry's lines up to the protocol state (all of it): the lookup
  * compares the tuple, and the packet then reads and writes status, timer
- * and TCP state.  Entries are 192 bytes from a 64-byte aligned pool. */
+ * and TCP state.  Entries are 160 bytes, so they start at a line or half
+ * way into one, and end within the third line either way. */
 static inline void conn_prefetch(const struct qt_conn *ct)
 {
 	const char *p = (const char *)ct;
@@ -276,6 +293,8 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 		return NULL;
 	}
 	memset(ct, 0, sizeof(*ct));
+	if (t->acct)
+		memset(&t->acct[qt_table_index(t, ct)], 0, sizeof(*t->acct));
 	ct->hnext[0] = ct->hnext[1] = LINK_END;
 	ct->master = QT_NO_CONN;
 	t->count++;

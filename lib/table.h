@@ -50,11 +50,17 @@ struct qt_table {
 	uint32_t seed;
 	size_t conns_size; /* bytes mapped */
 	size_t bucket_size;
+	struct qt_acct *acct; /* max counters, or NULL: never accounted */
+	size_t acct_size;
 };
 
 int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 		  uint32_t seed);
 void qt_table_destroy(struct qt_table *t);
+
+/* Map the counters array ([table] accounting switched on); a no-op when it
+ * exists.  Live entries start from zero.  -1 with errno ENOMEM. */
+int qt_table_acct_enable(struct qt_table *t);
 
 uint32_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp);
 
@@ -97,6 +103,13 @@ static inline uint32_t qt_table_index(const struct qt_table *t,
 				      const struct qt_conn *ct)
 {
 	return (uint32_t)(ct - t->conns);
+}
+
+/* @ct's counters, or NULL when accounting has never been on. */
+static inline struct qt_acct *qt_table_acct(const struct qt_table *t,
+					    const struct qt_conn *ct)
+{
+	return t->acct ? &t->acct[qt_table_index(t, ct)] : NULL;
 }
 
 /* Entries at or above this index have never been used: walks stop here. */

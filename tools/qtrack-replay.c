@@ -419,6 +419,7 @@ static int replay_table_print(struct replay *rp)
 	o.accounting = rp->conf.table.accounting;
 	for (i = 0; i < n; i++) {
 		o.timeout = qt_engine_timeout_left(rp->engine, all[i], rp->now);
+		o.acct = qt_engine_acct(rp->engine, all[i]);
 		if (rp->out == OUT_JSON) {
 			qt_format_conn_json(all[i], &o, line, sizeof(line));
 			printf("{\"type\":\"conn\",\"conn\":%s}\n", line);

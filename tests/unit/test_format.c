@@ -26,6 +26,10 @@ static void addr_set(int family, union qt_addr *a, const char *text)
 
 /* A connection between @src and @dst, as the trackers would leave it
  * (the reply tuple is derived from the original one, conn.h). */
+/* The counters of the connection conn_make() made last (they live beside
+ * the entry, conn.h). */
+static struct qt_acct acct;
+
 static struct qt_conn conn_make(int family, uint8_t proto, const char *src,
 				const char *dst, uint16_t sport, uint16_t dport)
 {
@@ -33,6 +37,7 @@ static struct qt_conn conn_make(int family, uint8_t proto, const char *src,
 	struct qt_tuple *o = &ct.tuple[QT_DIR_ORIG];
 
 	memset(&ct, 0, sizeof(ct));
+	memset(&acct, 0, sizeof(acct));
 	o->family = (uint8_t)family;
 	o->proto = proto;
 	addr_set(family, &o->src, src);
@@ -65,6 +70,7 @@ static void expect_line(const struct qt_conn *ct, uint32_t timeout,
 	struct qt_format_opts o = {
 	    .timeout = timeout,
 	    .accounting = accounting,
+	    .acct = &acct,
 	    .event = event,
 	};
 	char buf[512];
@@ -176,8 +182,8 @@ static void test_accounting(void **state)
 	struct qt_conn ct = conn_make(AF_INET, IPPROTO_UDP, "127.0.0.1",
 				      "127.0.0.1", 41348, 9999);
 
-	ct.packets[0] = 1;
-	ct.bytes[0] = 31;
+	acct.packets[0] = 1;
+	acct.bytes[0] = 31;
 	expect_line(&ct, 28, true, NULL,
 		    "udp      17 28 src=127.0.0.1 dst=127.0.0.1 sport=41348 "
 		    "dport=9999 packets=1 bytes=31 [UNREPLIED] src=127.0.0.1 "
@@ -186,8 +192,8 @@ static void test_accounting(void **state)
 
 	ct = conn_icmp(AF_INET, IPPROTO_ICMP, "127.0.0.1", 8, 0, 7593);
 	ct.status |= QT_CONN_SEEN_REPLY;
-	ct.packets[0] = ct.packets[1] = 1;
-	ct.bytes[0] = ct.bytes[1] = 84;
+	acct.packets[0] = acct.packets[1] = 1;
+	acct.bytes[0] = acct.bytes[1] = 84;
 	expect_line(&ct, 26, true, NULL,
 		    "icmp     1 26 src=127.0.0.1 dst=127.0.0.1 type=8 code=0 "
 		    "id=7593 packets=1 bytes=84 src=127.0.0.1 dst=127.0.0.1 "
@@ -195,16 +201,16 @@ static void test_accounting(void **state)
 
 	ct = conn_icmp(AF_INET6, IPPROTO_ICMPV6, "::1", 128, 129, 7594);
 	ct.status |= QT_CONN_SEEN_REPLY;
-	ct.packets[0] = ct.packets[1] = 1;
-	ct.bytes[0] = ct.bytes[1] = 104;
+	acct.packets[0] = acct.packets[1] = 1;
+	acct.bytes[0] = acct.bytes[1] = 104;
 	expect_line(&ct, 26, true, NULL,
 		    "icmpv6   58 26 src=::1 dst=::1 type=128 code=0 id=7594 "
 		    "packets=1 bytes=104 src=::1 dst=::1 type=129 code=0 "
 		    "id=7594 packets=1 bytes=104 mark=0 use=1");
 
 	ct = conn_make(AF_INET6, 253, "::1", "::1", 0, 0);
-	ct.packets[0] = 1;
-	ct.bytes[0] = 50;
+	acct.packets[0] = 1;
+	acct.bytes[0] = 50;
 	expect_line(&ct, 599, true, NULL,
 		    "unknown  253 599 src=::1 dst=::1 packets=1 bytes=50 "
 		    "[UNREPLIED] src=::1 dst=::1 packets=0 bytes=0 mark=0 "
@@ -215,10 +221,10 @@ static void test_accounting(void **state)
 	ct.status |= QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
 	ct.proto.tcp.state = QT_TCP_ESTABLISHED;
 	ct.helper = 1;
-	ct.packets[0] = 2;
-	ct.bytes[0] = 112;
-	ct.packets[1] = 1;
-	ct.bytes[1] = 60;
+	acct.packets[0] = 2;
+	acct.bytes[0] = 112;
+	acct.packets[1] = 1;
+	acct.bytes[1] = 60;
 	expect_line(&ct, 431997, true, NULL,
 		    "tcp      6 431997 ESTABLISHED src=127.0.0.1 "
 		    "dst=127.0.0.1 sport=51718 dport=21 packets=2 bytes=112 "
@@ -228,10 +234,10 @@ static void test_accounting(void **state)
 	ct = conn_make(AF_INET6, IPPROTO_TCP, "::1", "::1", 58782, 5556);
 	ct.status |= QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
 	ct.proto.tcp.state = QT_TCP_TIME_WAIT;
-	ct.packets[0] = 5;
-	ct.bytes[0] = 371;
-	ct.packets[1] = 3;
-	ct.bytes[1] = 224;
+	acct.packets[0] = 5;
+	acct.bytes[0] = 371;
+	acct.packets[1] = 3;
+	acct.bytes[1] = 224;
 	expect_line(&ct, 116, true, NULL,
 		    "tcp      6 116 TIME_WAIT src=::1 dst=::1 sport=58782 "
 		    "dport=5556 packets=5 bytes=371 src=::1 dst=::1 "
@@ -281,8 +287,8 @@ static void test_events(void **state)
 	/* The kernel appended "[USERSPACE] portid=N" because conntrack -F
 	 * deleted it; an expiry has neither. */
 	ct.status |= QT_CONN_SEEN_REPLY;
-	ct.packets[0] = ct.packets[1] = 3;
-	ct.bytes[0] = ct.bytes[1] = 87;
+	acct.packets[0] = acct.packets[1] = 3;
+	acct.bytes[0] = acct.bytes[1] = 87;
 	expect_line(&ct, 29, true, "DESTROY",
 		    "[DESTROY] udp      17 29 src=127.0.0.1 dst=127.0.0.1 "
 		    "sport=4001 dport=4000 packets=3 bytes=87 src=127.0.0.1 "
@@ -337,7 +343,8 @@ static void test_json(void **state)
 {
 	struct qt_conn ct = conn_make(AF_INET, IPPROTO_TCP, "192.0.2.1",
 				      "198.51.100.2", 40000, 21);
-	struct qt_format_opts o = {.timeout = 431999, .accounting = true};
+	struct qt_format_opts o = {
+	    .timeout = 431999, .accounting = true, .acct = &acct};
 	char buf[1024];
 	size_t n;
 
@@ -346,8 +353,8 @@ static void test_json(void **state)
 	ct.helper = 1;
 	ct.id = 77;
 	ct.mark = 3;
-	ct.packets[0] = 2;
-	ct.bytes[0] = 112;
+	acct.packets[0] = 2;
+	acct.bytes[0] = 112;
 	n = qt_format_conn_json(&ct, &o, buf, sizeof(buf));
 	assert_string_equal(
 	    buf, "{\"family\":\"ipv4\",\"proto\":\"tcp\",\"protonum\":6,"
