@@ -105,10 +105,11 @@ struct qt_control {
 	 * (the worker's thread waits at most that long); a write callback
 	 * is one turn of the main loop, which with one queue is also the
 	 * packet path's, so its longest is the verdict pause there. */
-	uint64_t chunks;	  /* chunks walked, ever */
-	uint64_t chunks_slow;	  /* of them, over CTL_SLOW_NS */
-	uint64_t chunk_max_ns;	  /* longest lock hold of a chunk */
-	uint64_t callback_max_ns; /* longest write callback */
+	uint64_t chunks;	   /* chunks walked, ever */
+	uint64_t chunks_slow;	   /* of them, over CTL_SLOW_NS */
+	uint64_t chunk_max_ns;	   /* longest lock hold of a chunk */
+	uint64_t chunk_max_cpu_ns; /* most CPU time one chunk used */
+	uint64_t callback_max_ns;  /* longest write callback */
 };
 
 static const char *const ctl_event_names[] = {
@@ -252,6 +253,7 @@ enum {
 	M_CHUNKS,
 	M_CHUNKS_SLOW,
 	M_CHUNK_MAX,
+	M_CHUNK_MAX_CPU,
 	M_CALLBACK_MAX,
 };
 
@@ -320,6 +322,12 @@ static const struct ctl_metric ctl_metrics[] = {
     [M_CHUNK_MAX] = {"control_chunk_max_us",
 		     "qtrack_control_chunk_max_microseconds", "gauge", NULL,
 		     "Longest a table walk chunk held a worker's lock."},
+    [M_CHUNK_MAX_CPU] = {"control_chunk_max_cpu_us",
+			 "qtrack_control_chunk_max_cpu_microseconds", "gauge",
+			 NULL,
+			 "Most CPU time one table walk chunk used (the rest of "
+			 "control_chunk_max_us is time the thread was not "
+			 "running)."},
     [M_CALLBACK_MAX] = {"control_callback_max_us",
 			"qtrack_control_callback_max_microseconds", "gauge",
 			NULL,
@@ -558,6 +566,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_CHUNKS, NULL, c->chunks);
 	ctl_emit(&e, M_CHUNKS_SLOW, NULL, c->chunks_slow);
 	ctl_emit(&e, M_CHUNK_MAX, NULL, c->chunk_max_ns / 1000);
+	ctl_emit(&e, M_CHUNK_MAX_CPU, NULL, c->chunk_max_cpu_ns / 1000);
 	ctl_emit(&e, M_CALLBACK_MAX, NULL, c->callback_max_ns / 1000);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
@@ -566,24 +575,47 @@ static void ctl_stats_write(struct ctl_client *cl)
 
 /* ---- table walks: list, count, stats ---------------------------------- */
 
-static uint64_t ctl_now_ns(void)
+static uint64_t ctl_clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A chunk that held a worker's lock since @t0 has ended. */
-static void ctl_chunk_done(struct qt_control *c, uint64_t t0)
+static uint64_t ctl_now_ns(void)
 {
-	uint64_t ns = ctl_now_ns() - t0;
+	return ctl_clock_ns(CLOCK_MONOTONIC);
+}
+
+/* When a chunk took a worker's lock: wall clock and this thread's CPU
+ * time, so a long hold can be told apart from a descheduled one. */
+struct ctl_stamp {
+	uint64_t wall;
+	uint64_t cpu;
+};
+
+static struct ctl_stamp ctl_stamp(void)
+{
+	struct ctl_stamp s = {ctl_now_ns(),
+			      ctl_clock_ns(CLOCK_THREAD_CPUTIME_ID)};
+
+	return s;
+}
+
+/* A chunk that held a worker's lock since @t0 has ended. */
+static void ctl_chunk_done(struct qt_control *c, struct ctl_stamp t0)
+{
+	struct ctl_stamp t1 = ctl_stamp();
+	uint64_t ns = t1.wall - t0.wall, cpu = t1.cpu - t0.cpu;
 
 	c->chunks++;
 	if (ns > CTL_SLOW_NS)
 		c->chunks_slow++;
 	if (ns > c->chunk_max_ns)
 		c->chunk_max_ns = ns;
+	if (cpu > c->chunk_max_cpu_ns)
+		c->chunk_max_cpu_ns = cpu;
 }
 
 static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
@@ -652,7 +684,7 @@ static void ctl_walk_step(struct ctl_client *cl)
 	uint64_t now = qtd_now_ms();
 	unsigned budget = CTL_CHUNK;
 	struct qtd_worker *locked = NULL;
-	uint64_t t0 = 0;
+	struct ctl_stamp t0 = {0, 0};
 
 	/* A chunk holds the walked worker's lock: its thread waits at most
 	 * one chunk for us. */
@@ -667,7 +699,7 @@ static void ctl_walk_step(struct ctl_client *cl)
 				ctl_chunk_done(cl->c, t0);
 			}
 			qtd_worker_lock(w);
-			t0 = ctl_now_ns();
+			t0 = ctl_stamp();
 			locked = w;
 		}
 		if (cl->req.cmd == QT_CTL_EXPECT) {
