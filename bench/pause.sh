@@ -21,7 +21,7 @@
 #      lock), control_callback_max_us (longest control callback on the main
 #      loop), chunks and chunks over 1 ms;
 #   5. flush: the same load while `qtrackctl flush` empties the table
-#      (one call per shard under its lock: not chunked, shown for contrast).
+#      (a walk like list: one chunk of deletions per lock hold).
 # Modes: 1q ([queue] num = 0: packets and control share the main loop, the
 # pause is the callback) and 2q (num = 0-1, --queue-balance 0:1: worker
 # threads, the pause is the lock hold).

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE /* accept4, struct ucred */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -573,7 +574,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 		ctl_put(cl, "}\n", 2);
 }
 
-/* ---- table walks: list, count, stats ---------------------------------- */
+/* ---- table walks: list, count, stats, expect, flush -------------------- */
 
 static uint64_t ctl_clock_ns(clockid_t clk)
 {
@@ -716,17 +717,35 @@ static void ctl_walk_step(struct ctl_client *cl)
 			cl->cursor = 0;
 			continue;
 		}
-		ctl_walk_entry(cl, eng, ct, now);
+		if (cl->req.cmd == QT_CTL_FLUSH) {
+			/* Flush is a walk too, so that emptying a big table
+			 * holds a worker's lock one chunk at a time. */
+			struct qt_tuple t = ct->tuple[QT_DIR_ORIG];
+
+			if (qt_engine_delete(w->engine, &t) == 0)
+				cl->matched++;
+		} else {
+			ctl_walk_entry(cl, eng, ct, now);
+		}
 		budget--;
 	}
 	if (locked) {
 		qtd_worker_unlock(locked);
 		ctl_chunk_done(cl->c, t0);
+		/* A pthread mutex is not fair: without a yield the next chunk
+		 * can take the lock back before the worker thread that waited
+		 * for it runs, and a walk with nothing to write (flush) would
+		 * hold it chunk after chunk. */
+		if (d->nworkers > 1)
+			sched_yield();
 	}
 	if (cl->worker < d->nworkers || ctl_room(cl) < CTL_FINAL_ROOM)
 		return;
 
-	if (cl->req.cmd == QT_CTL_COUNT)
+	if (cl->req.cmd == QT_CTL_FLUSH)
+		log_info("control: flushed %" PRIu64 " connections by request",
+			 cl->matched);
+	if (cl->req.cmd == QT_CTL_COUNT || cl->req.cmd == QT_CTL_FLUSH)
 		ctl_printf(cl, "%" PRIu64 "\n", cl->matched);
 	else if (cl->req.cmd == QT_CTL_STATS)
 		ctl_stats_write(cl);
@@ -826,14 +845,7 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 				 __ATOMIC_RELAXED);
 		return;
 	case QT_CTL_FLUSH:
-		for (i = 0; i < d->nworkers; i++) {
-			qtd_worker_lock(&d->workers[i]);
-			n += qt_engine_flush(d->workers[i].engine);
-			qtd_worker_unlock(&d->workers[i]);
-		}
-		log_info("control: flushed %zu connections by request", n);
-		ctl_printf(cl, "%zu\n", n);
-		ctl_reply_ok(cl);
+		ctl_walk_start(cl);
 		return;
 	case QT_CTL_DELETE:
 		ctl_do_delete(cl);
