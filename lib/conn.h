@@ -51,7 +51,7 @@ struct qt_tcp_conn {
 };
 
 /*
- * Layout: 160 bytes.  What every packet reads or writes comes first: the
+ * Layout: 152 bytes.  What every packet reads or writes comes first: the
  * tuple and links (lookup), timer, status and timeout, and the TCP state;
  * id and master (events, helpers) last.  The [table] accounting counters
  * live outside (struct qt_acct).  Only the original tuple is stored: the reply tuple is
@@ -79,7 +79,7 @@ struct qt_conn {
 	uint32_t master;	/* index of the master conn, or QT_NO_CONN */
 };
 
-_Static_assert(sizeof(struct qt_conn) == 160, "qt_conn: 160 bytes");
+_Static_assert(sizeof(struct qt_conn) == 152, "qt_conn: 152 bytes");
 
 /* Packets and bytes per direction of one connection ([table] accounting).
  * Kept in an array beside the pool (struct qt_table.acct), indexed like

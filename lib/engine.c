@@ -118,6 +118,11 @@ struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
 		return NULL;
 	}
 	qt_wheel_init(&e->wheel, now);
+	qt_wheel_set_array(&e->wheel, 0, &e->table.conns[0].timer,
+			   sizeof(struct qt_conn), e->table.max);
+	if (e->expect.max)
+		qt_wheel_set_array(&e->wheel, 1, &e->expect.slot[0].timer,
+				   sizeof(struct qt_expect), e->expect.max);
 	e->stats.max = e->table.max;
 	e->stats.buckets = e->table.nbuckets;
 	e->next_id = 1;
@@ -628,9 +633,10 @@ const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
 uint32_t qt_engine_timeout_left(const struct qt_engine *e,
 				const struct qt_conn *ct, uint64_t now)
 {
-	if (!qt_timer_armed(&ct->timer) || ct->timer.expires <= now)
+	(void)e;
+	if (!qt_timer_armed(&ct->timer))
 		return 0;
-	return (uint32_t)((ct->timer.expires - now) / 1000);
+	return (uint32_t)(qt_timer_left(&ct->timer, now) / 1000);
 }
 
 const struct qt_conn *qt_engine_find(const struct qt_engine *e,
@@ -676,9 +682,10 @@ uint32_t qt_engine_expect_timeout_left(const struct qt_engine *e,
 				       const struct qt_expect *exp,
 				       uint64_t now)
 {
-	if (!qt_timer_armed(&exp->timer) || exp->timer.expires <= now)
+	(void)e;
+	if (!qt_timer_armed(&exp->timer))
 		return 0;
-	return (uint32_t)((exp->timer.expires - now) / 1000);
+	return (uint32_t)(qt_timer_left(&exp->timer, now) / 1000);
 }
 
 const struct qt_conn *qt_engine_expect_master(const struct qt_engine *e,

@@ -606,7 +606,7 @@ static uint32_t tcp_invalid_timeout(struct qt_conn *ct, enum qt_dir dir,
 		tc->last_dir = dir;
 		return 0;
 	}
-	left = ct->timer.expires > ctx->now ? ct->timer.expires - ctx->now : 0;
+	left = qt_timer_left(&ct->timer, ctx->now);
 	left /= 1000;
 	if (left < 120 || left <= unack)
 		return 0;

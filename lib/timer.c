@@ -18,6 +18,11 @@
  * the ones now due move to the due list, the rest drop to finer levels.
  * Jumping only to slot starts keeps the filing rule true for every timer
  * left in place, and empty time costs nothing.
+ *
+ * References.  0 is the end of a list (and, in prev, "not armed");
+ * 1 + h is list head h (w->head[h]); 512 + i is element i of array 0 and
+ * 2^28 + i element i of array 1.  The expiry bits above the reference
+ * are left alone by every link update.
  */
 #include <string.h>
 
@@ -25,6 +30,8 @@
 
 #define WHEEL_MASK (QT_WHEEL_SLOTS - 1)
 #define WHEEL_RANGE_BITS (QT_WHEEL_LEVELS * QT_WHEEL_BITS)
+#define REF_ARRAY0 512u
+#define REF_ARRAY1 (UINT32_C(1) << 28)
 
 static unsigned int wheel_digit(uint64_t t, unsigned int level)
 {
@@ -38,58 +45,111 @@ static unsigned int wheel_level(uint64_t diff)
 	return (unsigned int)(63 - __builtin_clzll(diff)) / QT_WHEEL_BITS;
 }
 
-static void timer_link(struct qt_timer **head, struct qt_timer *t)
+static inline uint32_t ref_get(uint32_t field)
 {
-	t->next = *head;
-	if (t->next)
-		t->next->pprev = &t->next;
-	*head = t;
-	t->pprev = head;
+	return field & QT_TIMER_REF_MASK;
+}
+
+static inline void ref_put(uint32_t *field, uint32_t ref)
+{
+	*field = (*field & ~QT_TIMER_REF_MASK) | ref;
+}
+
+static inline struct qt_timer *ref_timer(const struct qt_wheel *w,
+					 uint32_t ref)
+{
+	const struct qt_wheel_array *a = &w->arr[ref >= REF_ARRAY1];
+	uint32_t i = ref - (ref >= REF_ARRAY1 ? REF_ARRAY1 : REF_ARRAY0);
+
+	return (struct qt_timer *)(a->base + (size_t)i * a->stride);
+}
+
+/* The reference of @t, which must be in one of the arrays. */
+static uint32_t timer_ref(const struct qt_wheel *w, const struct qt_timer *t)
+{
+	uintptr_t p = (uintptr_t)t;
+
+	for (unsigned int k = 0; k < 2; k++) {
+		const struct qt_wheel_array *a = &w->arr[k];
+		uintptr_t lo = (uintptr_t)a->base;
+
+		if (a->base && p >= lo && p < lo + (size_t)a->n * a->stride)
+			return (uint32_t)((p - lo) / a->stride) +
+			       (k ? REF_ARRAY1 : REF_ARRAY0);
+	}
+	__builtin_trap();	/* a timer outside the arrays: a caller bug */
+}
+
+/* The full expiry of a timer in a wheel slot, the far list or the due
+ * list, against the wheel's time. */
+static inline uint64_t timer_exp(const struct qt_wheel *w,
+				 const struct qt_timer *t)
+{
+	return qt_timer_expires(t, w->now);
+}
+
+static void timer_link(struct qt_wheel *w, unsigned int h, struct qt_timer *t,
+		       uint32_t tref)
+{
+	uint32_t first = w->head[h];
+
+	ref_put(&t->next, first);
+	if (first)
+		ref_put(&ref_timer(w, first)->prev, tref);
+	w->head[h] = tref;
+	ref_put(&t->prev, 1 + h);
 }
 
 /*
  * Unlink an armed timer.  When it was the last one in a wheel slot the
- * slot's occupied bit is cleared, so advancing never visits empty slots;
- * the slot is recognised by its list head lying inside w->slot.
+ * slot's occupied bit is cleared, so advancing never visits empty slots.
  */
 static void timer_unlink(struct qt_wheel *w, struct qt_timer *t)
 {
-	struct qt_timer **pprev = t->pprev;
-	uintptr_t p = (uintptr_t)pprev;
-	uintptr_t base = (uintptr_t)&w->slot[0][0];
+	uint32_t prev = ref_get(t->prev), next = ref_get(t->next);
 
-	*pprev = t->next;
-	if (t->next)
-		t->next->pprev = pprev;
-	t->next = NULL;
-	t->pprev = NULL;
-	if (*pprev == NULL && p >= base && p < base + sizeof(w->slot)) {
-		size_t i = (p - base) / sizeof(w->slot[0][0]);
+	if (prev < REF_ARRAY0) {
+		unsigned int h = prev - 1;
 
-		w->occupied[i / QT_WHEEL_SLOTS] &=
-		    ~(UINT64_C(1) << (i % QT_WHEEL_SLOTS));
+		w->head[h] = next;
+		if (!next && h < QT_WHEEL_DUE)
+			w->occupied[h / QT_WHEEL_SLOTS] &=
+			    ~(UINT64_C(1) << (h % QT_WHEEL_SLOTS));
+	} else {
+		ref_put(&ref_timer(w, prev)->next, next);
 	}
+	if (next)
+		ref_put(&ref_timer(w, next)->prev, prev);
+	ref_put(&t->next, 0);
+	ref_put(&t->prev, 0);
 }
 
-/* File @t (unlinked, expires set) according to the rule above. */
-static void wheel_file(struct qt_wheel *w, struct qt_timer *t)
+/* File @t (unlinked) to expire at @expires according to the rule above. */
+static void wheel_file(struct qt_wheel *w, struct qt_timer *t, uint32_t tref,
+		       uint64_t expires)
 {
 	unsigned int level, idx;
 	uint64_t diff;
 
-	if (t->expires <= w->now) {
+	if (expires <= w->now) {
+		/* Only "due" matters now; keep the stored time rebuildable. */
+		if (w->now - expires >= QT_TIMER_PAST / 2)
+			expires = w->now - QT_TIMER_PAST / 2;
+		qt_timer_set_expires(t, expires);
 		/* From a callback it waits for the next call (see timer.h). */
-		timer_link(w->firing ? &w->late : &w->due, t);
+		timer_link(w, w->firing ? QT_WHEEL_LATE : QT_WHEEL_DUE, t,
+			   tref);
 		return;
 	}
-	diff = t->expires ^ w->now;
+	qt_timer_set_expires(t, expires);
+	diff = expires ^ w->now;
 	level = wheel_level(diff);
 	if (level >= QT_WHEEL_LEVELS) {
-		timer_link(&w->far, t);
+		timer_link(w, QT_WHEEL_FAR, t, tref);
 		return;
 	}
-	idx = wheel_digit(t->expires, level);
-	timer_link(&w->slot[level][idx], t);
+	idx = wheel_digit(expires, level);
+	timer_link(w, level * QT_WHEEL_SLOTS + idx, t, tref);
 	w->occupied[level] |= UINT64_C(1) << idx;
 }
 
@@ -97,6 +157,14 @@ void qt_wheel_init(struct qt_wheel *w, uint64_t now)
 {
 	memset(w, 0, sizeof(*w));
 	w->now = now;
+}
+
+void qt_wheel_set_array(struct qt_wheel *w, unsigned int which,
+			struct qt_timer *first, size_t stride, uint32_t n)
+{
+	w->arr[which].base = (char *)first;
+	w->arr[which].stride = stride;
+	w->arr[which].n = n < QT_TIMER_ARRAY_MAX ? n : QT_TIMER_ARRAY_MAX;
 }
 
 /*
@@ -129,16 +197,15 @@ void qt_timer_arm(struct qt_wheel *w, struct qt_timer *t, uint64_t expires)
 		 * to a later time.  Leaving the timer in its slot spares the
 		 * cache misses of touching its list neighbours (other
 		 * connections); it is moved once, when the slot comes up. */
-		if (wheel_keeps(w, t->expires, expires)) {
-			t->expires = expires;
+		if (wheel_keeps(w, timer_exp(w, t), expires)) {
+			qt_timer_set_expires(t, expires);
 			return;
 		}
 		timer_unlink(w, t);
 	} else {
 		w->count++;
 	}
-	t->expires = expires;
-	wheel_file(w, t);
+	wheel_file(w, t, timer_ref(w, t), expires);
 }
 
 void qt_timer_cancel(struct qt_wheel *w, struct qt_timer *t)
@@ -156,8 +223,9 @@ void qt_timer_cancel(struct qt_wheel *w, struct qt_timer *t)
  */
 static bool wheel_step(struct qt_wheel *w, uint64_t limit)
 {
-	struct qt_timer **head = NULL;
-	struct qt_timer *list, *t;
+	unsigned int h = QT_WHEEL_HEADS;
+	struct qt_timer *t;
+	uint32_t list, ref;
 	unsigned int level, shift = 0, idx = 0;
 	uint64_t ahead = 0, start = 0, span;
 	uint64_t epoch = w->now >> WHEEL_RANGE_BITS;
@@ -176,26 +244,34 @@ static bool wheel_step(struct qt_wheel *w, uint64_t limit)
 		/* now's digits above this level, then the slot's digit. */
 		span = UINT64_C(1) << (shift + QT_WHEEL_BITS);
 		start = (w->now & ~(span - 1)) | (uint64_t)idx << shift;
-		head = &w->slot[level][idx];
-	} else if (w->far && epoch != UINT64_MAX >> WHEEL_RANGE_BITS) {
+		h = level * QT_WHEEL_SLOTS + idx;
+	} else if (w->head[QT_WHEEL_FAR] &&
+		   epoch != UINT64_MAX >> WHEEL_RANGE_BITS) {
 		/* Nothing left in range: the far list comes round next. */
 		start = (epoch + 1) << WHEEL_RANGE_BITS;
-		head = &w->far;
+		h = QT_WHEEL_FAR;
 	}
-	if (!head || start > limit) {
+	if (h == QT_WHEEL_HEADS || start > limit) {
 		w->now = limit;
 		return false;
 	}
 
-	w->now = start;
-	list = *head;
-	*head = NULL;
+	/* Every timer of the list expires at or after @start, so their
+	 * expiries are rebuilt against the old time, before it moves. */
+	list = w->head[h];
+	w->head[h] = 0;
 	if (level < QT_WHEEL_LEVELS)
 		w->occupied[level] &= ~(UINT64_C(1) << idx);
-	while (list) {
-		t = list;
-		list = t->next;
-		wheel_file(w, t);
+	{
+		uint64_t old = w->now;
+
+		w->now = start;
+		while (list) {
+			ref = list;
+			t = ref_timer(w, ref);
+			list = ref_get(t->next);
+			wheel_file(w, t, ref, qt_timer_expires(t, old));
+		}
 	}
 	return true;
 }
@@ -204,15 +280,17 @@ size_t qt_wheel_advance(struct qt_wheel *w, uint64_t now, qt_timer_fn fn,
 			void *arg, size_t budget)
 {
 	struct qt_timer *t;
+	uint32_t ref;
 	size_t fired = 0;
 
 	if (now < w->now)
 		now = w->now;
 	for (;;) {
 		/* Take from the head each time: @fn may unlink any timer. */
-		while ((t = w->due) != NULL) {
+		while ((ref = w->head[QT_WHEEL_DUE]) != 0) {
 			if (budget && fired == budget)
 				goto out;
+			t = ref_timer(w, ref);
 			timer_unlink(w, t);
 			w->count--;
 			w->firing = true;
@@ -225,9 +303,10 @@ size_t qt_wheel_advance(struct qt_wheel *w, uint64_t now, qt_timer_fn fn,
 	}
 out:
 	/* Timers armed in the past by callbacks fire on the next call. */
-	while ((t = w->late) != NULL) {
+	while ((ref = w->head[QT_WHEEL_LATE]) != 0) {
+		t = ref_timer(w, ref);
 		timer_unlink(w, t);
-		timer_link(&w->due, t);
+		timer_link(w, QT_WHEEL_DUE, t, ref);
 	}
 	return fired;
 }

@@ -35,6 +35,8 @@ static int setup(void **state)
 	assert_int_equal(qt_table_init(&F.table, 16, 8, 1), 0);
 	assert_int_equal(qt_expect_init(&F.x, &F.table, 3), 0);
 	qt_wheel_init(&F.wheel, 0);
+	qt_wheel_set_array(&F.wheel, 1, &F.x.slot[0].timer, sizeof(*F.x.slot),
+			   F.x.max);
 	F.m1 = qt_table_alloc(&F.table);
 	F.m2 = qt_table_alloc(&F.table);
 	assert_non_null(F.m1);

@@ -121,7 +121,8 @@ static void drv_arm(struct drv *d, enum outcome o)
 {
 	if (o == O_ACCEPT) {
 		d->ct.timeout = d->timeout;
-		d->ct.timer.expires = d->ctx.now + (uint64_t)d->timeout * 1000;
+		qt_timer_set_expires(&d->ct.timer,
+				     d->ctx.now + (uint64_t)d->timeout * 1000);
 	}
 }
 

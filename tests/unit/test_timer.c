@@ -56,6 +56,8 @@ static struct ref *ref_new(uint64_t now)
 
 	assert_non_null(r);
 	qt_wheel_init(&r->wheel, now);
+	qt_wheel_set_array(&r->wheel, 0, &r->timer[0], sizeof(r->timer[0]),
+			   NTIMERS);
 	for (size_t i = 0; i < NTIMERS; i++)
 		qt_timer_init(&r->timer[i]);
 	return r;
@@ -273,6 +275,7 @@ static void test_exact_expiry(void **state)
 	(void)state;
 	for (uint64_t delta = 1; delta < 40 * MS_DAY; delta = delta * 3 + 1) {
 		qt_wheel_init(&w, base);
+		qt_wheel_set_array(&w, 0, &t, sizeof(t), 1);
 		qt_timer_init(&t);
 		c.n = 0;
 		qt_timer_arm(&w, &t, base + delta);
@@ -296,6 +299,7 @@ static void test_arm_in_past(void **state)
 
 	(void)state;
 	qt_wheel_init(&w, 10000);
+	qt_wheel_set_array(&w, 0, &t, sizeof(t), 1);
 	qt_timer_init(&t);
 	qt_timer_arm(&w, &t, 500);
 	assert_int_equal(w.count, 1);
@@ -315,6 +319,7 @@ static void test_cancel_and_count(void **state)
 
 	(void)state;
 	qt_wheel_init(&w, 0);
+	qt_wheel_set_array(&w, 0, t, sizeof(t[0]), 3);
 	for (int i = 0; i < 3; i++)
 		qt_timer_init(&t[i]);
 	qt_timer_cancel(&w, &t[0]);
@@ -352,6 +357,7 @@ static void test_budget(void **state)
 
 	(void)state;
 	qt_wheel_init(&w, 0);
+	qt_wheel_set_array(&w, 0, t, sizeof(t[0]), 100);
 	for (int i = 0; i < 100; i++) {
 		qt_timer_init(&t[i]);
 		qt_timer_arm(&w, &t[i], 1 + (uint64_t)i * 7919);
@@ -387,6 +393,7 @@ static void test_rearm_past_from_callback(void **state)
 
 	(void)state;
 	qt_wheel_init(&w, 0);
+	qt_wheel_set_array(&w, 0, &t, sizeof(t), 1);
 	qt_timer_init(&t);
 	qt_timer_arm(&w, &t, 50);
 	assert_int_equal(qt_wheel_advance(&w, 100, rearm_now, &ra, 0), 1);
@@ -420,6 +427,7 @@ static void test_rearm_moves(void **state)
 		uint64_t e = cases[k].second;
 
 		qt_wheel_init(&w, 0);
+		qt_wheel_set_array(&w, 0, &t, sizeof(t), 1);
 		qt_timer_init(&t);
 		qt_timer_arm(&w, &t, cases[k].first);
 		qt_timer_arm(&w, &t, e);
@@ -432,6 +440,7 @@ static void test_rearm_moves(void **state)
 	/* Re-armed later over and over (a busy connection), from inside
 	 * the wheel's time as it moves. */
 	qt_wheel_init(&w, 0);
+	qt_wheel_set_array(&w, 0, &t, sizeof(t), 1);
 	qt_timer_init(&t);
 	for (uint64_t now = 0; now < 100000; now += 7) {
 		assert_int_equal(qt_wheel_advance(&w, now, count_fire, &c, 0),
@@ -453,6 +462,7 @@ static void test_large_jump(void **state)
 
 	(void)state;
 	qt_wheel_init(&w, 0);
+	qt_wheel_set_array(&w, 0, t, sizeof(t[0]), 4);
 	for (int i = 0; i < 4; i++) {
 		qt_timer_init(&t[i]);
 		qt_timer_arm(&w, &t[i], (uint64_t)(i + 1) * 400 * MS_DAY);
