@@ -51,7 +51,7 @@ struct qt_tcp_conn {
 };
 
 /*
- * Layout: 152 bytes.  What every packet reads or writes comes first: the
+ * Layout: 144 bytes.  What every packet reads or writes comes first: the
  * tuple and links (lookup), timer, status and timeout, and the TCP state;
  * id and master (events, helpers) last.  The [table] accounting counters
  * live outside (struct qt_acct).  Only the original tuple is stored: the reply tuple is
@@ -61,7 +61,6 @@ struct qt_tcp_conn {
  */
 struct qt_conn {
 	struct qt_tuple tuple[1];	/* [QT_DIR_ORIG] only; see above */
-	uint32_t hnext[2];	/* overflow chain / free list links */
 	struct qt_timer timer;
 	uint32_t status;	/* QT_CONN_* */
 	uint32_t timeout;	/* seconds of the current timeout */
@@ -79,7 +78,7 @@ struct qt_conn {
 	uint32_t master;	/* index of the master conn, or QT_NO_CONN */
 };
 
-_Static_assert(sizeof(struct qt_conn) == 152, "qt_conn: 152 bytes");
+_Static_assert(sizeof(struct qt_conn) == 144, "qt_conn: 144 bytes");
 
 /* Packets and bytes per direction of one connection ([table] accounting).
  * Kept in an array beside the pool (struct qt_table.acct), indexed like

@@ -5,10 +5,14 @@
  * Index (see table.h): one 64-byte bucket per two configured buckets, each
  * with seven (tag, link) slots; a link is (entry index << 1 | direction),
  * so a match says at once which tuple of which entry it is.  Tuples that
- * find their bucket full go to the bucket's overflow chain, which runs
- * through hnext[direction] of the entries on it; a slot that frees up takes
- * the head of the chain back, so chains exist only while a bucket is
- * really over-full.
+ * find their bucket full go to overflow buckets of the same format, taken
+ * from a side pool and chained through nmore; entries carry no links.
+ * Every bucket of a chain but the last is full: a slot that frees up takes
+ * a tuple back from the last bucket, which returns to the pool once
+ * empty, so chains exist only while a bucket is really over-full.  The
+ * pool is sized for the worst case (every tuple in one chain needs
+ * 2 * max / 7 buckets) but, being mapped lazily like the rest, costs
+ * memory only for the buckets in use.
  *
  * Memory.  The pool and the index are anonymous mappings: pages the kernel
  * has not handed out read as zero, and neither array is written at start
@@ -117,7 +121,12 @@ int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 	t->seed = seed;
 	t->conns = table_map((size_t)max * sizeof(*t->conns), &t->conns_size);
 	t->bucket = table_map((size_t)nb * sizeof(*t->bucket), &t->bucket_size);
-	if (!t->conns || !t->bucket) {
+	/* Index 0 of the overflow pool is never used: nmore 0 means none. */
+	t->ovf_max = (uint32_t)(((uint64_t)max * 2 + QT_BUCKET_SLOTS - 1) /
+				QT_BUCKET_SLOTS) + 1;
+	t->ovf = table_map((size_t)t->ovf_max * sizeof(*t->ovf), &t->ovf_size);
+	t->ovf_fresh = 1;
+	if (!t->conns || !t->bucket || !t->ovf) {
 		qt_table_destroy(t);
 		errno = ENOMEM;
 		return -1;
@@ -133,10 +142,13 @@ void qt_table_destroy(struct qt_table *t)
 		munmap(t->conns, t->conns_size);
 	if (t->bucket)
 		munmap(t->bucket, t->bucket_size);
+	if (t->ovf)
+		munmap(t->ovf, t->ovf_size);
 	if (t->acct)
 		munmap(t->acct, t->acct_size);
 	t->conns = NULL;
 	t->bucket = NULL;
+	t->ovf = NULL;
 	t->acct = NULL;
 }
 
@@ -215,31 +227,24 @@ struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 	const struct qt_bucket *b = table_bucket(t, hash);
 	uint32_t link;
 
-	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
-		struct qt_conn *ct;
+	for (;;) {
+		for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
+			struct qt_conn *ct;
 
-		if (b->tag[i] != hash || !b->nlink[i])
-			continue;
-		link = ~b->nlink[i];
-		ct = &t->conns[link >> 1];
-		if (conn_match(ct, (enum qt_dir)(link & 1), tp)) {
-			if (dir)
-				*dir = (enum qt_dir)(link & 1);
-			return ct;
+			if (b->tag[i] != hash || !b->nlink[i])
+				continue;
+			link = ~b->nlink[i];
+			ct = &t->conns[link >> 1];
+			if (conn_match(ct, (enum qt_dir)(link & 1), tp)) {
+				if (dir)
+					*dir = (enum qt_dir)(link & 1);
+				return ct;
+			}
 		}
+		if (!b->nmore)
+			return NULL;
+		b = &t->ovf[~b->nmore];
 	}
-	for (link = ~b->nmore; link != LINK_END;) {
-		struct qt_conn *ct = &t->conns[link >> 1];
-		enum qt_dir d = (enum qt_dir)(link & 1);
-
-		if (conn_match(ct, d, tp)) {
-			if (dir)
-				*dir = d;
-			return ct;
-		}
-		link = ct->hnext[d];
-	}
-	return NULL;
 }
 
 struct qt_conn *qt_table_lookup(const struct qt_table *t,
@@ -284,7 +289,7 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 		return NULL;
 	if (t->free_head != LINK_END) {
 		ct = &t->conns[t->free_head];
-		t->free_head = ct->hnext[0];
+		t->free_head = ct->tuple[QT_DIR_ORIG].src.w[0];
 	} else if (t->fresh < t->max) {
 		/* Never used: a bump pointer instead of a free list written
 		 * through the whole pool at start. */
@@ -295,10 +300,37 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 	memset(ct, 0, sizeof(*ct));
 	if (t->acct)
 		memset(&t->acct[qt_table_index(t, ct)], 0, sizeof(*t->acct));
-	ct->hnext[0] = ct->hnext[1] = LINK_END;
 	ct->master = QT_NO_CONN;
 	t->count++;
 	return ct;
+}
+
+static struct qt_bucket *ovf_alloc(struct qt_table *t, uint32_t *ref)
+{
+	struct qt_bucket *o;
+
+	if (t->ovf_free) {
+		*ref = t->ovf_free;
+		o = &t->ovf[*ref];
+		t->ovf_free = ~o->nmore;
+		o->nmore = 0;
+		return o;
+	}
+	/* The pool holds the worst case (see the top), so this never runs
+	 * dry; the check is for a broken invariant, not a full table. */
+	if (t->ovf_fresh >= t->ovf_max)
+		__builtin_trap();
+	*ref = t->ovf_fresh++;
+	return &t->ovf[*ref];
+}
+
+static void ovf_free(struct qt_table *t, uint32_t ref)
+{
+	struct qt_bucket *o = &t->ovf[ref];
+
+	memset(o, 0, sizeof(*o));
+	o->nmore = ~t->ovf_free;
+	t->ovf_free = ref;
 }
 
 static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d,
@@ -306,17 +338,23 @@ static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d,
 {
 	struct qt_bucket *b = table_bucket(t, hash);
 	uint32_t link = link_make(qt_table_index(t, ct), d);
+	struct qt_bucket *o;
+	uint32_t ref;
 
+	/* Only the chain's last bucket can have a free slot. */
+	while (b->nmore)
+		b = &t->ovf[~b->nmore];
 	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
 		if (!b->nlink[i]) {
 			b->tag[i] = hash;
 			b->nlink[i] = ~link;
-			ct->hnext[d] = LINK_END;
 			return;
 		}
 	}
-	ct->hnext[d] = ~b->nmore;
-	b->nmore = ~link;
+	o = ovf_alloc(t, &ref);
+	b->nmore = ~ref;
+	o->tag[0] = hash;
+	o->nlink[0] = ~link;
 }
 
 void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
@@ -335,40 +373,54 @@ void qt_table_insert(struct qt_table *t, struct qt_conn *ct)
 
 static void table_unlink(struct qt_table *t, struct qt_conn *ct, enum qt_dir d)
 {
-	uint32_t want = link_make(qt_table_index(t, ct), d);
-	struct qt_bucket *b = table_bucket(t, conn_hash(t, ct, d));
-	uint32_t link, head;
+	uint32_t want = ~link_make(qt_table_index(t, ct), d);
+	struct qt_bucket *head = table_bucket(t, conn_hash(t, ct, d));
+	struct qt_bucket *b = head, *last, *prev = NULL;
+	unsigned i, j;
 
-	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
-		if (b->nlink[i] != ~want)
-			continue;
-		b->nlink[i] = 0;
-		if (b->nmore) {
-			/* Bring the overflow chain's head into the slot. */
-			struct qt_conn *o;
-
-			head = ~b->nmore;
-			o = &t->conns[head >> 1];
-			b->nmore = ~o->hnext[head & 1];
-			o->hnext[head & 1] = LINK_END;
-			b->tag[i] = conn_hash(t, o, (enum qt_dir)(head & 1));
-			b->nlink[i] = ~head;
-		}
-		return;
+	for (;;) {
+		for (i = 0; i < QT_BUCKET_SLOTS; i++)
+			if (b->nlink[i] == want)
+				break;
+		if (i < QT_BUCKET_SLOTS)
+			break;
+		if (!b->nmore)
+			return;		/* not linked: nothing to do */
+		b = &t->ovf[~b->nmore];
 	}
-	if (~b->nmore == want) {
-		b->nmore = ~ct->hnext[d];
-		return;
+	b->nlink[i] = 0;
+	if (!b->nmore)
+		goto shrink;
+	/* Refill the hole from the chain's last bucket. */
+	last = b;
+	while (last->nmore) {
+		prev = last;
+		last = &t->ovf[~last->nmore];
 	}
-	for (link = ~b->nmore; link != LINK_END;) {
-		struct qt_conn *o = &t->conns[link >> 1];
-
-		if (o->hnext[link & 1] == want) {
-			o->hnext[link & 1] = ct->hnext[d];
+	for (j = QT_BUCKET_SLOTS; j-- > 0;)
+		if (last->nlink[j])
+			break;
+	b->tag[i] = last->tag[j];
+	b->nlink[i] = last->nlink[j];
+	last->nlink[j] = 0;
+	b = last;
+shrink:
+	/* An overflow bucket left empty goes back to the pool. */
+	for (j = 0; j < QT_BUCKET_SLOTS; j++)
+		if (b->nlink[j])
 			return;
-		}
-		link = o->hnext[link & 1];
+	if (!prev) {
+		/* b is the last bucket; find what points to it. */
+		struct qt_bucket *h = head;
+
+		if (h == b)
+			return;
+		while (&t->ovf[~h->nmore] != b)
+			h = &t->ovf[~h->nmore];
+		prev = h;
 	}
+	ovf_free(t, ~prev->nmore);
+	prev->nmore = 0;
 }
 
 void qt_table_release(struct qt_table *t, struct qt_conn *ct)
@@ -378,8 +430,9 @@ void qt_table_release(struct qt_table *t, struct qt_conn *ct)
 		table_unlink(t, ct, QT_DIR_REPLY);
 	}
 	ct->status = 0;
-	ct->hnext[1] = LINK_END;
-	ct->hnext[0] = t->free_head;
+	/* A free entry's first word links the free list (entries carry no
+	 * links of their own; alloc clears it). */
+	ct->tuple[QT_DIR_ORIG].src.w[0] = t->free_head;
 	t->free_head = qt_table_index(t, ct);
 	t->count--;
 }
@@ -396,22 +449,19 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 	for (unsigned i = 0; i < 8 && seen < scan; i++) {
 		const struct qt_bucket *b = table_bucket(t, h + i);
 		struct qt_conn *ct;
-		uint32_t link;
 
-		for (unsigned s = 0; s < QT_BUCKET_SLOTS && seen < scan; s++) {
-			if (!b->nlink[s])
-				continue;
-			ct = &t->conns[~b->nlink[s] >> 1];
-			seen++;
-			if (!(ct->status & QT_CONN_ASSURED) && (!ok || ok(ct)))
-				return ct;
-		}
-		for (link = ~b->nmore; link != LINK_END && seen < scan;) {
-			ct = &t->conns[link >> 1];
-			seen++;
-			if (!(ct->status & QT_CONN_ASSURED) && (!ok || ok(ct)))
-				return ct;
-			link = ct->hnext[link & 1];
+		for (; b && seen < scan;
+		     b = b->nmore ? &t->ovf[~b->nmore] : NULL) {
+			for (unsigned s = 0; s < QT_BUCKET_SLOTS && seen < scan;
+			     s++) {
+				if (!b->nlink[s])
+					continue;
+				ct = &t->conns[~b->nlink[s] >> 1];
+				seen++;
+				if (!(ct->status & QT_CONN_ASSURED) &&
+				    (!ok || ok(ct)))
+					return ct;
+			}
 		}
 	}
 	return NULL;

@@ -11,8 +11,8 @@
  * QT_BUCKET_SLOTS (hash tag, link) pairs, so a lookup reads one line of
  * index and then, almost always, only the entry that matches: a tag
  * mismatch rejects an entry without touching it.  A bucket that is full
- * continues in a chain through the entries' hnext[] links (rare: the index
- * has one bucket per two configured buckets, seven slots each).
+ * continues in a chain of overflow buckets from a side pool (rare: the
+ * index has one bucket per two configured buckets, seven slots each).
  */
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
@@ -32,7 +32,7 @@
 struct qt_bucket {
 	uint32_t tag[QT_BUCKET_SLOTS];	 /* full hash of the tuple */
 	uint32_t nlink[QT_BUCKET_SLOTS]; /* ~link; 0 = free slot */
-	uint32_t nmore;			 /* ~link of the overflow chain */
+	uint32_t nmore;			 /* ~overflow bucket index, 0 none */
 	uint32_t pad;
 };
 
@@ -45,11 +45,16 @@ struct qt_table {
 	uint32_t nbuckets;  /* [table] buckets, power of two */
 	uint32_t bmask;	    /* index buckets - 1 */
 	uint32_t count;	    /* entries in use */
-	uint32_t free_head; /* released entries, through hnext[0] */
+	uint32_t free_head; /* released entries, through their 1st word */
 	uint32_t fresh;	    /* entries [fresh, max) never used */
 	uint32_t seed;
 	size_t conns_size; /* bytes mapped */
 	size_t bucket_size;
+	struct qt_bucket *ovf; /* overflow buckets, [0] unused */
+	uint32_t ovf_max;
+	uint32_t ovf_fresh; /* [ovf_fresh, ovf_max) never used */
+	uint32_t ovf_free;  /* released ones, through ~nmore; 0 none */
+	size_t ovf_size;
 	struct qt_acct *acct; /* max counters, or NULL: never accounted */
 	size_t acct_size;
 };

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_table.c - the connection index on its own: random inserts and
+ * releases against a list of what is live, with indexes small enough that
+ * most tuples sit in overflow buckets.  Every live entry must be found from
+ * both of its tuples (with the right direction), no released one may be
+ * found, and overflow buckets must go back to the pool as chains shrink.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "table.h"
+
+#define MAX 3000
+
+static uint64_t rng_state;
+
+static uint32_t rng_below(uint32_t n)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 33) % n;
+}
+
+static struct qt_tuple tuple_of(uint32_t key)
+{
+	struct qt_tuple tp;
+
+	memset(&tp, 0, sizeof(tp));
+	tp.family = AF_INET;
+	tp.proto = IPPROTO_UDP;
+	tp.src.ip = htonl(0x0a000000u | key);
+	tp.dst.ip = htonl(0x0a800001u);
+	tp.sport = (uint16_t)(1024 + key % 50000);
+	tp.dport = 53;
+	return tp;
+}
+
+/* Overflow buckets in use: taken from the pool minus those on its free
+ * list. */
+static uint32_t ovf_used(const struct qt_table *t)
+{
+	uint32_t n = t->ovf_fresh - 1;
+
+	for (uint32_t r = t->ovf_free; r; r = ~t->ovf[r].nmore)
+		n--;
+	return n;
+}
+
+static void check_all(const struct qt_table *t, struct qt_conn **live,
+		      const uint32_t *key, size_t nlive, uint32_t nkeys)
+{
+	for (size_t i = 0; i < nlive; i++) {
+		struct qt_tuple o = tuple_of(key[i]), r;
+		enum qt_dir d;
+
+		qt_conn_tuple(live[i], QT_DIR_REPLY, &r);
+		assert_ptr_equal(qt_table_lookup(t, &o, &d), live[i]);
+		assert_int_equal(d, QT_DIR_ORIG);
+		assert_ptr_equal(qt_table_lookup(t, &r, &d), live[i]);
+		assert_int_equal(d, QT_DIR_REPLY);
+	}
+	/* Keys never or no longer inserted are not found. */
+	for (uint32_t k = 0; k < nkeys; k++) {
+		struct qt_tuple o = tuple_of(k);
+		bool in = false;
+
+		for (size_t i = 0; i < nlive && !in; i++)
+			in = key[i] == k;
+		if (!in)
+			assert_null(qt_table_lookup(t, &o, NULL));
+	}
+}
+
+static void run(uint32_t buckets, uint64_t seed)
+{
+	static struct qt_conn *live[MAX];
+	static uint32_t key[MAX];
+	uint32_t nkeys = 2 * MAX, next_key = 0;
+	size_t nlive = 0;
+	struct qt_table t;
+
+	rng_state = seed;
+	assert_int_equal(qt_table_init(&t, MAX, buckets, 7), 0);
+	for (int op = 0; op < 40000; op++) {
+		bool add = nlive == 0 ||
+			   (nlive < MAX && rng_below(100) < (op < 20000 ? 60 : 35));
+
+		if (add) {
+			struct qt_conn *ct = qt_table_alloc(&t);
+
+			assert_non_null(ct);
+			key[nlive] = next_key++ % nkeys;
+			/* A key may still be live after wrapping: skip it. */
+			for (size_t i = 0; i < nlive; i++)
+				if (key[i] == key[nlive])
+					key[nlive] = UINT32_MAX;
+			if (key[nlive] == UINT32_MAX) {
+				qt_table_release(&t, ct);
+				continue;
+			}
+			ct->tuple[QT_DIR_ORIG] = tuple_of(key[nlive]);
+			qt_table_insert(&t, ct);
+			live[nlive++] = ct;
+		} else {
+			size_t i = rng_below((uint32_t)nlive);
+
+			qt_table_release(&t, live[i]);
+			live[i] = live[--nlive];
+			key[i] = key[nlive];
+		}
+		assert_int_equal(t.count, nlive);
+		if (op % 4000 == 3999)
+			check_all(&t, live, key, nlive, nkeys);
+		/* A chain of n tuples never needs more than n / 7 buckets. */
+		assert_true(ovf_used(&t) <= 2 * nlive / QT_BUCKET_SLOTS);
+	}
+	check_all(&t, live, key, nlive, nkeys);
+	while (nlive)
+		qt_table_release(&t, live[--nlive]);
+	assert_int_equal(ovf_used(&t), 0);
+	assert_int_equal(t.count, 0);
+	qt_table_destroy(&t);
+}
+
+static void test_one_bucket(void **state)
+{
+	(void)state;
+	run(1, 1);
+}
+
+static void test_small_index(void **state)
+{
+	(void)state;
+	run(64, 2);
+	run(512, 3);
+}
+
+static void test_normal_index(void **state)
+{
+	(void)state;
+	run(4096, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_one_bucket),
+	    cmocka_unit_test(test_small_index),
+	    cmocka_unit_test(test_normal_index),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
