@@ -259,7 +259,10 @@ static bool icmp_type_is_error(uint8_t family, uint8_t type)
 	if (family == AF_INET)
 		return type == 3 || type == 4 || type == 5 || type == 11 ||
 		       type == 12;
-	return type >= 1 && type <= 4;
+	/* RFC 4443 2.1: every ICMPv6 type below 128 is an error message,
+	 * assigned or not, and the kernel's icmpv6_error() relates them all
+	 * to the connection they quote. */
+	return type < 128;
 }
 
 static bool proto_has_ports(uint8_t proto)

@@ -14,6 +14,8 @@ const struct qt_proto_ops *qt_proto_find(uint8_t proto)
 		return &qt_proto_tcp;
 	case IPPROTO_UDP:
 		return &qt_proto_udp;
+	case IPPROTO_UDPLITE:
+		return &qt_proto_udplite;
 	case IPPROTO_ICMP:
 		return &qt_proto_icmp;
 	case IPPROTO_ICMPV6:

@@ -92,11 +92,13 @@ struct qt_proto_ops {
 	bool (*can_early_drop)(const struct qt_conn *ct);
 };
 
-/* The tracker for @proto: TCP, UDP, ICMP, ICMPv6 or the generic one. */
+/* The tracker for @proto: TCP, UDP, UDP-Lite, ICMP, ICMPv6 or the generic
+ * one. */
 const struct qt_proto_ops *qt_proto_find(uint8_t proto);
 
 extern const struct qt_proto_ops qt_proto_tcp;
 extern const struct qt_proto_ops qt_proto_udp;
+extern const struct qt_proto_ops qt_proto_udplite;
 extern const struct qt_proto_ops qt_proto_icmp;
 extern const struct qt_proto_ops qt_proto_icmpv6;
 extern const struct qt_proto_ops qt_proto_generic;

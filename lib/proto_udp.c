@@ -46,6 +46,37 @@ static enum qt_verdict udp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return QT_V_ACCEPT;
 }
 
+/*
+ * UDP-Lite: the kernel's udplite tracker (same file) keeps the older UDP
+ * rule: once a reply has been seen, every packet gets the stream timeout
+ * and ASSURED, with no two-second delay.  Its checksum is not verified
+ * here (docs/conformance.md: the kernel checks it against UDP's pseudo
+ * header and so rejects correct UDP-Lite).
+ */
+static enum qt_verdict udplite_packet(struct qt_conn *ct,
+				      const struct qt_pkt *pkt, enum qt_dir dir,
+				      const struct qt_proto_ctx *ctx,
+				      uint32_t *timeout, enum qt_reason *why)
+{
+	const struct qt_conf *conf = ctx->conf;
+
+	if (ct->status & QT_CONN_SEEN_REPLY) {
+		*timeout = conf->udp.timeout_stream;
+		ct->status |= QT_CONN_ASSURED;
+	} else {
+		*timeout = conf->udp.timeout;
+	}
+	return QT_V_ACCEPT;
+}
+
+const struct qt_proto_ops qt_proto_udplite = {
+	.proto = 136,
+	.name = "udplite",
+	.invert = udp_invert,
+	.new = udp_new,
+	.packet = udplite_packet,
+};
+
 const struct qt_proto_ops qt_proto_udp = {
 	.proto = 17,
 	.name = "udp",

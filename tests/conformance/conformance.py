@@ -58,10 +58,10 @@ WAIT = 0.6          # seconds to wait for a packet that may never arrive
 ADDR = {
     4: {"c": "10.77.1.3", "s": "10.77.2.3", "creal": "10.77.1.2",
         "sreal": "10.77.2.2", "fc": "10.77.1.1", "fs": "10.77.2.1",
-        "plen": 24},
+        "c3": "10.77.1.4", "s3": "10.77.2.4", "plen": 24},
     6: {"c": "fd77:1::3", "s": "fd77:2::3", "creal": "fd77:1::2",
         "sreal": "fd77:2::2", "fc": "fd77:1::1", "fs": "fd77:2::1",
-        "plen": 64},
+        "c3": "fd77:1::4", "s3": "fd77:2::4", "plen": 64},
 }
 
 # Scenario config keys: one name, the fw sysctl and qtrackd's [section] key.
@@ -396,6 +396,9 @@ def parse_packet(text):
     for w in words[1:]:
         if "=" in w:
             k, v = w.split("=", 1)
+            if k in ("opthex", "sackr", "ext", "ch"):
+                spec[k] = v
+                continue
             try:
                 spec[k] = int(v, 0)
             except ValueError:
@@ -443,7 +446,10 @@ def load_scenarios(path):
 # --------------------------------------------------------------------------
 # Packet construction (scapy).
 
-PROTO_NUM = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
+PROTO_NUM = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58, "sctp": 132,
+             "udplite": 136, "dccp": 33}
+DCCP_TYPE = {"request": 0, "response": 1, "data": 2, "ack": 3, "dataack": 4,
+             "closereq": 5, "close": 6, "reset": 7, "sync": 8}
 ICMP_BODY = {13: 12, 14: 12, 17: 4, 18: 4, 133: 0, 134: 8, 135: 16, 136: 16,
              137: 32, 130: 16, 131: 16, 132: 16, 139: 8, 140: 8}
 
@@ -468,6 +474,9 @@ class Crafter:
         from scapy.all import IP, IPv6
         a = ADDR[self.af]
         src, dst = (a["c"], a["s"]) if d == "o" else (a["s"], a["c"])
+        if spec.get("from") == 3:
+            # A third host (a router) on the sender's side of fw.
+            src = a["c3"] if d == "o" else a["s3"]
         if self.af == 4:
             return IP(src=src, dst=dst, proto=proto, id=tag,
                       ttl=spec.get("ttl", 64), flags=0)
@@ -503,7 +512,7 @@ class Crafter:
             used = plen + ("S" in flags) + ("F" in flags)
             self.nxt[key] = max(self.nxt[key], rel + used)
         opts = []
-        if "S" in flags:
+        if "S" in flags and not spec.get("nomss"):
             opts.append(("MSS", spec.get("mss", 1460)))
         if "ws" in spec:
             opts.append(("WScale", spec["ws"]))
@@ -511,9 +520,18 @@ class Crafter:
             opts.append(("SAckOK", b""))
         if "ts" in spec:
             opts.append(("Timestamp", (spec["ts"], spec.get("tsecr", 0))))
+        if "sackr" in spec:
+            # SACK blocks "L:R[,L:R]" relative to the peer's ISN.
+            blk = []
+            for b in spec["sackr"].split(","):
+                lo, hi = (int(x, 0) for x in b.split(":"))
+                blk += [(self.isn[okey] + lo) & 0xFFFFFFFF,
+                        (self.isn[okey] + hi) & 0xFFFFFFFF]
+            opts.append(("SAck", tuple(blk)))
         sport, dport = self.sport + c, self.dport
         if d == "r":
             sport, dport = dport, sport
+        sport, dport = spec.get("sp", sport), spec.get("dp", dport)
         seg = TCP(sport=sport, dport=dport, flags=flags or 0,
                   seq=(self.isn[key] + rel) & 0xFFFFFFFF, ack=ack,
                   window=spec.get("win", 64240), options=opts)
@@ -521,6 +539,17 @@ class Crafter:
             seg.dataofs = spec["doff"]
         if plen:
             seg = seg / Raw(b"x" * plen)
+        if "opthex" in spec:
+            # Raw option bytes (malformed options): the header is rebuilt
+            # by hand and build() fills in the checksum.
+            o = bytes.fromhex(spec["opthex"])
+            o += bytes(-len(o) % 4)
+            seg.options = []
+            seg.chksum = 0
+            b = bytearray(bytes(seg))
+            b[12] = ((20 + len(o)) // 4) << 4 | (b[12] & 0xF)
+            seg = Raw(bytes(b[:20] + o + b[20:]))
+            spec["_fixck"] = 16
         return seg
 
     def _udp(self, spec):
@@ -529,10 +558,84 @@ class Crafter:
         sport, dport = self.sport + c, self.dport
         if spec["dir"] == "r":
             sport, dport = dport, sport
+        sport, dport = spec.get("sp", sport), spec.get("dp", dport)
         seg = UDP(sport=sport, dport=dport) / Raw(b"u" * spec.get("len", 8))
         if "udplen" in spec:
             seg.len = spec["udplen"]
         return seg
+
+    def _ports(self, spec):
+        sport, dport = self.sport + spec.get("c", 0), self.dport
+        if spec["dir"] == "r":
+            sport, dport = dport, sport
+        return spec.get("sp", sport), spec.get("dp", dport)
+
+    def _sctp(self, spec):
+        """One SCTP chunk (ch=init|initack|cookie|cookieack|data|abort|
+        shutdown|hb); the client's tag is 0x4000, the server's 0x5000."""
+        from scapy.layers import sctp as s
+        sport, dport = self._ports(spec)
+        ch = spec.get("ch", "data")
+        vtag = 0x5000 if spec["dir"] == "o" else 0x4000
+        if ch == "init":
+            vtag = 0
+            chunk = s.SCTPChunkInit(init_tag=0x4000, a_rwnd=65535,
+                                    n_out_streams=1, n_in_streams=1,
+                                    init_tsn=1)
+        elif ch == "initack":
+            chunk = s.SCTPChunkInitAck(
+                init_tag=0x5000, a_rwnd=65535, n_out_streams=1,
+                n_in_streams=1, init_tsn=1,
+                params=[s.SCTPChunkParamStateCookie(cookie=b"c" * 8)])
+        elif ch == "cookie":
+            chunk = s.SCTPChunkCookieEcho(cookie=b"c" * 8)
+        elif ch == "cookieack":
+            chunk = s.SCTPChunkCookieAck()
+        elif ch == "abort":
+            chunk = s.SCTPChunkAbort()
+        elif ch == "shutdown":
+            chunk = s.SCTPChunkShutdown(cumul_tsn_ack=1)
+        elif ch == "hb":
+            chunk = s.SCTPChunkHeartbeatReq()
+        else:
+            chunk = s.SCTPChunkData(tsn=spec.get("tsn", 1), data=b"d" * 8)
+        return s.SCTP(sport=sport, dport=dport,
+                      tag=spec.get("vt", vtag)) / chunk
+
+    def _udplite(self, spec):
+        """UDP-Lite header (cscov=N, default 0: the whole datagram) and
+        payload; build() fills in the checksum."""
+        from scapy.all import Raw
+        sport, dport = self._ports(spec)
+        body = b"l" * spec.get("len", 8)
+        spec["_fixck"] = 6
+        return Raw(sport.to_bytes(2, "big") + dport.to_bytes(2, "big") +
+                   spec.get("cscov", 0).to_bytes(2, "big") + b"\0\0" + body)
+
+    def _dccp(self, spec):
+        """DCCP with 48-bit sequence numbers (ch=request|response|ack|
+        data|...); client numbers from 1, server from 100."""
+        from scapy.all import Raw
+        sport, dport = self._ports(spec)
+        ch = spec.get("ch", "request")
+        typ = DCCP_TYPE[ch]
+        d = spec["dir"]
+        seqs = self.__dict__.setdefault("dccp_seq", {"o": 0, "r": 99})
+        seqs[d] += 1
+        other = "r" if d == "o" else "o"
+        hdr = bytes([typ << 1 | 1, 0]) + spec.get(
+            "dseq", seqs[d]).to_bytes(6, "big")
+        if typ not in (0, 2):
+            hdr += bytes(2) + spec.get("dack", seqs[other]).to_bytes(6, "big")
+        if typ in (0, 1):
+            hdr += bytes(4)                 # service code
+        if typ == 7:
+            hdr += bytes([2, 0, 0, 0])      # reset code, data
+        doff = (8 + len(hdr)) // 4
+        spec["_fixck"] = 6
+        return Raw(sport.to_bytes(2, "big") + dport.to_bytes(2, "big") +
+                   bytes([doff, 0]) + b"\0\0" + hdr +
+                   b"q" * spec.get("len", 0))
 
     def _icmp(self, spec, tag):
         """ICMP or ICMPv6 as raw bytes: type, code, checksum, 4 bytes of
@@ -541,8 +644,7 @@ class Crafter:
         code = spec.get("code", 0)
         if "inner" in spec:
             quoted = self._quote(spec)
-            rest = bytes(4) if "mtu" not in spec else \
-                spec["mtu"].to_bytes(4, "big")
+            rest = spec.get("rest", spec.get("mtu", 0)).to_bytes(4, "big")
             body = quoted
         else:
             ident = spec.get("id", 0x4000 + self.sc["index"])
@@ -583,6 +685,12 @@ class Crafter:
             l4 = self._udp(spec)
         elif proto in ("icmp", "icmp6"):
             l4 = None
+        elif proto == "sctp":
+            l4 = self._sctp(spec)
+        elif proto == "udplite":
+            l4 = self._udplite(spec)
+        elif proto == "dccp":
+            l4 = self._dccp(spec)
         else:
             l4 = Raw(b"g" * spec.get("len", 16))
         pnum = PROTO_NUM.get(proto, spec.get("n", self.sc.get("n", 253)))
@@ -615,8 +723,21 @@ class Crafter:
         hl = (raw[0] & 0xF) * 4 if self.af == 4 else 40
         if self.af == 6 and spec.get("ext"):
             hl = len(raw) - len(bytes(l4))
+        if spec.get("_fixck") is not None:
+            from scapy.layers.inet import in4_chksum
+            off = hl + spec["_fixck"]
+            raw[off:off + 2] = b"\0\0"
+            seg = bytes(raw[hl:])
+            if self.af == 4:
+                from scapy.all import IP
+                cs = in4_chksum(spec.get("ckp", pnum), IP(bytes(raw[:hl])),
+                                 seg)
+            else:
+                cs = in6_chksum(spec.get("ckp", pnum), ip, seg)
+            raw[off:off + 2] = cs.to_bytes(2, "big")
         if spec.get("bad") == "l4":
-            off = {"tcp": 16, "udp": 6}.get(proto, 2)
+            off = {"tcp": 16, "udp": 6, "udplite": 6, "dccp": 6,
+                   "sctp": 8}.get(proto, 2)
             raw[hl + off] ^= 0xFF
         if spec.get("ck0") and proto == "udp":
             raw[hl + 6:hl + 8] = b"\0\0"

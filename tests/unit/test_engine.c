@@ -198,6 +198,35 @@ static void test_udp_flow(void **state)
 	assert_true(f->events[QT_EV_UPDATE] >= 2);	/* reply, assured */
 }
 
+/* UDP-Lite (136) as the kernel's udplite tracker: ports in the tuple,
+ * the udp timeouts, ASSURED with the first packet after a reply (no
+ * two-second delay). */
+static void test_udplite(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt req = udp4(A4, B4, 5000, 53), rep = udp4(B4, A4, 53, 5000);
+	struct pkt other = udp4(B4, A4, 54, 5000);
+	struct qt_result r;
+
+	req.b[9] = rep.b[9] = other.b[9] = 136;
+	r = run(f, req, 0);
+	assert_int_equal(r.state, QT_CT_NEW);
+	assert_int_equal(r.conn->timeout, 30);
+	r = run(f, rep, 0);
+	assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	assert_true(r.reply);
+	assert_false(r.conn->status & QT_CONN_ASSURED);
+	f->now += 10;
+	r = run(f, req, 0);
+	assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	assert_true(r.conn->status & QT_CONN_ASSURED);
+	assert_int_equal(r.conn->timeout, 180);
+	/* Another source port is another connection. */
+	r = run(f, other, 0);
+	assert_int_equal(r.state, QT_CT_NEW);
+	assert_int_equal(qt_engine_stats(f->e)->count, 2);
+}
+
 static void test_udp_expiry(void **state)
 {
 	struct fixture *f = *state;
@@ -304,6 +333,37 @@ static void test_icmpv6(void **state)
 	memcpy(ptb + 8, q.b, 48);
 	expect_state(f, ip6(B6, A6, 58, ptb, sizeof(ptb)),
 		     QT_CT_RELATED, true);
+}
+
+/* Every ICMPv6 type below 128 is an error, unassigned ones included (5,
+ * 100, 127, even 0): RELATED when the quote matches, INVALID otherwise. */
+static void test_icmpv6_unassigned_errors(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t echo[8] = { 128, 0, 0, 0, 0, 9 };
+	struct pkt q = ip6(A6, B6, 58, echo, sizeof(echo));
+	static const uint8_t types[] = { 0, 5, 100, 127 };
+	uint8_t err[8 + 48];
+
+	expect_state(f, q, QT_CT_NEW, false);
+	for (size_t i = 0; i < sizeof(types); i++) {
+		memset(err, 0, sizeof(err));
+		err[0] = types[i];
+		memcpy(err + 8, q.b, 48);
+		expect_state(f, ip6(B6, A6, 58, err, sizeof(err)),
+			     QT_CT_RELATED, true);
+		/* The same error about a flow nobody tracks. */
+		err[8 + 40 + 5] ^= 0x5a;
+		expect_state(f, ip6(B6, A6, 58, err, sizeof(err)),
+			     QT_CT_INVALID, false);
+	}
+	/* 128 and up are informational: 150 is no error and opens
+	 * nothing. */
+	memset(err, 0, sizeof(err));
+	err[0] = 150;
+	memcpy(err + 8, q.b, 48);
+	expect_state(f, ip6(B6, A6, 58, err, sizeof(err)), QT_CT_INVALID,
+		     false);
 }
 
 static void test_generic(void **state)
@@ -520,6 +580,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udp_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udplite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_expiry, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo, setup,
@@ -527,6 +588,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_error_related, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_icmpv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmpv6_unassigned_errors,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connmark, setup, teardown),
