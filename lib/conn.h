@@ -50,35 +50,42 @@ struct qt_tcp_conn {
 	uint8_t last_flags;	/* QT_TCPF_* of that SYN/ACK */
 };
 
+/* A 64-bit field that needs only 4-byte alignment, so that it does not
+ * pad the protocol union (and the entry) to a multiple of 8. */
+typedef uint64_t qt_u64_a4 __attribute__((aligned(4)));
+
 /*
- * Layout: 144 bytes.  What every packet reads or writes comes first: the
- * tuple and links (lookup), timer, status and timeout, and the TCP state;
- * id and master (events, helpers) last.  The [table] accounting counters
- * live outside (struct qt_acct).  Only the original tuple is stored: the reply tuple is
- * its inverse (the tracker's invert(), a swap of addresses and ports, or
- * of the ICMP type), computed by qt_conn_tuple().  That saves 40 bytes per
- * connection and keeps the entry at three lines.
+ * Layout: 128 bytes, two cache lines (the pool is 2 MB aligned).  The
+ * first line holds what the lookup and the timer touch: the tuple, the
+ * timer, status and the start of the TCP state; the second the rest of it,
+ * the timeout, connmark and id.  The [table] accounting counters live
+ * outside (struct qt_acct), and so do the index links (overflow buckets,
+ * table.c).  Only the original tuple is stored: the reply tuple is its
+ * inverse (the tracker's invert(), a swap of addresses and ports, or of the
+ * ICMP type), computed by qt_conn_tuple().  status and helper share a byte
+ * (bit-fields: four status bits, helper an enum of two values), and the
+ * conn has no master field (an expectation names its master; nothing
+ * asked a connection for its own).
  */
 struct qt_conn {
 	struct qt_tuple tuple[1];	/* [QT_DIR_ORIG] only; see above */
 	struct qt_timer timer;
-	uint32_t status;	/* QT_CONN_* */
-	uint32_t timeout;	/* seconds of the current timeout */
-	uint32_t mark;		/* connmark bits */
-	uint8_t helper;		/* enum qt_helper, 0 for none */
+	uint8_t status : 4;	/* QT_CONN_* */
+	uint8_t helper : 4;	/* enum qt_helper, 0 for none */
 	uint8_t nexpect;	/* live expectations this conn is master of */
 	uint16_t help;		/* 1 + helper state index (expect.h), 0 none */
 	union {
 		struct qt_tcp_conn tcp;
 		struct {
-			uint64_t stream_ts;	/* ms: when UDP may go stream */
+			qt_u64_a4 stream_ts;	/* ms: when UDP may go stream */
 		} udp;
 	} proto;
+	uint32_t timeout;	/* seconds of the current timeout */
+	uint32_t mark;		/* connmark bits */
 	uint32_t id;		/* unique, never reused while alive */
-	uint32_t master;	/* index of the master conn, or QT_NO_CONN */
 };
 
-_Static_assert(sizeof(struct qt_conn) == 144, "qt_conn: 144 bytes");
+_Static_assert(sizeof(struct qt_conn) == 128, "qt_conn: 128 bytes");
 
 /* Packets and bytes per direction of one connection ([table] accounting).
  * Kept in an array beside the pool (struct qt_table.acct), indexed like

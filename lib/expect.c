@@ -227,7 +227,6 @@ static bool expect_take(struct qt_expect_table *x, struct qt_wheel *w,
 			continue;
 		master = &x->conns->conns[exp->master];
 		ct->status |= QT_CONN_EXPECTED;
-		ct->master = exp->master;
 		/* The related connection carries the master's connmark. */
 		ct->mark = master->mark;
 		expect_free(x, w, exp);

@@ -253,17 +253,16 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 	return qt_table_lookup_hashed(t, tp, qt_table_hash(t, tp), dir);
 }
 
-/* The entry's lines up to the protocol state (all of it): the lookup
- * compares the tuple, and the packet then reads and writes status, timer
- * and TCP state.  Entries are 160 bytes, so they start at a line or half
- * way into one, and end within the third line either way. */
+/* Both lines of the entry (128 bytes, line aligned): the lookup compares
+ * the tuple, and the packet then reads and writes status, timer and TCP
+ * state. */
 static inline void conn_prefetch(const struct qt_conn *ct)
 {
 	const char *p = (const char *)ct;
 
+	_Static_assert(sizeof(*ct) == 128, "conn_prefetch: two lines");
 	__builtin_prefetch(p, 1);
 	__builtin_prefetch(p + 64, 1);
-	__builtin_prefetch(p + 128, 1);
 }
 
 bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash)
@@ -300,7 +299,6 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 	memset(ct, 0, sizeof(*ct));
 	if (t->acct)
 		memset(&t->acct[qt_table_index(t, ct)], 0, sizeof(*t->acct));
-	ct->master = QT_NO_CONN;
 	t->count++;
 	return ct;
 }

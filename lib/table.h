@@ -91,7 +91,7 @@ static inline void qt_table_prefetch_bucket(const struct qt_table *t,
  * miss and the packet, if valid, opens a connection). */
 bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash);
 
-/* Take a free entry (zeroed, master = QT_NO_CONN), or NULL if full. */
+/* Take a free entry (zeroed), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);
 
 /* Link both tuples of @ct into the index. */

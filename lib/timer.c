@@ -73,9 +73,12 @@ static uint32_t timer_ref(const struct qt_wheel *w, const struct qt_timer *t)
 		const struct qt_wheel_array *a = &w->arr[k];
 		uintptr_t lo = (uintptr_t)a->base;
 
-		if (a->base && p >= lo && p < lo + (size_t)a->n * a->stride)
-			return (uint32_t)((p - lo) / a->stride) +
-			       (k ? REF_ARRAY1 : REF_ARRAY0);
+		if (!a->base || p < lo || p >= lo + (size_t)a->n * a->stride)
+			continue;
+		/* A connection's stride is 128: no division on that path. */
+		return (uint32_t)(a->shift >= 0 ? (p - lo) >> a->shift
+						: (p - lo) / a->stride) +
+		       (k ? REF_ARRAY1 : REF_ARRAY0);
 	}
 	__builtin_trap();	/* a timer outside the arrays: a caller bug */
 }
@@ -165,6 +168,9 @@ void qt_wheel_set_array(struct qt_wheel *w, unsigned int which,
 	w->arr[which].base = (char *)first;
 	w->arr[which].stride = stride;
 	w->arr[which].n = n < QT_TIMER_ARRAY_MAX ? n : QT_TIMER_ARRAY_MAX;
+	w->arr[which].shift = stride && !(stride & (stride - 1))
+				  ? __builtin_ctzll(stride)
+				  : -1;
 }
 
 /*

@@ -66,6 +66,7 @@ struct qt_wheel_array {
 	char *base;		/* the first element's struct qt_timer */
 	size_t stride;		/* bytes from one element to the next */
 	uint32_t n;
+	int shift;		/* log2(stride), or -1: not a power of two */
 };
 
 struct qt_wheel {
