@@ -630,6 +630,12 @@ const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
 	return qt_table_acct(&e->table, ct);
 }
 
+const struct qt_conn *qt_engine_master(const struct qt_engine *e,
+				       const struct qt_conn *ct)
+{
+	return qt_expect_master(&e->expect, ct);
+}
+
 uint32_t qt_engine_timeout_left(const struct qt_engine *e,
 				const struct qt_conn *ct, uint64_t now)
 {

@@ -27,8 +27,10 @@ int qt_expect_init(struct qt_expect_table *x, struct qt_table *conns,
 	x->help_free = SLOT_END;
 	if (max == 0)
 		return 0;
+	x->master_of = calloc(conns->max, sizeof(*x->master_of));
 	x->slot = calloc(max, sizeof(*x->slot));
-	if (!x->slot) {
+	if (!x->slot || !x->master_of) {
+		qt_expect_destroy(x);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -42,8 +44,7 @@ int qt_expect_init(struct qt_expect_table *x, struct qt_table *conns,
 	x->help_max = max < QT_HELP_MAX ? max : QT_HELP_MAX;
 	x->help = calloc(x->help_max, sizeof(*x->help));
 	if (!x->help) {
-		free(x->slot);
-		x->slot = NULL;
+		qt_expect_destroy(x);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -55,6 +56,8 @@ int qt_expect_init(struct qt_expect_table *x, struct qt_table *conns,
 
 void qt_expect_destroy(struct qt_expect_table *x)
 {
+	free(x->master_of);
+	x->master_of = NULL;
 	free(x->slot);
 	x->slot = NULL;
 	free(x->help);
@@ -227,6 +230,8 @@ static bool expect_take(struct qt_expect_table *x, struct qt_wheel *w,
 			continue;
 		master = &x->conns->conns[exp->master];
 		ct->status |= QT_CONN_EXPECTED;
+		x->master_of[qt_table_index(x->conns, ct)] =
+			(struct qt_master_link){ exp->master, master->id };
 		/* The related connection carries the master's connmark. */
 		ct->mark = master->mark;
 		expect_free(x, w, exp);
@@ -248,6 +253,21 @@ void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 	if (t->proto == 6 && port_listed(conf->helper.ftp_ports,
 					 conf->helper.n_ftp_ports, t->dport))
 		ct->helper = QT_HELPER_FTP;
+}
+
+const struct qt_conn *qt_expect_master(const struct qt_expect_table *x,
+				       const struct qt_conn *ct)
+{
+	const struct qt_master_link *m;
+	const struct qt_conn *master;
+
+	if (!(ct->status & QT_CONN_EXPECTED) || !x->master_of)
+		return NULL;
+	m = &x->master_of[qt_table_index(x->conns, ct)];
+	master = &x->conns->conns[m->index];
+	if (!(master->status & QT_CONN_CONFIRMED) || master->id != m->id)
+		return NULL;
+	return master;
 }
 
 void qt_expect_helper(struct qt_expect_table *x, struct qt_wheel *w,

@@ -60,9 +60,20 @@ struct qt_expect {
 	uint32_t next_free;
 };
 
+/* Which connection an expected connection was announced by: the master's
+ * index and id, so that a master that has gone (and whose entry may hold
+ * another connection by now) is recognised. */
+struct qt_master_link {
+	uint32_t index;
+	uint32_t id;
+};
+
 struct qt_expect_table {
 	struct qt_expect *slot;
 	struct qt_table *conns;	/* the connection table masters live in */
+	/* per connection entry, written only for expected connections, so
+	 * its pages stay untouched (and unmapped) otherwise */
+	struct qt_master_link *master_of;
 	uint32_t max;
 	uint32_t count;
 	uint32_t free_head;
@@ -116,6 +127,11 @@ void qt_expect_remove_master(struct qt_expect_table *x, struct qt_wheel *w,
  * and, if it matches an expectation, make it RELATED to the master. */
 void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 		     struct qt_conn *ct, const struct qt_conf *conf);
+
+/* The master of the expected connection @ct, or NULL if @ct was not
+ * expected or its master is gone. */
+const struct qt_conn *qt_expect_master(const struct qt_expect_table *x,
+				       const struct qt_conn *ct);
 
 /* Run @ct's helper over a packet it accepted. */
 void qt_expect_helper(struct qt_expect_table *x, struct qt_wheel *w,

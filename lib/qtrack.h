@@ -139,6 +139,12 @@ const struct qt_stats *qt_engine_stats(const struct qt_engine *e);
 const struct qt_conn *qt_engine_next(const struct qt_engine *e,
 				     uint32_t *cursor);
 
+/* The connection whose helper announced the RELATED connection @ct (the
+ * FTP control connection of a data connection), or NULL if @ct was not
+ * expected or its master has gone since. */
+const struct qt_conn *qt_engine_master(const struct qt_engine *e,
+				       const struct qt_conn *ct);
+
 /* Seconds until @ct expires, as conntrack -L prints it. */
 /* @ct's packet and byte counters, or NULL if [table] accounting has never
  * been on (then there are none). */

@@ -500,10 +500,11 @@ static void test_passive_v4(void **state)
 	struct fixture *f = fx_new(true, 1, 16);
 	struct conv cv = ctl4(40000);
 	struct conv d = {host4(CLI4), host4(SRV4), 40001, 50000, 7000, 8000};
-	const struct qt_conn *ct;
+	const struct qt_conn *ct, *ctl;
 	struct qt_result r;
 	char line[512];
 	struct qt_format_opts o = {0};
+	struct qt_tuple t;
 
 	(void)state;
 	ftp_login(f, &cv, 0);
@@ -513,6 +514,8 @@ static void test_passive_v4(void **state)
 		  "227 Entering Passive Mode (10,0,2,2,195,80).\r\n", 0);
 	assert_state(r, QT_CT_ESTABLISHED, true);
 	assert_int_equal(expect_count(f), 1);
+	ctl = r.conn;
+	assert_null(qt_engine_master(f->e, ctl));
 
 	/* conntrack -L shows the helper on the control connection. */
 	qt_format_conn(r.conn, &o, line, sizeof(line));
@@ -538,6 +541,8 @@ static void test_passive_v4(void **state)
 	assert_state(r, QT_CT_RELATED, false);
 	ct = r.conn;
 	assert_true(ct->status & QT_CONN_EXPECTED);
+	/* The data connection remembers its master. */
+	assert_ptr_equal(qt_engine_master(f->e, ct), ctl);
 	assert_int_equal(ct->helper, QT_HELPER_NONE);
 	qt_format_conn(ct, &o, line, sizeof(line));
 	assert_null(strstr(line, "helper="));
@@ -555,7 +560,14 @@ static void test_passive_v4(void **state)
 	d.cport = 40002;
 	d.cseq = 100;
 	d.sseq = 200;
-	assert_state(send_(f, &d, true, SYN, NULL, 0), QT_CT_NEW, false);
+	r = send_(f, &d, true, SYN, NULL, 0);
+	assert_state(r, QT_CT_NEW, false);
+	assert_null(qt_engine_master(f->e, r.conn));
+
+	/* Once the control connection is gone, so is the link. */
+	t = ctl->tuple[QT_DIR_ORIG];
+	assert_int_equal(qt_engine_delete(f->e, &t), 0);
+	assert_null(qt_engine_master(f->e, ct));
 	fx_free(f);
 }
 
