@@ -81,6 +81,9 @@ static void conn_destroy(struct qt_engine *e, struct qt_conn *ct)
 	qt_table_release(&e->table, ct);
 	e->stats.destroyed++;
 	e->stats.count = e->table.count;
+	/* Its expectations went with it: a flush or delete must not leave
+	 * the count stale until the next packet. */
+	e->stats.expect_count = e->expect.count;
 }
 
 static void engine_timer_fired(struct qt_timer *t, void *arg)

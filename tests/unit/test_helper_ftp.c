@@ -798,6 +798,8 @@ static void test_master_dies(void **state)
 	assert_int_equal(expect_count(f), 1);
 	t = r.conn->tuple[QT_DIR_ORIG];
 	assert_int_equal(qt_engine_delete(f->e, &t), 0);
+	/* The count follows at once, not at the next expiry (fuzz_flows). */
+	assert_int_equal(expect_count(f), 0);
 	qt_engine_expire(f->e, f->now, 0);
 	assert_int_equal(expect_count(f), 0);
 	data_conn(f, &d, false);
@@ -818,6 +820,15 @@ static void test_master_dies(void **state)
 	d.sport = 50001;
 	d.cport = 40011;
 	data_conn(f, &d, false);
+
+	/* A flush takes the expectations too, and says so at once. */
+	cv = ctl4(40020);
+	ftp_login(f, &cv, 0);
+	send_(f, &cv, true, ACK | PSH, "PASV\r\n", 0);
+	send_(f, &cv, false, ACK | PSH, "227 (10,0,2,2,195,82)\r\n", 0);
+	assert_int_equal(expect_count(f), 1);
+	assert_true(qt_engine_flush(f->e) >= 1);
+	assert_int_equal(expect_count(f), 0);
 	fx_free(f);
 }
 
