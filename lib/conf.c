@@ -216,7 +216,7 @@ static const struct qt_conf_key conf_keys[] = {
 	  .def = "", .min = 0, .max = 63,
 	  .flags = QT_CKF_NAME | QT_CKF_RESTART,
 	  .help = "Group allowed to use the control socket; empty means root "
-		  "only.",
+		  "and the daemon's own user only.",
 	  FIELD(control.group) },
 
 	{ .section = "log", .key = "invalid", BOOL, .def = "no",

@@ -98,7 +98,7 @@ struct qt_conf {
 	} helper;
 	struct {
 		char socket[108];
-		char group[64];		/* empty: root only */
+		char group[64];		/* empty: root and our own user only */
 	} control;
 	struct {
 		bool invalid;		/* log every INVALID packet (rate-limited) */
