@@ -53,28 +53,9 @@ cleanup() {
 trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
-topo() {
-	local n
-	for n in $CLI $FW $SRV; do
-		ip netns add $n || exit 4
-		ns $n ip link set lo up
-	done
-	ip link add c0 netns $CLI type veth peer name f0 netns $FW
-	ip link add s0 netns $SRV type veth peer name f1 netns $FW
-	ns $CLI ip addr add 10.9.1.2/24 dev c0
-	ns $SRV ip addr add 10.9.2.2/24 dev s0
-	ns $FW ip addr add 10.9.1.1/24 dev f0
-	ns $FW ip addr add 10.9.2.1/24 dev f1
-	for n in "$CLI c0" "$SRV s0" "$FW f0" "$FW f1"; do
-		set -- $n
-		ns $1 ip link set $2 up
-	done
-	ns $CLI ip route add default via 10.9.1.1
-	ns $SRV ip route add default via 10.9.2.1
-	ns $FW sysctl -qw net.ipv4.ip_forward=1
-}
 
 # rules MODE: the fw's ruleset.  The kernel mode asks conntrack for the
 # state; the queue modes queue every forwarded packet and drop by mark what
