@@ -481,6 +481,10 @@ static void queue_set_rcvbuf(struct qtd_worker *w, uint32_t bytes)
 static void queue_put_params(struct nlmsghdr *nlh, const struct qt_conf *conf)
 {
 	uint32_t flags = NFQA_CFG_F_GSO;
+	/* The params attribute is 5 bytes; libmnl 1.0.4 leaves the 3 bytes
+	 * of padding after it as they were, and they would go to the kernel
+	 * as stack garbage (valgrind: uninitialised bytes in sendto). */
+	memset((char *)nlh + nlh->nlmsg_len, 0, 16);
 
 	if (conf->queue.fail_open)
 		flags |= NFQA_CFG_F_FAIL_OPEN;
