@@ -55,10 +55,13 @@ uint64_t qtd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void qtd_usage(void)
+/* Usage on stdout and success when asked for (-h), on stderr with status 1
+ * after a wrong command line. */
+static void qtd_usage(int status)
 {
-	fprintf(stderr, "usage: qtrackd [-c FILE] [-d] [-n [-v]]\n");
-	exit(1);
+	fprintf(status ? stderr : stdout,
+		"usage: qtrackd [-c FILE] [-d] [-n [-v]] [-h]\n");
+	exit(status);
 }
 
 void qtd_events_drain(struct qtd *d)
@@ -423,12 +426,15 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'h':
+			qtd_usage(0);
+			break;
 		default:
-			qtd_usage();
+			qtd_usage(1);
 		}
 	}
 	if (optind != argc || (verbose && !check))
-		qtd_usage();
+		qtd_usage(1);
 	if (check)
 		return qtd_check(d, verbose);
 

@@ -60,4 +60,9 @@ if [ ! -e /etc/qtrack/qtrackd.conf ]; then
 fi
 "$QTRACKD" -x >/dev/null 2>&1
 qt_check "unknown option: exit 1" test $? -eq 1
+got=$("$QTRACKD" -h 2>/dev/null)
+rc=$?
+qt_check "-h: exit 0" test $rc -eq 0
+qt_check "-h: usage on stdout" test \
+	"$got" = "usage: qtrackd [-c FILE] [-d] [-n [-v]] [-h]"
 qt_finish
