@@ -43,18 +43,10 @@ for b in "$LG" "$BQ" "$QD"; do
 	[ -x "$b" ] || { echo "e2e.sh: $b not built"; exit 1; }
 done
 
-cleanup() {
-	local p ns
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	pids=()
-	for ns in $CLI $FW $SRV; do ip netns del "$ns" 2>/dev/null; done
-}
-trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
 # shellcheck source=bench/lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 
 
 # rules MODE: the fw's ruleset.  The kernel mode asks conntrack for the

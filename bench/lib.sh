@@ -1,7 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench/lib.sh - shared by the benchmark scripts (sourced): the
-# cli -- fw -- srv topology, in the namespaces named by $CLI, $FW, $SRV:
+# cli -- fw -- srv topology, in the namespaces named by $CLI, $FW, $SRV
+# (background processes to stop at exit are collected in $pids):
 #   cli 10.9.1.2 -- 10.9.1.1 fw 10.9.2.1 -- 10.9.2.2 srv
+
+# cleanup: stop the background processes in $pids and remove the
+# namespaces.
+cleanup() {
+	local p ns
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pids=()
+	for ns in $CLI $FW $SRV; do ip netns del "$ns" 2>/dev/null; done
+}
 
 # ns NAME CMD...: run CMD in namespace NAME.
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }

@@ -56,18 +56,10 @@ for b in "$LG" "$FF" "$QD" "$QC"; do
 	[ -x "$b" ] || { echo "pause.sh: $b not built"; exit 1; }
 done
 
-cleanup() {
-	local p ns
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	pids=()
-	for ns in $CLI $FW $SRV; do ip netns del "$ns" 2>/dev/null; done
-}
-trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
 # shellcheck source=bench/lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 qc() { "$QC" -s "$SOCK" "$@"; }
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 stat_of() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
