@@ -275,22 +275,13 @@ static void conn_account(const struct qt_engine *e, struct qt_conn *ct,
 	a->bytes[dir] += pkt->ip_len;
 }
 
-/* Index hashes of a packet's tuple and, once known, of its inverse. */
-struct engine_hash {
-	uint32_t orig;
-	uint32_t reply;
-	bool have_reply;
-};
-
 /* No entry for the packet's tuple: try to open one.  Returns the new,
- * not yet confirmed, entry or NULL with the result set; h->reply is set
- * for the insertion. */
+ * not yet confirmed, entry or NULL with the result set. */
 static struct qt_conn *engine_conn_new(struct qt_engine *e,
 				       const struct qt_proto_ops *ops,
 				       const struct qt_pkt *pkt,
 				       const struct qt_proto_ctx *ctx,
-				       uint32_t mark_in, struct engine_hash *h,
-				       struct qt_result *res)
+				       uint32_t mark_in, struct qt_result *res)
 {
 	struct qt_tuple reply;
 	struct qt_conn *ct;
@@ -300,10 +291,6 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 		/* Only ICMP types without a reply type have no inverse. */
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_TYPE);
 		return NULL;
-	}
-	if (!h->have_reply) {
-		h->reply = qt_table_hash(&e->table, &reply);
-		h->have_reply = true;
 	}
 	ct = engine_alloc(e, &pkt->tuple);
 	if (!ct) {
@@ -326,7 +313,7 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 }
 
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
-			    struct engine_hash h, uint32_t mark_in,
+			    uint64_t hash, uint32_t mark_in,
 			    uint32_t flags, struct qt_result *res)
 {
 	const struct qt_proto_ops *ops = qt_proto_find(pkt->tuple.proto);
@@ -360,11 +347,11 @@ static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 		}
 	}
 again:
-	ct = qt_table_lookup_hashed(&e->table, &pkt->tuple, h.orig, &dir);
+	ct = qt_table_lookup_hashed(&e->table, &pkt->tuple, hash, &dir);
 	fresh = ct == NULL;
 	if (fresh) {
 		dir = QT_DIR_ORIG;
-		ct = engine_conn_new(e, ops, pkt, &ctx, mark_in, &h, res);
+		ct = engine_conn_new(e, ops, pkt, &ctx, mark_in, res);
 		if (!ct)
 			return;
 	}
@@ -428,7 +415,9 @@ again:
 
 	if (fresh) {
 		ct->id = e->next_id++;
-		qt_table_insert_hashed(&e->table, ct, h.orig, h.reply);
+		/* Into the bucket the lookup read: a tuple and its
+		 * inverse hash alike. */
+		qt_table_insert_hashed(&e->table, ct, hash);
 		e->stats.created++;
 		engine_event(e, QT_EV_NEW, ct);
 	} else if (ct->status != status ||
@@ -448,7 +437,7 @@ again:
 /* What the first stage of the batch pipeline found out about a packet. */
 struct engine_prep {
 	struct qt_pkt pkt;
-	struct engine_hash h;
+	uint64_t hash;		/* qt_table_hash() of the tuple */
 	uint8_t what;		/* PREP_* */
 	uint8_t why;		/* enum qt_reason of a parse error */
 };
@@ -476,8 +465,7 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
 		return;
 	}
 	p->what = PREP_TRACK;
-	p->h.orig = qt_table_hash(&e->table, &p->pkt.tuple);
-	p->h.have_reply = false;
+	p->hash = qt_table_hash(&e->table, &p->pkt.tuple);
 }
 
 static void engine_finish(struct qt_engine *e, const struct qt_input *in,
@@ -492,7 +480,7 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	else if (p->what == PREP_BAD)
 		result_set(res, QT_CT_INVALID, (enum qt_reason)p->why);
 	else
-		engine_classify(e, &p->pkt, p->h, mark_in, in->flags, res);
+		engine_classify(e, &p->pkt, p->hash, mark_in, in->flags, res);
 	e->stats.packets[res->state]++;
 	if (res->state == QT_CT_INVALID)
 		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
@@ -542,22 +530,6 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
 #endif
 #define PIPE_RING 32		/* power of two > PIPE_AHEAD */
 
-/* Stage 2 for a packet that will open a connection: its reply tuple gets
- * indexed too, in a bucket of its own. */
-static void engine_prefetch_reply(const struct qt_engine *e,
-				  struct engine_prep *p)
-{
-	const struct qt_proto_ops *ops = qt_proto_find(p->pkt.tuple.proto);
-	struct qt_tuple reply;
-
-	if (!ops->invert(&reply, &p->pkt.tuple))
-		return;
-	/* Kept for the insertion, which would compute it anyway. */
-	p->h.reply = qt_table_hash(&e->table, &reply);
-	p->h.have_reply = true;
-	qt_table_prefetch_bucket(&e->table, p->h.reply);
-}
-
 /*
  * At a million connections each packet's bucket and entry are cache
  * misses.  Taken one packet at a time they come one after the other
@@ -565,7 +537,8 @@ static void engine_prefetch_reply(const struct qt_engine *e,
  * overlaps them: stage 1 parses and hashes packet i + PIPE_AHEAD and
  * prefetches its bucket; stage 2 reads the bucket of packet
  * i + PIPE_AHEAD / 2, now arriving, and prefetches the entries whose tags
- * match (or, for a new flow, the reply tuple's bucket); stage 3 classifies
+ * match (a new flow is linked into the bucket already read: one bucket
+ * holds a connection, whichever direction looks it up); stage 3 classifies
  * packet i.  Stages 1 and 2 only read and prefetch, and the lookup in
  * stage 3 is done afresh, so an earlier packet that creates or destroys an
  * entry is seen exactly as in sequential processing: the result is the
@@ -584,14 +557,13 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 
 			engine_prepare(e, &in[pre], p);
 			if (p->what == PREP_TRACK)
-				qt_table_prefetch_bucket(&e->table, p->h.orig);
+				qt_table_prefetch_bucket(&e->table, p->hash);
 		}
 		for (; mid < pre && mid <= i + PIPE_AHEAD / 2; mid++) {
 			struct engine_prep *p = &prep[mid % PIPE_RING];
 
-			if (p->what == PREP_TRACK &&
-			    !qt_table_prefetch_entry(&e->table, p->h.orig))
-				engine_prefetch_reply(e, p);
+			if (p->what == PREP_TRACK)
+				qt_table_prefetch_entry(&e->table, p->hash);
 		}
 		engine_finish(e, &in[i], &prep[i % PIPE_RING], &res[i]);
 	}

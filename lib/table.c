@@ -2,17 +2,19 @@
 /*
  * table.c - connection pool and the hash index over both directions.
  *
- * Index (see table.h): one 64-byte bucket per two configured buckets, each
- * with seven (tag, link) slots; a link is (entry index << 1 | direction),
- * so a match says at once which tuple of which entry it is.  Tuples that
- * find their bucket full go to overflow buckets of the same format, taken
- * from a side pool and chained through nmore; entries carry no links.
- * Every bucket of a chain but the last is full: a slot that frees up takes
- * a tuple back from the last bucket, which returns to the pool once
- * empty, so chains exist only while a bucket is really over-full.  The
- * pool is sized for the worst case (every tuple in one chain needs
- * 2 * max / 7 buckets) but, being mapped lazily like the rest, costs
- * memory only for the buckets in use.
+ * Index (see table.h): one 64-byte bucket per eight configured buckets,
+ * each with ten (16-bit tag, link) slots; a link is the entry's index.
+ * The hash is taken over a direction-free form of the tuple (tuple_key()),
+ * so a connection has one slot, found from either of its tuples; the
+ * entry's original tuple then says which direction the packet has.
+ * Connections that find their bucket full go to overflow buckets of the
+ * same format, taken from a side pool and chained through nmore; entries
+ * carry no links.  Every bucket of a chain but the last is full: a slot
+ * that frees up takes a connection back from the last bucket, which
+ * returns to the pool once empty, so chains exist only while a bucket is
+ * really over-full.  The pool is sized for the worst case (every
+ * connection in one chain needs max / 10 buckets) but, being mapped lazily
+ * like the rest, costs memory only for the buckets in use.
  *
  * Memory.  The pool and the index are anonymous mappings: pages the kernel
  * has not handed out read as zero, and neither array is written at start
@@ -35,26 +37,65 @@
 #define LINK_END UINT32_MAX
 #define HUGE_ALIGN ((size_t)2 << 20)
 
-static inline uint32_t link_make(uint32_t idx, enum qt_dir dir)
-{
-	return idx << 1 | (uint32_t)dir;
-}
-
 static inline uint64_t rol64(uint64_t v, unsigned s)
 {
 	return (v << s) | (v >> (64 - s));
 }
 
-/* Five rounds of multiply-rotate over the tuple's 64-bit words, then the
+/* Byte offsets in struct qt_tuple's last 64-bit word: the two layer 4
+ * identifiers (16 bits each; ICMP: id, then type and code) come first. */
+_Static_assert(offsetof(struct qt_tuple, l4) == 32, "tuple_key: l4 word");
+_Static_assert(offsetof(struct qt_tuple, icmp.type) == 34,
+	       "tuple_key: ICMP type");
+
+/*
+ * The tuple as the index hashes it: the same words for a tuple and its
+ * inverse.  Every tracker's invert() swaps the addresses; ICMP's changes
+ * the type (echo request <-> reply) and keeps id and code, the others swap
+ * the layer 4 identifiers with the addresses.  So: leave the ICMP type out,
+ * and put the lower (address, identifier) endpoint first.  Tuples that
+ * differ only in the ICMP type share a bucket and are told apart by the
+ * full compare.
+ */
+static inline void tuple_key(const struct qt_tuple *tp, uint64_t w[5])
+{
+	uint64_t l4;
+	bool swap;
+
+	memcpy(w, tp, 5 * sizeof(*w));
+	l4 = w[4];
+	if (tp->proto == IPPROTO_ICMP || tp->proto == IPPROTO_ICMPV6) {
+		w[4] = l4 & ~((uint64_t)0xff << 16);
+		swap = w[0] > w[2] || (w[0] == w[2] && w[1] > w[3]);
+	} else {
+		swap = w[0] > w[2] ||
+		       (w[0] == w[2] && (w[1] > w[3] || (w[1] == w[3] &&
+			(l4 & 0xffff) > (l4 >> 16 & 0xffff))));
+		if (swap)
+			w[4] = (l4 & ~(uint64_t)0xffffffff) |
+			       (l4 >> 16 & 0xffff) | (l4 & 0xffff) << 16;
+	}
+	if (swap) {
+		uint64_t a = w[0], b = w[1];
+
+		w[0] = w[2];
+		w[1] = w[3];
+		w[2] = a;
+		w[3] = b;
+	}
+}
+
+/* Five rounds of multiply-rotate over the key's 64-bit words, then the
  * murmur3 finaliser.  Every byte takes part; the seed makes buckets
  * unpredictable from outside.  About half the cost of the 32-bit murmur3
  * loop it replaces, which showed up first in profiles of small tables. */
-uint32_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp)
+uint64_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp)
 {
 	uint64_t w[sizeof(*tp) / 8];
 	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ull;
 
-	memcpy(w, tp, sizeof(w));
+	_Static_assert(sizeof(w) == 40, "qt_table_hash: five words");
+	tuple_key(tp, w);
 	for (unsigned i = 0; i < sizeof(w) / 8; i++) {
 		h ^= w[i] * 0x87c37b91114253d5ull;
 		h = rol64(h, 31) * 0x4cf5ad432745937full;
@@ -64,7 +105,7 @@ uint32_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp)
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
-	return (uint32_t)h;
+	return h;
 }
 
 static uint32_t round_pow2(uint32_t v)
@@ -116,13 +157,14 @@ int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 	}
 	t->max = max;
 	t->nbuckets = round_pow2(buckets);
-	nb = t->nbuckets > 1 ? t->nbuckets / 2 : 1;
+	nb = t->nbuckets > QT_BUCKET_PER_CONF
+		 ? t->nbuckets / QT_BUCKET_PER_CONF : 1;
 	t->bmask = nb - 1;
 	t->seed = seed;
 	t->conns = table_map((size_t)max * sizeof(*t->conns), &t->conns_size);
 	t->bucket = table_map((size_t)nb * sizeof(*t->bucket), &t->bucket_size);
 	/* Index 0 of the overflow pool is never used: nmore 0 means none. */
-	t->ovf_max = (uint32_t)(((uint64_t)max * 2 + QT_BUCKET_SLOTS - 1) /
+	t->ovf_max = (uint32_t)(((uint64_t)max + QT_BUCKET_SLOTS - 1) /
 				QT_BUCKET_SLOTS) + 1;
 	t->ovf = table_map((size_t)t->ovf_max * sizeof(*t->ovf), &t->ovf_size);
 	t->ovf_fresh = 1;
@@ -180,15 +222,19 @@ void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
 		qt_proto_generic.invert(out, o);
 }
 
-/* Whether @ct's tuple in direction @d is @tp. */
-static inline bool conn_match(const struct qt_conn *ct, enum qt_dir d,
-			      const struct qt_tuple *tp)
+/* Whether @tp is one of @ct's tuples; *d says which.  The original one
+ * wins when both are (a flow from an address and port to themselves). */
+static inline bool conn_match(const struct qt_conn *ct,
+			      const struct qt_tuple *tp, enum qt_dir *d)
 {
 	const struct qt_tuple *o = &ct->tuple[QT_DIR_ORIG];
 	struct qt_tuple r;
 
-	if (d == QT_DIR_ORIG)
-		return qt_tuple_equal(&ct->tuple[QT_DIR_ORIG], tp);
+	if (qt_tuple_equal(o, tp)) {
+		*d = QT_DIR_ORIG;
+		return true;
+	}
+	*d = QT_DIR_REPLY;
 	/* Addresses first: they settle almost every mismatch without the
 	 * tracker's invert(). */
 	if (memcmp(&o->src, &tp->dst, sizeof(tp->dst)) ||
@@ -203,41 +249,30 @@ static inline bool conn_match(const struct qt_conn *ct, enum qt_dir d,
 	return qt_tuple_equal(&r, tp);
 }
 
-static uint32_t conn_hash(const struct qt_table *t, const struct qt_conn *ct,
-			  enum qt_dir d)
-{
-	struct qt_tuple r;
-
-	if (d == QT_DIR_ORIG)
-		return qt_table_hash(t, &ct->tuple[QT_DIR_ORIG]);
-	qt_conn_tuple(ct, QT_DIR_REPLY, &r);
-	return qt_table_hash(t, &r);
-}
-
 static inline struct qt_bucket *table_bucket(const struct qt_table *t,
-					     uint32_t hash)
+					     uint64_t hash)
 {
 	return &t->bucket[hash & t->bmask];
 }
 
 struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
-				       const struct qt_tuple *tp, uint32_t hash,
+				       const struct qt_tuple *tp, uint64_t hash,
 				       enum qt_dir *dir)
 {
 	const struct qt_bucket *b = table_bucket(t, hash);
-	uint32_t link;
+	uint16_t tag = qt_table_tag(hash);
+	enum qt_dir d;
 
 	for (;;) {
 		for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
 			struct qt_conn *ct;
 
-			if (b->tag[i] != hash || !b->nlink[i])
+			if (b->tag[i] != tag || !b->nlink[i])
 				continue;
-			link = ~b->nlink[i];
-			ct = &t->conns[link >> 1];
-			if (conn_match(ct, (enum qt_dir)(link & 1), tp)) {
+			ct = &t->conns[~b->nlink[i]];
+			if (conn_match(ct, tp, &d)) {
 				if (dir)
-					*dir = (enum qt_dir)(link & 1);
+					*dir = d;
 				return ct;
 			}
 		}
@@ -265,19 +300,22 @@ static inline void conn_prefetch(const struct qt_conn *ct)
 	__builtin_prefetch(p + 64, 1);
 }
 
-bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash)
+void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash)
 {
 	const struct qt_bucket *b = table_bucket(t, hash);
+	uint16_t tag = qt_table_tag(hash);
 	bool hit = false;
 
 	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
-		if (b->tag[i] == hash && b->nlink[i]) {
-			conn_prefetch(&t->conns[~b->nlink[i] >> 1]);
+		if (b->tag[i] == tag && b->nlink[i]) {
+			conn_prefetch(&t->conns[~b->nlink[i]]);
 			hit = true;
 		}
 	}
-	/* A tuple in the overflow chain is found only by walking it. */
-	return hit || b->nmore;
+	/* Not here: the rest of the chain (rare) is what the lookup reads
+	 * next. */
+	if (!hit && b->nmore)
+		__builtin_prefetch(&t->ovf[~b->nmore]);
 }
 
 struct qt_conn *qt_table_alloc(struct qt_table *t)
@@ -331,48 +369,42 @@ static void ovf_free(struct qt_table *t, uint32_t ref)
 	t->ovf_free = ref;
 }
 
-static void table_link(struct qt_table *t, struct qt_conn *ct, enum qt_dir d,
-		       uint32_t hash)
+void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
+			    uint64_t hash)
 {
 	struct qt_bucket *b = table_bucket(t, hash);
-	uint32_t link = link_make(qt_table_index(t, ct), d);
+	uint32_t link = qt_table_index(t, ct);
 	struct qt_bucket *o;
 	uint32_t ref;
 
+	ct->status |= QT_CONN_CONFIRMED;
 	/* Only the chain's last bucket can have a free slot. */
 	while (b->nmore)
 		b = &t->ovf[~b->nmore];
 	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
 		if (!b->nlink[i]) {
-			b->tag[i] = hash;
+			b->tag[i] = qt_table_tag(hash);
 			b->nlink[i] = ~link;
 			return;
 		}
 	}
 	o = ovf_alloc(t, &ref);
 	b->nmore = ~ref;
-	o->tag[0] = hash;
+	o->tag[0] = qt_table_tag(hash);
 	o->nlink[0] = ~link;
-}
-
-void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
-			    uint32_t hash_orig, uint32_t hash_reply)
-{
-	table_link(t, ct, QT_DIR_ORIG, hash_orig);
-	table_link(t, ct, QT_DIR_REPLY, hash_reply);
-	ct->status |= QT_CONN_CONFIRMED;
 }
 
 void qt_table_insert(struct qt_table *t, struct qt_conn *ct)
 {
-	qt_table_insert_hashed(t, ct, conn_hash(t, ct, QT_DIR_ORIG),
-			       conn_hash(t, ct, QT_DIR_REPLY));
+	qt_table_insert_hashed(t, ct,
+			       qt_table_hash(t, &ct->tuple[QT_DIR_ORIG]));
 }
 
-static void table_unlink(struct qt_table *t, struct qt_conn *ct, enum qt_dir d)
+static void table_unlink(struct qt_table *t, struct qt_conn *ct)
 {
-	uint32_t want = ~link_make(qt_table_index(t, ct), d);
-	struct qt_bucket *head = table_bucket(t, conn_hash(t, ct, d));
+	uint32_t want = ~qt_table_index(t, ct);
+	struct qt_bucket *head =
+	    table_bucket(t, qt_table_hash(t, &ct->tuple[QT_DIR_ORIG]));
 	struct qt_bucket *b = head, *last, *prev = NULL;
 	unsigned i, j;
 
@@ -423,10 +455,8 @@ shrink:
 
 void qt_table_release(struct qt_table *t, struct qt_conn *ct)
 {
-	if (ct->status & QT_CONN_CONFIRMED) {
-		table_unlink(t, ct, QT_DIR_ORIG);
-		table_unlink(t, ct, QT_DIR_REPLY);
-	}
+	if (ct->status & QT_CONN_CONFIRMED)
+		table_unlink(t, ct);
 	ct->status = 0;
 	/* A free entry's first word links the free list (entries carry no
 	 * links of their own; alloc clears it). */
@@ -439,7 +469,7 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 				const struct qt_tuple *tp, unsigned scan,
 				bool (*ok)(const struct qt_conn *ct))
 {
-	uint32_t h = qt_table_hash(t, tp);
+	uint64_t h = qt_table_hash(t, tp);
 	unsigned seen = 0;
 
 	/* Like the kernel's early_drop(): look at a few buckets near the new
@@ -454,7 +484,7 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 			     s++) {
 				if (!b->nlink[s])
 					continue;
-				ct = &t->conns[~b->nlink[s] >> 1];
+				ct = &t->conns[~b->nlink[s]];
 				seen++;
 				if (!(ct->status & QT_CONN_ASSURED) &&
 				    (!ok || ok(ct)))

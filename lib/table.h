@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * table.h - the connection table: a pool of entries sized by [table] max
- * and a hash index over both tuples of every entry.
+ * and a hash index over the connections.
  *
- * Entries are addressed by 32-bit index; each tuple of an entry is indexed
- * once, so a single lookup finds a connection from a packet of either
- * direction and says which.  No allocation after qt_table_new().
+ * Entries are addressed by 32-bit index.  The index hash is symmetric: a
+ * tuple and its inverse (the reply tuple) hash alike, so each connection
+ * is indexed once, and a single lookup finds it from a packet of either
+ * direction and says which.  No allocation after qt_table_init().
  *
  * The index is an array of cache-line buckets.  A bucket holds up to
- * QT_BUCKET_SLOTS (hash tag, link) pairs, so a lookup reads one line of
- * index and then, almost always, only the entry that matches: a tag
- * mismatch rejects an entry without touching it.  A bucket that is full
- * continues in a chain of overflow buckets from a side pool (rare: the
- * index has one bucket per two configured buckets, seven slots each).
+ * QT_BUCKET_SLOTS (16-bit hash tag, link) pairs, so a lookup reads one
+ * line of index and then, almost always, only the entry that matches: a
+ * tag mismatch rejects an entry without touching it.  A bucket that is
+ * full continues in a chain of overflow buckets from a side pool.  The
+ * index has one bucket per eight configured buckets, so a table filled to
+ * [table] max = buckets averages eight connections in a bucket of ten
+ * slots: about 8 bytes of index per connection.
  */
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
@@ -24,16 +27,16 @@
 #include "conn.h"
 #include "tuple.h"
 
-#define QT_BUCKET_SLOTS 7
+#define QT_BUCKET_SLOTS 10
+#define QT_BUCKET_PER_CONF 8	/* configured buckets per index bucket */
 
-/* Links are (entry index << 1 | direction).  In a bucket they are stored
- * inverted, so that an all-zero bucket (a page the kernel has not yet
- * given us) is empty: the index needs no initialisation pass. */
+/* Links are entry indexes.  In a bucket they are stored inverted, so that
+ * an all-zero bucket (a page the kernel has not yet given us) is empty:
+ * the index needs no initialisation pass. */
 struct qt_bucket {
-	uint32_t tag[QT_BUCKET_SLOTS];	 /* full hash of the tuple */
-	uint32_t nlink[QT_BUCKET_SLOTS]; /* ~link; 0 = free slot */
+	uint16_t tag[QT_BUCKET_SLOTS];	 /* top 16 bits of the hash */
+	uint32_t nlink[QT_BUCKET_SLOTS]; /* ~entry index; 0 = free slot */
 	uint32_t nmore;			 /* ~overflow bucket index, 0 none */
-	uint32_t pad;
 };
 
 _Static_assert(sizeof(struct qt_bucket) == 64, "bucket is one cache line");
@@ -67,7 +70,14 @@ void qt_table_destroy(struct qt_table *t);
  * exists.  Live entries start from zero.  -1 with errno ENOMEM. */
 int qt_table_acct_enable(struct qt_table *t);
 
-uint32_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp);
+/* The index hash of @tp, the same for @tp and its inverse.  The low bits
+ * pick the bucket, the top 16 are the tag. */
+uint64_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp);
+
+static inline uint16_t qt_table_tag(uint64_t hash)
+{
+	return (uint16_t)(hash >> 48);
+}
 
 /* Find the entry with @tp as one of its tuples; *dir says which. */
 struct qt_conn *qt_table_lookup(const struct qt_table *t,
@@ -75,31 +85,31 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 
 /* The same, with @hash = qt_table_hash(t, tp) computed beforehand. */
 struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
-				       const struct qt_tuple *tp, uint32_t hash,
+				       const struct qt_tuple *tp, uint64_t hash,
 				       enum qt_dir *dir);
 
 /* Batch pipeline helpers: stage 1 starts loading the bucket of @hash,
  * stage 2 (a while later) starts loading the entries whose tag matches.
  * Hints only: they change nothing. */
 static inline void qt_table_prefetch_bucket(const struct qt_table *t,
-					    uint32_t hash)
+					    uint64_t hash)
 {
 	__builtin_prefetch(&t->bucket[hash & t->bmask]);
 }
 
-/* Returns whether any tag matched (false: the lookup will almost surely
- * miss and the packet, if valid, opens a connection). */
-bool qt_table_prefetch_entry(const struct qt_table *t, uint32_t hash);
+/* A new connection is linked into the bucket its lookup prefetched, so
+ * no more than this is needed for either case. */
+void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash);
 
 /* Take a free entry (zeroed), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);
 
-/* Link both tuples of @ct into the index. */
+/* Link @ct into the index. */
 void qt_table_insert(struct qt_table *t, struct qt_conn *ct);
 
-/* The same, with the hashes of both tuples computed beforehand. */
+/* The same, with @hash = qt_table_hash() of either tuple of @ct. */
 void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
-			    uint32_t hash_orig, uint32_t hash_reply);
+			    uint64_t hash);
 
 /* Unlink @ct from the index (if linked) and return it to the pool. */
 void qt_table_release(struct qt_table *t, struct qt_conn *ct);
