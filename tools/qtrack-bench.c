@@ -577,7 +577,64 @@ static double run_bytes_per_conn(const struct run *r)
 	return (double)(r->rss_after - r->rss_before) / r->flows;
 }
 
-static void print_table(const struct run *runs, size_t nruns)
+/* The figures of one run, in the columns of the table. */
+enum fig {
+	FIG_NEW, FIG_REPLY, FIG_EST, FIG_EST_CPU, FIG_CLOSE, FIG_EXPIRE,
+	FIG_BYTES, FIG_MAX
+};
+
+static void run_figs(const struct run *r, double v[FIG_MAX])
+{
+	const struct phase_stat *ph = r->ph;
+
+	v[FIG_NEW] = per(ph[PH_NEW].ns, ph[PH_NEW].packets);
+	v[FIG_REPLY] = per(ph[PH_REPLY].ns, ph[PH_REPLY].packets);
+	v[FIG_EST] = per(ph[PH_EST].ns, ph[PH_EST].packets);
+	v[FIG_EST_CPU] = per(ph[PH_EST].cpu_ns, ph[PH_EST].packets);
+	v[FIG_CLOSE] = per(ph[PH_CLOSE].ns, r->nproto[0]);
+	v[FIG_EXPIRE] = per(r->expire_ns, r->expired);
+	v[FIG_BYTES] = run_bytes_per_conn(r);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of each figure over the @reps runs of one size, which lie
+ * @stride apart in @runs (the repetitions are interleaved). */
+static void median_figs(const struct run *runs, size_t reps, size_t stride,
+			double v[FIG_MAX])
+{
+	double col[64];
+
+	for (int f = 0; f < FIG_MAX; f++) {
+		for (size_t k = 0; k < reps; k++) {
+			double all[FIG_MAX];
+
+			run_figs(&runs[k * stride], all);
+			col[k] = all[f];
+		}
+		qsort(col, reps, sizeof(col[0]), cmp_double);
+		v[f] = reps % 2 ? col[reps / 2]
+				: (col[reps / 2 - 1] + col[reps / 2]) / 2;
+	}
+}
+
+static void print_row(const struct run *r, const double v[FIG_MAX],
+		      uint64_t mismatches)
+{
+	printf("%9u%10u%10.1f%10.1f%10.1f%10.1f%10.1f%10.1f%10.1f"
+	       "%10" PRIu64 "%10" PRIu64 "\n",
+	       r->flows, r->table_max, v[FIG_NEW], v[FIG_REPLY], v[FIG_EST],
+	       v[FIG_EST_CPU], v[FIG_CLOSE], v[FIG_EXPIRE], v[FIG_BYTES],
+	       r->ph[PH_EST].packets, mismatches);
+}
+
+/* @runs holds @reps rounds of the @nsizes sizes, round after round. */
+static void print_table(const struct run *runs, size_t nsizes, size_t reps)
 {
 	static const char *const head[2][11] = {
 	    {"flows", "tbl max", "new", "reply", "est", "est cpu", "close/ct",
@@ -585,6 +642,7 @@ static void print_table(const struct run *runs, size_t nruns)
 	    {"", "", "ns/ct", "ns/pkt", "ns/pkt", "ns/pkt", "ns", "ns", "(RSS)",
 	     "", ""},
 	};
+	double first[FIG_MAX], last[FIG_MAX], v[FIG_MAX];
 
 	printf("sizeof(struct qt_conn) = %zu bytes, %u packets per engine "
 	       "call\n\n",
@@ -594,24 +652,38 @@ static void print_table(const struct run *runs, size_t nruns)
 			printf("%*s", col ? 10 : 9, head[h][col]);
 		printf("\n");
 	}
-	for (size_t k = 0; k < nruns; k++) {
+	for (size_t k = 0; k < nsizes * reps; k++) {
 		const struct run *r = &runs[k];
-		const struct phase_stat *ph = r->ph;
 
-		printf("%9u%10u%10.1f%10.1f%10.1f%10.1f%10.1f%10.1f%10.1f"
-		       "%10" PRIu64 "%10" PRIu64 "\n",
-		       r->flows, r->table_max,
-		       per(ph[PH_NEW].ns, ph[PH_NEW].packets),
-		       per(ph[PH_REPLY].ns, ph[PH_REPLY].packets),
-		       per(ph[PH_EST].ns, ph[PH_EST].packets),
-		       per(ph[PH_EST].cpu_ns, ph[PH_EST].packets),
-		       per(ph[PH_CLOSE].ns, r->nproto[0]),
-		       per(r->expire_ns, r->expired), run_bytes_per_conn(r),
-		       ph[PH_EST].packets, run_mismatches(r));
+		run_figs(r, v);
+		print_row(r, v, run_mismatches(r));
 		if (r->early_expired || r->expired != r->flows)
 			printf("  warning: %" PRIu64 " expired early, %" PRIu64
 			       " at the expiry phase (want %u)\n",
 			       r->early_expired, r->expired, r->flows);
+	}
+	if (reps > 1) {
+		printf("median of %zu runs (interleaved):\n", reps);
+		for (size_t k = 0; k < nsizes; k++) {
+			uint64_t mism = 0;
+
+			for (size_t i = 0; i < reps; i++)
+				mism += run_mismatches(&runs[i * nsizes + k]);
+			median_figs(&runs[k], reps, nsizes, v);
+			print_row(&runs[k], v, mism);
+		}
+	}
+	if (nsizes > 1) {
+		/* Issue 8's scaling target: the largest table's cost over
+		 * the smallest's. */
+		median_figs(&runs[0], reps, nsizes, first);
+		median_figs(&runs[nsizes - 1], reps, nsizes, last);
+		printf("est %u / est %u: %.2fx (cpu %.2fx); new: %.2fx\n",
+		       runs[nsizes - 1].flows, runs[0].flows,
+		       first[FIG_EST] ? last[FIG_EST] / first[FIG_EST] : 0,
+		       first[FIG_EST_CPU]
+			   ? last[FIG_EST_CPU] / first[FIG_EST_CPU] : 0,
+		       first[FIG_NEW] ? last[FIG_NEW] / first[FIG_NEW] : 0);
 	}
 }
 
@@ -719,8 +791,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: qtrack-bench [-c N[,N...]] [--max-flows N] "
 		"[--proto tcp|udp|icmp|mix]\n"
-		"                    [-p PACKETS] [-b BATCH] [--seed S] "
-		"[--json]\n"
+		"                    [-p PACKETS] [-b BATCH] [-r RUNS] "
+		"[--seed S] [--json]\n"
 		"       qtrack-bench --ovs N ITERATIONS [-b BATCH] [--json]\n"
 		"  -b BATCH      packets per engine call (default 32, max "
 		"256); 1 = qt_engine_process() per packet\n"
@@ -729,6 +801,8 @@ static void usage(FILE *f)
 		"  --max-flows N skip sizes above N\n"
 		"  -p PACKETS    established-path packets per size "
 		"(default 2000000)\n"
+		"  -r RUNS       run every size RUNS times (max 64), "
+		"interleaved, and print the medians\n"
 		"Exit status: 0, or 2 if any packet got another state than "
 		"the kernel's.\n");
 }
@@ -760,7 +834,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	uint32_t sizes[16] = {1000, 100000, 1000000};
-	size_t nsizes = 3, nruns = 0;
+	size_t nsizes = 3, nruns = 0, reps = 1;
 	uint32_t max_flows = UINT32_MAX, ovs_n = 0, ovs_iters = 0;
 	uint64_t est_packets = 2000000, seed = 0x5eed;
 	enum mix mix = MIX_ALL;
@@ -768,7 +842,7 @@ int main(int argc, char **argv)
 	struct run *runs;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "b:c:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:c:p:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			batch_size = parse_u32(optarg, "-b");
@@ -791,6 +865,11 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			est_packets = parse_u32(optarg, "-p");
+			break;
+		case 'r':
+			reps = parse_u32(optarg, "-r");
+			if (reps > 64)
+				reps = 64;
 			break;
 		case 'P':
 			if (!strcmp(optarg, "tcp"))
@@ -835,18 +914,27 @@ int main(int argc, char **argv)
 	if (ovs_n)
 		return bench_ovs(ovs_n, ovs_iters, json);
 
-	runs = calloc(nsizes, sizeof(*runs));
+	runs = calloc(nsizes * reps, sizeof(*runs));
 	if (!runs)
 		return 1;
-	for (size_t k = 0; k < nsizes; k++) {
-		if (sizes[k] > max_flows)
-			continue;
-		bench_run(&runs[nruns++], sizes[k], est_packets, mix, seed);
+	{
+		size_t kept = 0;
+
+		for (size_t k = 0; k < nsizes; k++)
+			if (sizes[k] <= max_flows)
+				sizes[kept++] = sizes[k];
+		nsizes = kept;
 	}
+	/* Round after round over all sizes, so that a slow spell of a
+	 * shared machine falls on every size alike. */
+	for (size_t i = 0; i < reps; i++)
+		for (size_t k = 0; k < nsizes; k++)
+			bench_run(&runs[nruns++], sizes[k], est_packets, mix,
+				  seed + i);
 	if (json)
 		print_json(runs, nruns);
 	else
-		print_table(runs, nruns);
+		print_table(runs, nsizes, reps);
 	for (size_t k = 0; k < nruns; k++) {
 		if (run_mismatches(&runs[k]) || runs[k].early_expired ||
 		    runs[k].expired != runs[k].flows) {
