@@ -505,24 +505,92 @@ static enum qt_reason icmp_parse(const uint8_t *data, uint32_t cap,
 	return QT_R_NONE;
 }
 
-enum qt_reason qt_packet_parse(const uint8_t *data, uint32_t caplen,
-			       uint32_t origlen, struct qt_pkt *pkt)
+/*
+ * ipv4_fast_parse - the common packet in one pass: IPv4 without options,
+ * not a fragment, TCP without options or UDP, every header inside the
+ * capture and every length consistent.  Fills @pkt (already cleared)
+ * exactly as the general path below would and returns true; returns false,
+ * having written nothing, for anything else, which the general path then
+ * parses (or refuses) as before.
+ */
+static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
+				   uint32_t origlen, struct qt_pkt *pkt)
+{
+	const uint8_t *l4 = data + IPV4_HDR_LEN;
+	uint32_t ip_len, l4_len, cap, hdr;
+	uint8_t proto;
+
+	if (caplen < IPV4_HDR_LEN + UDP_HDR_LEN || data[0] != 0x45)
+		return false;
+	ip_len = load_be16(data + 2);
+	/* ip_len 0 (BIG TCP) is below IPV4_HDR_LEN and takes the slow way. */
+	if (ip_len > origlen || ip_len < IPV4_HDR_LEN + UDP_HDR_LEN)
+		return false;
+	if (load_be16(data + 6) & (IP_OFFSET | IP_MF))
+		return false;
+	cap = caplen < ip_len ? caplen : ip_len;
+	l4_len = ip_len - IPV4_HDR_LEN;
+	proto = data[9];
+	if (proto == IPPROTO_TCP) {
+		/* doff 20 exactly: no options to walk (and opts_seen). */
+		if (l4_len < TCP_HDR_LEN || cap < IPV4_HDR_LEN + TCP_HDR_LEN ||
+		    l4[12] >> 4 != TCP_HDR_LEN / 4)
+			return false;
+		hdr = TCP_HDR_LEN;
+		pkt->tcp.seq = load_be32(l4 + 4);
+		pkt->tcp.ack = load_be32(l4 + 8);
+		pkt->tcp.flags = l4[13];
+		pkt->tcp.win = load_be16(l4 + 14);
+		pkt->tcp.doff = TCP_HDR_LEN;
+		pkt->tcp.opts_seen = true;
+	} else if (proto == IPPROTO_UDP) {
+		uint32_t ulen = load_be16(l4 + 4);
+
+		if (ulen < UDP_HDR_LEN || ulen > l4_len)
+			return false;
+		hdr = UDP_HDR_LEN;
+	} else {
+		return false;
+	}
+
+	pkt->tuple.family = AF_INET;
+	pkt->tuple.proto = proto;
+	memcpy(pkt->tuple.src.b, data + 12, 4);
+	memcpy(pkt->tuple.dst.b, data + 16, 4);
+	pkt->tuple.sport = load_be16(l4);
+	pkt->tuple.dport = load_be16(l4 + 2);
+	pkt->ttl = data[8];
+	pkt->ip_len = ip_len;
+	pkt->l3_len = IPV4_HDR_LEN;
+	pkt->l4_off = IPV4_HDR_LEN;
+	pkt->l4_len = l4_len;
+	pkt->payload_off = IPV4_HDR_LEN + hdr;
+	pkt->payload_len = l4_len - hdr;
+	if (cap > IPV4_HDR_LEN + hdr)
+		pkt->payload_caplen = cap - IPV4_HDR_LEN - hdr;
+	return true;
+}
+
+/* Clear the result in pieces of 64 bytes: the compiler writes those with a
+ * few vector stores, where one memset of the whole struct became a string
+ * store (rep stos) costing ~10 ns per packet. */
+static inline void pkt_clear(struct qt_pkt *pkt)
+{
+	for (size_t off = 0; off < sizeof(*pkt); off += 64)
+		memset((char *)pkt + off, 0,
+		       sizeof(*pkt) - off < 64 ? sizeof(*pkt) - off : 64);
+}
+
+/* The general parse of a cleared @pkt; out of line so that the fast path
+ * does not pay for its registers. */
+static __attribute__((noinline)) enum qt_reason
+packet_parse_general(const uint8_t *data, uint32_t caplen, uint32_t origlen,
+		     struct qt_pkt *pkt)
 {
 	struct l3_walk w = { 0 };
 	enum qt_reason r;
 	uint32_t cap;
 
-	/* Clear the result in pieces of 64 bytes: the compiler writes those
-	 * with a few vector stores, where one memset of the whole struct
-	 * became a string store (rep stos) costing ~10 ns per packet. */
-	for (size_t off = 0; off < sizeof(*pkt); off += 64)
-		memset((char *)pkt + off, 0,
-		       sizeof(*pkt) - off < 64 ? sizeof(*pkt) - off : 64);
-	pkt->data = data;
-	/* A caller that knows no better passes origlen == caplen; one that
-	 * passes less cannot mean it, the bytes are there. */
-	if (origlen < caplen)
-		origlen = caplen;
 	if (caplen < 1)
 		return QT_R_TRUNCATED;
 
@@ -563,4 +631,28 @@ enum qt_reason qt_packet_parse(const uint8_t *data, uint32_t caplen,
 	if (cap > pkt->payload_off)
 		pkt->payload_caplen = cap - pkt->payload_off;
 	return r;
+}
+
+enum qt_reason qt_packet_parse(const uint8_t *data, uint32_t caplen,
+			       uint32_t origlen, struct qt_pkt *pkt)
+{
+	pkt_clear(pkt);
+	pkt->data = data;
+	/* A caller that knows no better passes origlen == caplen; one that
+	 * passes less cannot mean it, the bytes are there. */
+	if (origlen < caplen)
+		origlen = caplen;
+	if (ipv4_fast_parse(data, caplen, origlen, pkt))
+		return QT_R_NONE;
+	return packet_parse_general(data, caplen, origlen, pkt);
+}
+
+enum qt_reason qt_packet_parse_general(const uint8_t *data, uint32_t caplen,
+				       uint32_t origlen, struct qt_pkt *pkt)
+{
+	pkt_clear(pkt);
+	pkt->data = data;
+	if (origlen < caplen)
+		origlen = caplen;
+	return packet_parse_general(data, caplen, origlen, pkt);
 }
