@@ -523,8 +523,7 @@ _Static_assert(sizeof(struct qt_tuple) == 40 &&
 typedef uint64_t v2u64 __attribute__((vector_size(16)));
 
 static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
-				  uint8_t proto, uint16_t sport,
-				  uint16_t dport)
+				  uint8_t proto, uint32_t l4word)
 {
 	char *p = (char *)t;
 	uint64_t src, dst, l4;
@@ -534,14 +533,15 @@ static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
 	src = a;
 	memcpy(&a, ip + 16, 4);
 	dst = a;
+	/* @l4word is the tuple's l4 member as a value: in memory it is
+	 * bytes 32-35 in either byte order. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	l4 = sport | (uint64_t)dport << 16 | (uint64_t)AF_INET << 32 |
-	     (uint64_t)proto << 40;
+	l4 = l4word | (uint64_t)AF_INET << 32 | (uint64_t)proto << 40;
 #else
 	src <<= 32;
 	dst <<= 32;
-	l4 = (uint64_t)sport << 48 | (uint64_t)dport << 32 |
-	     (uint64_t)AF_INET << 24 | (uint64_t)proto << 16;
+	l4 = (uint64_t)l4word << 32 | (uint64_t)AF_INET << 24 |
+	     (uint64_t)proto << 16;
 #endif
 	/* Each address with its zero padding as one 16-byte store, straight
 	 * into the tuple: the readers load 8 or 16 bytes at a time, and both
@@ -557,8 +557,8 @@ static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
 
 /*
  * ipv4_fast_parse - the common packet in one pass: IPv4 without options,
- * not a fragment, TCP without options or UDP, every header inside the
- * capture and every length consistent.  Fills @pkt (already cleared)
+ * not a fragment, TCP without options, UDP or an ICMP query (echo...),
+ * every header inside the capture and every length consistent.  Fills @pkt (already cleared)
  * exactly as the general path below would and returns true; returns false,
  * having written nothing, for anything else, which the general path then
  * parses (or refuses) as before.
@@ -569,6 +569,19 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 	const uint8_t *l4 = data + IPV4_HDR_LEN;
 	uint32_t ip_len, l4_len, cap, hdr;
 	uint8_t proto;
+	/* The tuple's l4 member, built in a register. */
+	union {
+		struct {
+			uint16_t sport;
+			uint16_t dport;
+		} ports;
+		struct {
+			uint16_t id;
+			uint8_t type;
+			uint8_t code;
+		} icmp;
+		uint32_t word;
+	} u;
 
 	if (caplen < IPV4_HDR_LEN + UDP_HDR_LEN || data[0] != 0x45)
 		return false;
@@ -599,12 +612,27 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 		if (ulen < UDP_HDR_LEN || ulen > l4_len)
 			return false;
 		hdr = UDP_HDR_LEN;
+	} else if (proto == IPPROTO_ICMP) {
+		/* Queries only (echo, timestamp...): an error quotes a
+		 * packet, which the general path parses. */
+		if (icmp_type_is_error(AF_INET, l4[0]))
+			return false;
+		hdr = ICMP_HDR_LEN;
+		pkt->icmp.type = l4[0];
+		pkt->icmp.code = l4[1];
+		pkt->icmp.id = load_be16(l4 + 4);
+		u.icmp.id = pkt->icmp.id;
+		u.icmp.type = l4[0];
+		u.icmp.code = l4[1];
 	} else {
 		return false;
 	}
+	if (proto != IPPROTO_ICMP) {
+		u.ports.sport = load_be16(l4);
+		u.ports.dport = load_be16(l4 + 2);
+	}
 
-	tuple_store_v4(&pkt->tuple, data, proto, load_be16(l4),
-		       load_be16(l4 + 2));
+	tuple_store_v4(&pkt->tuple, data, proto, u.word);
 	pkt->ttl = data[8];
 	pkt->ip_len = ip_len;
 	pkt->l3_len = IPV4_HDR_LEN;

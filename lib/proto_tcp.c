@@ -819,10 +819,12 @@ static inline bool tcp_fast_ack(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return true;
 }
 
-static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
-				  enum qt_dir dir,
-				  const struct qt_proto_ctx *ctx,
-				  uint32_t *timeout, enum qt_reason *why)
+/* Every packet the fast path does not take.  Out of line, so that the
+ * fast path is not compiled with this function's registers and spills. */
+static __attribute__((noinline)) enum qt_verdict
+tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
+		   enum qt_dir dir, const struct qt_proto_ctx *ctx,
+		   uint32_t *timeout, enum qt_reason *why)
 {
 	const struct qt_conf *conf = ctx->conf;
 	struct qt_tcp_conn *tc = &ct->proto.tcp;
@@ -833,10 +835,6 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 	uint32_t to, shrink;
 	int v;
 
-#ifndef QT_TCP_REFERENCE
-	if (tcp_fast_ack(ct, pkt, dir, conf, timeout))
-		return QT_V_ACCEPT;
-#endif
 	if (old_state >= QT_TCP_STATE_MAX) {
 		*why = QT_R_TCP_STATE;
 		return QT_V_INVALID;
@@ -895,6 +893,18 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 		ct->status |= QT_CONN_ASSURED;
 	}
 	return QT_V_ACCEPT;
+}
+
+static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
+				  enum qt_dir dir,
+				  const struct qt_proto_ctx *ctx,
+				  uint32_t *timeout, enum qt_reason *why)
+{
+#ifndef QT_TCP_REFERENCE
+	if (tcp_fast_ack(ct, pkt, dir, ctx->conf, timeout))
+		return QT_V_ACCEPT;
+#endif
+	return tcp_packet_general(ct, pkt, dir, ctx, timeout, why);
 }
 
 const char *qt_tcp_state_name(enum qt_tcp_state s)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_packet_fast.c - qt_packet_parse()'s fast path for plain IPv4 TCP and
- * UDP must give exactly what the general parse gives.
+ * test_packet_fast.c - qt_packet_parse()'s fast path for plain IPv4 TCP,
+ * UDP and ICMP queries must give exactly what the general parse gives.
  *
  * Seed packets (TCP with and without options, UDP, UDP-Lite, ICMP, IPv4
  * with options, fragments) are mutated at random in the bytes the fast
@@ -121,6 +121,17 @@ static void test_fast_plain(void **state)
 	assert_int_equal(p.payload_len, 30);
 	assert_int_equal(p.payload_caplen, 30);
 	compare(b, cap + 30, cap + 30);
+
+	cap = build(b, IPPROTO_ICMP, 8, 56);
+	assert_int_equal(qt_packet_parse(b, cap, cap + 56, &p), QT_R_NONE);
+	assert_int_equal(p.tuple.icmp.type, 8);
+	assert_int_equal(p.tuple.icmp.id, 77);
+	assert_int_equal(p.icmp.id, 77);
+	assert_false(p.icmp.is_error);
+	assert_int_equal(p.payload_len, 56);
+	compare(b, cap, cap + 56);
+	b[20] = 3;	/* an error: the general path */
+	compare(b, cap, cap + 56);
 }
 
 /* Mutate the bytes the fast path reads, and the lengths. */
@@ -134,7 +145,9 @@ static void test_fast_differential(void **state)
 		{ IPPROTO_UDP, 8 },	 { IPPROTO_UDPLITE, 8 },
 		{ IPPROTO_ICMP, 8 },	 { IPPROTO_GRE, 4 },
 	};
-	static const uint8_t spots[] = { 0, 2, 3, 6, 7, 9, 32, 24, 25 };
+	static const uint8_t spots[] = {
+		0, 2, 3, 6, 7, 9, 20, 21, 24, 25, 32, 33,
+	};
 	uint8_t b[BUF];
 
 	(void)state;
