@@ -231,9 +231,8 @@ static struct qt_conn *engine_alloc(struct qt_engine *e,
 /* An ICMP or ICMPv6 error: RELATED to the connection of the quoted packet,
  * in the direction opposite to it, if the error is addressed to that
  * connection's endpoint (the kernel's nf_conntrack_inet_error()). */
-static __attribute__((noinline)) void
-engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
-	     struct qt_result *res)
+static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
+			 struct qt_result *res)
 {
 	const struct qt_proto_ops *inner_ops;
 	struct qt_tuple want;
@@ -327,17 +326,6 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 	return ct;
 }
 
-/* engine_conn_new() out of line: inlined, its registers and stack made
- * every packet of an established conn pay in engine_classify()'s
- * prologue. */
-static __attribute__((noinline)) struct qt_conn *
-engine_conn_open(struct qt_engine *e, const struct qt_proto_ops *ops,
-		 const struct qt_pkt *pkt, const struct qt_proto_ctx *ctx,
-		 uint32_t mark_in, struct engine_hash *h, struct qt_result *res)
-{
-	return engine_conn_new(e, ops, pkt, ctx, mark_in, h, res);
-}
-
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 			    struct engine_hash h, uint32_t mark_in,
 			    uint32_t flags, struct qt_result *res)
@@ -377,7 +365,7 @@ again:
 	fresh = ct == NULL;
 	if (fresh) {
 		dir = QT_DIR_ORIG;
-		ct = engine_conn_open(e, ops, pkt, &ctx, mark_in, &h, res);
+		ct = engine_conn_new(e, ops, pkt, &ctx, mark_in, &h, res);
 		if (!ct)
 			return;
 	}
