@@ -67,7 +67,8 @@ static void engine_event(struct qt_engine *e, enum qt_event_type type,
 static void conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
 {
 	ct->timeout = timeout;
-	qt_timer_arm(&e->wheel, &ct->timer, e->now + (uint64_t)timeout * 1000);
+	qt_timer_rearm(&e->wheel, &ct->timer,
+		       e->now + (uint64_t)timeout * 1000);
 }
 
 /* Unlink, announce and free a confirmed connection, and the expectations

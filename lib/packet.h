@@ -124,4 +124,10 @@ struct qt_pkt {
 enum qt_reason qt_packet_parse(const uint8_t *data, uint32_t caplen,
 			       uint32_t origlen, struct qt_pkt *pkt);
 
+/* qt_packet_parse() without its fast path for plain IPv4 TCP, UDP and ICMP
+ * queries: the reference the fast path must agree with, field for field
+ * (unit tests). */
+enum qt_reason qt_packet_parse_general(const uint8_t *data, uint32_t caplen,
+				       uint32_t origlen, struct qt_pkt *pkt);
+
 #endif

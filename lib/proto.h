@@ -92,16 +92,35 @@ struct qt_proto_ops {
 	bool (*can_early_drop)(const struct qt_conn *ct);
 };
 
-/* The tracker for @proto: TCP, UDP, UDP-Lite, ICMP, ICMPv6 or the generic
- * one. */
-const struct qt_proto_ops *qt_proto_find(uint8_t proto);
-
 extern const struct qt_proto_ops qt_proto_tcp;
 extern const struct qt_proto_ops qt_proto_udp;
 extern const struct qt_proto_ops qt_proto_udplite;
 extern const struct qt_proto_ops qt_proto_icmp;
 extern const struct qt_proto_ops qt_proto_icmpv6;
 extern const struct qt_proto_ops qt_proto_generic;
+
+/* The tracker for @proto: TCP, UDP, UDP-Lite, ICMP, ICMPv6 or the generic
+ * one.  Inline: the engine asks once per packet, and a call was a
+ * measurable part of the established path. */
+static inline const struct qt_proto_ops *qt_proto_find(uint8_t proto)
+{
+	/* TCP first: most packets are TCP, and a switch compiles to a
+	 * search that tests it third. */
+	if (proto == 6)		/* IPPROTO_TCP */
+		return &qt_proto_tcp;
+	switch (proto) {
+	case 17:	/* IPPROTO_UDP */
+		return &qt_proto_udp;
+	case 136:	/* IPPROTO_UDPLITE */
+		return &qt_proto_udplite;
+	case 1:		/* IPPROTO_ICMP */
+		return &qt_proto_icmp;
+	case 58:	/* IPPROTO_ICMPV6 */
+		return &qt_proto_icmpv6;
+	default:
+		return &qt_proto_generic;
+	}
+}
 
 /* The protocol name conntrack -L prints for @proto ("unknown" for ones it
  * has no name for). */

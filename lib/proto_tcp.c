@@ -17,6 +17,14 @@
 #include <stdint.h>
 #include <string.h>
 
+/* tests/unit/test_tcp_fast.c builds a second copy of this file with
+ * QT_TCP_REFERENCE defined: no fast path, exported names renamed, so the
+ * two can be run side by side on the same packets. */
+#ifdef QT_TCP_REFERENCE
+#define qt_proto_tcp qt_proto_tcp_reference
+#define qt_tcp_state_name qt_tcp_state_name_reference
+#endif
+
 #include "proto.h"
 
 /* Packet classes: the kernel's get_conntrack_index() order, which is also
@@ -245,6 +253,63 @@ static uint32_t tcp_maxackwin(const struct qt_tcp_dir *snd)
 }
 
 /*
+ * The second half of tcp_in_window(): what a packet found in window
+ * changes in both directions' window data.  @win is the packet's window,
+ * already scaled; @sack the highest SACK edge or the ack.  Shared with the
+ * fast path, so that both update exactly alike.
+ */
+static inline __attribute__((always_inline)) void
+tcp_window_update(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
+		  enum qt_dir dir, enum tcp_class cls, uint32_t seq,
+		  uint32_t ack, uint32_t sack, uint32_t end, uint32_t win)
+{
+	struct qt_tcp_dir *snd = &tc->seen[dir];
+	struct qt_tcp_dir *rcv = &tc->seen[!dir];
+	uint32_t swin = win + (sack - ack);
+
+	if (snd->maxwin < swin)
+		snd->maxwin = swin;
+	if (seq_after(end, snd->end)) {
+		snd->end = end;
+		snd->flags |= QT_TCPF_DATA_UNACKED;
+	}
+	if (pkt->tcp.flags & QT_TCP_ACK) {
+		if (!(snd->flags & QT_TCPF_MAXACK_SET)) {
+			snd->maxack = ack;
+			snd->flags |= QT_TCPF_MAXACK_SET;
+		} else if (seq_after(ack, snd->maxack)) {
+			snd->maxack = ack;
+		}
+	}
+
+	if (rcv->maxwin != 0 && seq_after(end, snd->maxend))
+		rcv->maxwin += end - snd->maxend;
+	if (seq_after(sack + win, rcv->maxend - 1)) {
+		rcv->maxend = sack + win;
+		if (win == 0)
+			rcv->maxend++;
+	}
+	if (ack == rcv->end)
+		rcv->flags &= ~QT_TCPF_DATA_UNACKED;
+
+	/* The same ACK again from the same side is a retransmission. */
+	if (cls == TC_ACK) {
+		if (tc->last_dir == dir && tc->last_seq == seq &&
+		    tc->last_ack == ack && tc->last_end == end &&
+		    tc->last_win == pkt->tcp.win) {
+			tc->retrans++;
+		} else {
+			tc->last_dir = dir;
+			tc->last_seq = seq;
+			tc->last_ack = ack;
+			tc->last_end = end;
+			tc->last_win = pkt->tcp.win;
+			tc->retrans = 0;
+		}
+	}
+}
+
+/*
  * tcp_in_window - the four bounds of van Rooij's paper:
  *   I.   seq <= sender.maxend               (data not beyond the window)
  *   II.  end >= sender.end - receiver.maxwin (data not too old)
@@ -360,47 +425,7 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 	if (!(flags & QT_TCP_SYN))
 		win <<= snd->scale;
 
-	swin = win + (sack - ack);
-	if (snd->maxwin < swin)
-		snd->maxwin = swin;
-	if (seq_after(end, snd->end)) {
-		snd->end = end;
-		snd->flags |= QT_TCPF_DATA_UNACKED;
-	}
-	if (flags & QT_TCP_ACK) {
-		if (!(snd->flags & QT_TCPF_MAXACK_SET)) {
-			snd->maxack = ack;
-			snd->flags |= QT_TCPF_MAXACK_SET;
-		} else if (seq_after(ack, snd->maxack)) {
-			snd->maxack = ack;
-		}
-	}
-
-	if (rcv->maxwin != 0 && seq_after(end, snd->maxend))
-		rcv->maxwin += end - snd->maxend;
-	if (seq_after(sack + win, rcv->maxend - 1)) {
-		rcv->maxend = sack + win;
-		if (win == 0)
-			rcv->maxend++;
-	}
-	if (ack == rcv->end)
-		rcv->flags &= ~QT_TCPF_DATA_UNACKED;
-
-	/* The same ACK again from the same side is a retransmission. */
-	if (cls == TC_ACK) {
-		if (tc->last_dir == dir && tc->last_seq == seq &&
-		    tc->last_ack == ack && tc->last_end == end &&
-		    tc->last_win == pkt->tcp.win) {
-			tc->retrans++;
-		} else {
-			tc->last_dir = dir;
-			tc->last_seq = seq;
-			tc->last_ack = ack;
-			tc->last_end = end;
-			tc->last_win = pkt->tcp.win;
-			tc->retrans = 0;
-		}
-	}
+	tcp_window_update(tc, pkt, dir, cls, seq, ack, sack, end, win);
 	return TW_ACCEPT;
 }
 
@@ -750,10 +775,56 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return -1;
 }
 
-static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
-				  enum qt_dir dir,
-				  const struct qt_proto_ctx *ctx,
-				  uint32_t *timeout, enum qt_reason *why)
+/*
+ * tcp_fast_ack - the bulk of all packets: an ACK (no SYN, FIN or RST) of
+ * an assured ESTABLISHED conn, in window, without SACK blocks.  For it the
+ * state table says ESTABLISHED again, no special case of tcp_decide()
+ * applies, and of tcp_in_window() only the four bounds and the update
+ * remain; this is that path without the tests that cannot fire.  Checks
+ * everything before changing anything: returns false with the conn
+ * untouched when the packet is anything else (or fails a bound), and the
+ * general path decides it as before.
+ */
+static inline bool tcp_fast_ack(struct qt_conn *ct, const struct qt_pkt *pkt,
+				enum qt_dir dir, const struct qt_conf *conf,
+				uint32_t *timeout)
+{
+	struct qt_tcp_conn *tc = &ct->proto.tcp;
+	struct qt_tcp_dir *snd = &tc->seen[dir];
+	struct qt_tcp_dir *rcv = &tc->seen[!dir];
+	uint32_t seq = pkt->tcp.seq;
+	uint32_t ack = pkt->tcp.ack;
+	uint32_t end = seq + pkt->payload_len;
+
+	if ((pkt->tcp.flags &
+	     (QT_TCP_SYN | QT_TCP_FIN | QT_TCP_RST | QT_TCP_ACK)) !=
+		QT_TCP_ACK ||
+	    tc->state != QT_TCP_ESTABLISHED ||
+	    (ct->status & (QT_CONN_SEEN_REPLY | QT_CONN_ASSURED)) !=
+		(QT_CONN_SEEN_REPLY | QT_CONN_ASSURED) ||
+	    pkt->tcp.nsack || snd->maxwin == 0)
+		return false;
+	/* I, III, II and IV of tcp_in_window(), sack being the ack. */
+	if (!seq_before(seq, snd->maxend + 1) ||
+	    !seq_before(ack, rcv->end + 1) ||
+	    (rcv->maxwin && !seq_after(end, snd->end - rcv->maxwin - 1)) ||
+	    !seq_after(ack, rcv->end - tcp_maxackwin(snd) - 1))
+		return false;
+
+	tcp_window_update(tc, pkt, dir, TC_ACK, seq, ack, ack, end,
+			  (uint32_t)pkt->tcp.win << snd->scale);
+	tc->last_index = TC_ACK;
+	tc->last_dir = dir;
+	*timeout = tcp_timeout_pick(tc, conf, TC_ACK, QT_TCP_ESTABLISHED);
+	return true;
+}
+
+/* Every packet the fast path does not take.  Out of line, so that the
+ * fast path is not compiled with this function's registers and spills. */
+static __attribute__((noinline)) enum qt_verdict
+tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
+		   enum qt_dir dir, const struct qt_proto_ctx *ctx,
+		   uint32_t *timeout, enum qt_reason *why)
 {
 	const struct qt_conf *conf = ctx->conf;
 	struct qt_tcp_conn *tc = &ct->proto.tcp;
@@ -822,6 +893,18 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 		ct->status |= QT_CONN_ASSURED;
 	}
 	return QT_V_ACCEPT;
+}
+
+static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
+				  enum qt_dir dir,
+				  const struct qt_proto_ctx *ctx,
+				  uint32_t *timeout, enum qt_reason *why)
+{
+#ifndef QT_TCP_REFERENCE
+	if (tcp_fast_ack(ct, pkt, dir, ctx->conf, timeout))
+		return QT_V_ACCEPT;
+#endif
+	return tcp_packet_general(ct, pkt, dir, ctx, timeout, why);
 }
 
 const char *qt_tcp_state_name(enum qt_tcp_state s)

@@ -140,6 +140,28 @@ static inline uint64_t qt_timer_left(const struct qt_timer *t, uint64_t now)
  * or before the wheel's current time fires on the next advance. */
 void qt_timer_arm(struct qt_wheel *w, struct qt_timer *t, uint64_t expires);
 
+/*
+ * qt_timer_rearm - qt_timer_arm() with its most frequent case inline: a
+ * connection pushes its timer to a time at or after the current expiry on
+ * nearly every packet.  A timer in a wheel slot (expiry after the wheel's
+ * time, within the wheel's range) then stays where it is, as
+ * qt_timer_arm() decides too; only the stored expiry changes.
+ */
+static inline void qt_timer_rearm(struct qt_wheel *w, struct qt_timer *t,
+				  uint64_t expires)
+{
+	if (qt_timer_armed(t)) {
+		uint64_t old = qt_timer_expires(t, w->now);
+
+		if (expires >= old && old > w->now &&
+		    !((old ^ w->now) >> (QT_WHEEL_LEVELS * QT_WHEEL_BITS))) {
+			qt_timer_set_expires(t, expires);
+			return;
+		}
+	}
+	qt_timer_arm(w, t, expires);
+}
+
 /* Disarm @t; harmless if not armed. */
 void qt_timer_cancel(struct qt_wheel *w, struct qt_timer *t);
 

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_packet_fast.c - qt_packet_parse()'s fast path for plain IPv4 TCP,
+ * UDP and ICMP queries must give exactly what the general parse gives.
+ *
+ * Seed packets (TCP with and without options, UDP, UDP-Lite, ICMP, IPv4
+ * with options, fragments) are mutated at random in the bytes the fast
+ * path looks at and in the lengths passed, and every result is compared
+ * with qt_packet_parse_general(): the reason and every byte of struct
+ * qt_pkt.  A run also checks that the fast path was really taken for the
+ * plain packets (their parse succeeds with the expected fields).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "packet.h"
+
+#define BUF 128
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* A plain IPv4 packet of @proto with an L4 header of @l4hdr bytes and
+ * @pay payload bytes; returns the header bytes written (the capture). */
+static uint32_t build(uint8_t *b, uint8_t proto, uint32_t l4hdr, uint32_t pay)
+{
+	uint32_t ip_len = 20 + l4hdr + pay;
+
+	memset(b, 0, BUF);
+	b[0] = 0x45;
+	put16(b + 2, (uint16_t)ip_len);
+	put16(b + 6, 0x4000);
+	b[8] = 64;
+	b[9] = proto;
+	b[12] = 10, b[15] = 1;
+	b[16] = 10, b[19] = 2;
+	put16(b + 20, 1234);
+	put16(b + 22, 80);
+	if (proto == IPPROTO_TCP) {
+		b[24] = 1, b[27] = 7;	/* seq */
+		b[28] = 2, b[31] = 9;	/* ack */
+		b[32] = (uint8_t)(l4hdr / 4) << 4;
+		b[33] = 0x18;		/* PSH ACK */
+		put16(b + 34, 512);
+		if (l4hdr > 20) {
+			/* MSS, NOP, WSCALE */
+			b[40] = 2, b[41] = 4, b[42] = 5, b[43] = 0xb4;
+			b[44] = 1, b[45] = 3, b[46] = 3, b[47] = 7;
+		}
+	} else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE) {
+		put16(b + 24, (uint16_t)(l4hdr + pay));
+	} else if (proto == IPPROTO_ICMP) {
+		b[20] = 8;
+		put16(b + 24, 77);
+	}
+	return 20 + l4hdr;
+}
+
+static void compare(const uint8_t *b, uint32_t caplen, uint32_t origlen)
+{
+	/* A buffer of exactly caplen bytes: a sanitizer build catches any
+	 * read past the capture. */
+	uint8_t *cap = malloc(caplen ? caplen : 1);
+	struct qt_pkt fast, gen;
+	enum qt_reason rf, rg;
+
+	assert_non_null(cap);
+	memcpy(cap, b, caplen);
+	/* Garbage first: neither may rely on the caller clearing. */
+	memset(&fast, 0xa5, sizeof(fast));
+	memset(&gen, 0x5a, sizeof(gen));
+	rf = qt_packet_parse(cap, caplen, origlen, &fast);
+	rg = qt_packet_parse_general(cap, caplen, origlen, &gen);
+	assert_int_equal(rf, rg);
+	/* On an error the general path leaves the struct partly filled;
+	 * the fast path never errs itself, so the two must still agree. */
+	assert_memory_equal(&fast, &gen, sizeof(fast));
+	free(cap);
+}
+
+static void test_fast_plain(void **state)
+{
+	uint8_t b[BUF];
+	struct qt_pkt p;
+	uint32_t cap;
+
+	(void)state;
+	cap = build(b, IPPROTO_TCP, 20, 100);
+	assert_int_equal(qt_packet_parse(b, cap, cap + 100, &p), QT_R_NONE);
+	assert_int_equal(p.tuple.family, AF_INET);
+	assert_int_equal(p.tuple.proto, IPPROTO_TCP);
+	assert_int_equal(p.tuple.sport, 1234);
+	assert_int_equal(p.tuple.dport, 80);
+	assert_int_equal(p.tcp.seq, 0x01000007);
+	assert_int_equal(p.tcp.ack, 0x02000009);
+	assert_int_equal(p.tcp.flags, 0x18);
+	assert_int_equal(p.tcp.win, 512);
+	assert_true(p.tcp.opts_seen);
+	assert_int_equal(p.payload_len, 100);
+	assert_int_equal(p.payload_caplen, 0);
+	compare(b, cap, cap + 100);
+
+	cap = build(b, IPPROTO_UDP, 8, 30);
+	assert_int_equal(qt_packet_parse(b, cap + 30, cap + 30, &p),
+			 QT_R_NONE);
+	assert_int_equal(p.payload_off, 28);
+	assert_int_equal(p.payload_len, 30);
+	assert_int_equal(p.payload_caplen, 30);
+	compare(b, cap + 30, cap + 30);
+
+	cap = build(b, IPPROTO_ICMP, 8, 56);
+	assert_int_equal(qt_packet_parse(b, cap, cap + 56, &p), QT_R_NONE);
+	assert_int_equal(p.tuple.icmp.type, 8);
+	assert_int_equal(p.tuple.icmp.id, 77);
+	assert_int_equal(p.icmp.id, 77);
+	assert_false(p.icmp.is_error);
+	assert_int_equal(p.payload_len, 56);
+	compare(b, cap, cap + 56);
+	b[20] = 3;	/* an error: the general path */
+	compare(b, cap, cap + 56);
+}
+
+/* Mutate the bytes the fast path reads, and the lengths. */
+static void test_fast_differential(void **state)
+{
+	static const struct {
+		uint8_t proto;
+		uint32_t l4hdr;
+	} seeds[] = {
+		{ IPPROTO_TCP, 20 },	 { IPPROTO_TCP, 28 },
+		{ IPPROTO_UDP, 8 },	 { IPPROTO_UDPLITE, 8 },
+		{ IPPROTO_ICMP, 8 },	 { IPPROTO_GRE, 4 },
+	};
+	static const uint8_t spots[] = {
+		0, 2, 3, 6, 7, 9, 20, 21, 24, 25, 32, 33,
+	};
+	uint8_t b[BUF];
+
+	(void)state;
+	for (unsigned int it = 0; it < 200000; it++) {
+		unsigned int s = rnd() % (sizeof(seeds) / sizeof(seeds[0]));
+		uint32_t pay = rnd() % 3 ? rnd() % 40 : rnd() % 70000;
+		uint32_t cap = build(b, seeds[s].proto, seeds[s].l4hdr,
+				     pay < 60 ? pay : 0);
+		uint32_t caplen, origlen;
+		unsigned int n = rnd() % 4;
+
+		if (pay >= 60) {
+			/* Long packet, header-only capture. */
+			put16(b + 2, (uint16_t)(cap + pay));
+			if (seeds[s].proto == IPPROTO_UDP)
+				put16(b + 24, (uint16_t)(seeds[s].l4hdr + pay));
+		} else {
+			cap += pay;
+		}
+		for (unsigned int k = 0; k < n; k++) {
+			unsigned int at = spots[rnd() % sizeof(spots)];
+
+			if (rnd() % 2)
+				b[at] = (uint8_t)rnd();
+			else
+				b[at] ^= (uint8_t)(1u << (rnd() % 8));
+		}
+		caplen = rnd() % 4 ? cap : rnd() % (cap + 8);
+		if (caplen > BUF)
+			caplen = BUF;
+		origlen = rnd() % 4 ? caplen + (pay >= 60 ? pay : 0)
+				    : caplen + rnd() % 80000;
+		if (rnd() % 16 == 0)
+			origlen = rnd() % (caplen + 1);
+		compare(b, caplen, origlen);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fast_plain),
+		cmocka_unit_test(test_fast_differential),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
