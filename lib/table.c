@@ -255,6 +255,18 @@ static inline struct qt_bucket *table_bucket(const struct qt_table *t,
 	return &t->bucket[hash & t->bmask];
 }
 
+/* The slots of @b whose tag is @tag, as a bit mask.  Computed without a
+ * branch per slot: the slot that matches is at a random position, and a
+ * loop that stops there mispredicts about once per lookup. */
+static inline uint32_t bucket_match(const struct qt_bucket *b, uint16_t tag)
+{
+	uint32_t m = 0;
+
+	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++)
+		m |= (uint32_t)(b->tag[i] == tag) << i;
+	return m;
+}
+
 struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 				       const struct qt_tuple *tp, uint64_t hash,
 				       enum qt_dir *dir)
@@ -264,10 +276,11 @@ struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 	enum qt_dir d;
 
 	for (;;) {
-		for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
+		for (uint32_t m = bucket_match(b, tag); m; m &= m - 1) {
+			unsigned i = (unsigned)__builtin_ctz(m);
 			struct qt_conn *ct;
 
-			if (b->tag[i] != tag || !b->nlink[i])
+			if (!b->nlink[i])
 				continue;
 			ct = &t->conns[~b->nlink[i]];
 			if (conn_match(ct, tp, &d)) {
@@ -306,8 +319,10 @@ void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash)
 	uint16_t tag = qt_table_tag(hash);
 	bool hit = false;
 
-	for (unsigned i = 0; i < QT_BUCKET_SLOTS; i++) {
-		if (b->tag[i] == tag && b->nlink[i]) {
+	for (uint32_t m = bucket_match(b, tag); m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+
+		if (b->nlink[i]) {
 			conn_prefetch(&t->conns[~b->nlink[i]]);
 			hit = true;
 		}
