@@ -608,18 +608,19 @@ static int cmp_double(const void *a, const void *b)
 static void median_figs(const struct run *runs, size_t reps, size_t stride,
 			double v[FIG_MAX])
 {
-	double col[64];
+	double col[FIG_MAX][64];
 
+	for (size_t k = 0; k < reps; k++) {
+		double all[FIG_MAX];
+
+		run_figs(&runs[k * stride], all);
+		for (int f = 0; f < FIG_MAX; f++)
+			col[f][k] = all[f];
+	}
 	for (int f = 0; f < FIG_MAX; f++) {
-		for (size_t k = 0; k < reps; k++) {
-			double all[FIG_MAX];
-
-			run_figs(&runs[k * stride], all);
-			col[k] = all[f];
-		}
-		qsort(col, reps, sizeof(col[0]), cmp_double);
-		v[f] = reps % 2 ? col[reps / 2]
-				: (col[reps / 2 - 1] + col[reps / 2]) / 2;
+		qsort(col[f], reps, sizeof(col[f][0]), cmp_double);
+		v[f] = reps % 2 ? col[f][reps / 2]
+				: (col[f][reps / 2 - 1] + col[f][reps / 2]) / 2;
 	}
 }
 
