@@ -9,13 +9,17 @@
  * direction and says which.  No allocation after qt_table_init().
  *
  * The index is an array of cache-line buckets.  A bucket holds up to
- * QT_BUCKET_SLOTS (16-bit hash tag, link) pairs, so a lookup reads one
- * line of index and then, almost always, only the entry that matches: a
- * tag mismatch rejects an entry without touching it.  A bucket that is
- * full continues in a chain of overflow buckets from a side pool.  The
- * index has one bucket per eight configured buckets, so a table filled to
- * [table] max = buckets averages eight connections in a bucket of ten
- * slots: about 8 bytes of index per connection.
+ * QT_BUCKET_SLOTS slots of one 32-bit word each: the entry's index + 1 in
+ * the low link_bits bits (as many as [table] max needs) and a tag, the top
+ * bits of the hash, in the rest.  A lookup reads one line of index and
+ * then, almost always, only the entry that matches: a tag mismatch
+ * rejects an entry without touching it.  A bucket that is full continues
+ * in a chain of overflow buckets from a side pool.  The index has one
+ * bucket per eight configured buckets, so a table filled to [table] max =
+ * buckets averages eight connections in a bucket of fifteen slots (about
+ * 8 bytes of index per connection), and only about one connection in a
+ * thousand lives in an overflow bucket, whose lookup costs a cache miss
+ * the batch pipeline does not hide.
  */
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
@@ -27,16 +31,22 @@
 #include "conn.h"
 #include "tuple.h"
 
-#define QT_BUCKET_SLOTS 10
+#define QT_BUCKET_SLOTS 15
 #define QT_BUCKET_PER_CONF 8	/* configured buckets per index bucket */
 
-/* Links are entry indexes.  In a bucket they are stored inverted, so that
- * an all-zero bucket (a page the kernel has not yet given us) is empty:
- * the index needs no initialisation pass. */
+/* A free slot is 0 and a used one never is (its link is at least 1, its
+ * tag never 0), so an all-zero bucket (a page the kernel has not yet given
+ * us) is empty: the index needs no initialisation pass.  word[] sees the
+ * slots and nmore as one array, for the tag match. */
 struct qt_bucket {
-	uint16_t tag[QT_BUCKET_SLOTS];	 /* top 16 bits of the hash */
-	uint32_t nlink[QT_BUCKET_SLOTS]; /* ~entry index; 0 = free slot */
-	uint32_t nmore;			 /* ~overflow bucket index, 0 none */
+	union {
+		struct {
+			/* tag << link_bits | (entry index + 1); 0 free */
+			uint32_t slot[QT_BUCKET_SLOTS];
+			uint32_t nmore;	/* ~overflow bucket index, 0 none */
+		};
+		uint32_t word[QT_BUCKET_SLOTS + 1];
+	};
 };
 
 _Static_assert(sizeof(struct qt_bucket) == 64, "bucket is one cache line");
@@ -51,6 +61,7 @@ struct qt_table {
 	uint32_t free_head; /* released entries, through their 1st word */
 	uint32_t fresh;	    /* entries [fresh, max) never used */
 	uint32_t seed;
+	uint32_t link_bits; /* low bits of a slot that hold entry index + 1 */
 	size_t conns_size; /* bytes mapped */
 	size_t bucket_size;
 	struct qt_bucket *ovf; /* overflow buckets, [0] unused */
@@ -71,13 +82,8 @@ void qt_table_destroy(struct qt_table *t);
 int qt_table_acct_enable(struct qt_table *t);
 
 /* The index hash of @tp, the same for @tp and its inverse.  The low bits
- * pick the bucket, the top 16 are the tag. */
+ * pick the bucket, the top 32 - link_bits are the tag. */
 uint64_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp);
-
-static inline uint16_t qt_table_tag(uint64_t hash)
-{
-	return (uint16_t)(hash >> 48);
-}
 
 /* Find the entry with @tp as one of its tuples; *dir says which. */
 struct qt_conn *qt_table_lookup(const struct qt_table *t,
