@@ -134,7 +134,7 @@ struct qt_conn {
 		} udp;
 	} proto;
 	uint32_t timeout : 24;	/* seconds of the current timeout */
-	uint32_t nexpect : 8;	/* live expectations this conn is master of */
+	uint32_t nexpect : 8;	/* live expectations it is master of */
 	uint32_t mark;		/* connmark bits */
 	uint32_t id;		/* unique, never reused while alive */
 };

@@ -691,8 +691,10 @@ static enum qt_reason tcp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
 				     &tc->flags[QT_DIR_ORIG], pkt);
 	} else {
 		d->maxend = d->end + d->maxwin;
-		tc->flags[QT_DIR_ORIG] = QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
-		tc->flags[QT_DIR_REPLY] = QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
+		tc->flags[QT_DIR_ORIG] =
+		    QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
+		tc->flags[QT_DIR_REPLY] =
+		    QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
 	}
 	tc->state = QT_TCP_NONE;
 	tc->last_index = TC_NONE;

@@ -131,17 +131,17 @@ static bool near_miss(const struct qt_tuple *tp, unsigned k,
 		out->dst.b[tp->family == AF_INET6 ? 8 : 1] ^= 1;
 		break;
 	case 4:
-		out->sport ^= 1;	/* ICMP: the id */
+		out->sport ^= 1; /* ICMP: the id */
 		break;
 	case 5:
-		out->dport ^= 1;	/* ICMP: the type */
+		out->dport ^= 1; /* ICMP: the type */
 		break;
 	case 6:
-		out->dport ^= 0x100;	/* ICMP: the code */
+		out->dport ^= 0x100; /* ICMP: the code */
 		break;
 	case 7:
-		out->proto = tp->proto == IPPROTO_UDP ? IPPROTO_TCP
-						      : IPPROTO_UDP;
+		out->proto =
+		    tp->proto == IPPROTO_UDP ? IPPROTO_TCP : IPPROTO_UDP;
 		break;
 	case 8:
 		/* The other family with the same first address word. */
@@ -221,8 +221,8 @@ static void test_round_trip(void **state)
 	/* The IPv4 twin of an IPv6 entry (its addresses' first four
 	 * bytes) is another connection. */
 	{
-		struct qt_tuple v4 = tuple4(IPPROTO_UDP, "32.1.13.184",
-					    "253.0.0.0", 53, 5353);
+		struct qt_tuple v4 =
+		    tuple4(IPPROTO_UDP, "32.1.13.184", "253.0.0.0", 53, 5353);
 
 		not_found(&t, &v4);
 	}
@@ -231,14 +231,14 @@ static void test_round_trip(void **state)
 
 static void test_v6_last_byte(void **state)
 {
-	struct qt_tuple a = tuple6(IPPROTO_UDP, "2001:db8::10", "2001:db8::20",
-				   1000, 2000);
-	struct qt_tuple b = tuple6(IPPROTO_UDP, "2001:db8::11", "2001:db8::20",
-				   1000, 2000);
-	struct qt_tuple c = tuple6(IPPROTO_UDP, "2001:db8::10", "2001:db8::21",
-				   1000, 2000);
-	struct qt_tuple d = tuple6(IPPROTO_UDP, "2001:db8::12", "2001:db8::20",
-				   1000, 2000);
+	struct qt_tuple a =
+	    tuple6(IPPROTO_UDP, "2001:db8::10", "2001:db8::20", 1000, 2000);
+	struct qt_tuple b =
+	    tuple6(IPPROTO_UDP, "2001:db8::11", "2001:db8::20", 1000, 2000);
+	struct qt_tuple c =
+	    tuple6(IPPROTO_UDP, "2001:db8::10", "2001:db8::21", 1000, 2000);
+	struct qt_tuple d =
+	    tuple6(IPPROTO_UDP, "2001:db8::12", "2001:db8::20", 1000, 2000);
 	struct qt_conn *ca, *cb, *cc;
 	struct qt_table t;
 
@@ -254,10 +254,10 @@ static void test_v6_last_byte(void **state)
 	found(&t, &c, cc);
 	not_found(&t, &d);
 	/* With a's hash, so that a's tag matches: d is still not a. */
-	assert_null(qt_table_lookup_hashed(&t, &d, qt_table_hash(&t, &a),
-					   NULL));
-	assert_null(qt_table_lookup_hashed(&t, &b, qt_table_hash(&t, &a),
-					   NULL));
+	assert_null(
+	    qt_table_lookup_hashed(&t, &d, qt_table_hash(&t, &a), NULL));
+	assert_null(
+	    qt_table_lookup_hashed(&t, &b, qt_table_hash(&t, &a), NULL));
 	qt_table_release(&t, cb);
 	not_found(&t, &b);
 	found(&t, &a, ca);
@@ -286,8 +286,8 @@ static void test_reuse_other_family(void **state)
 	no_near_match(&t, again);
 	/* The new tuple's hash, the old tuple: a tag match with a stale
 	 * address pair left in the store must not find it. */
-	assert_null(qt_table_lookup_hashed(&t, &v6, qt_table_hash(&t, &v4),
-					   NULL));
+	assert_null(
+	    qt_table_lookup_hashed(&t, &v6, qt_table_hash(&t, &v4), NULL));
 	assert_ptr_equal(again, ct);
 	assert_false(again->v6);
 	found(&t, &v4, again);
@@ -298,8 +298,8 @@ static void test_reuse_other_family(void **state)
 	again = add(&t, &v6b);
 	assert_ptr_equal(again, ct);
 	no_near_match(&t, again);
-	assert_null(qt_table_lookup_hashed(&t, &v4, qt_table_hash(&t, &v6b),
-					   NULL));
+	assert_null(
+	    qt_table_lookup_hashed(&t, &v4, qt_table_hash(&t, &v6b), NULL));
 	found(&t, &v6b, again);
 	not_found(&t, &v4);
 	not_found(&t, &v6);
@@ -498,8 +498,8 @@ static void test_v4_leaves_store_untouched(void **state)
 	assert_int_equal(resident, 0);
 	/* One IPv6 connection makes its element resident. */
 	{
-		struct qt_tuple tp = tuple6(IPPROTO_UDP, "fd00::1", "fd00::2",
-					    1, 2);
+		struct qt_tuple tp =
+		    tuple6(IPPROTO_UDP, "fd00::1", "fd00::2", 1, 2);
 		struct qt_conn *ct;
 
 		qt_table_release(&t, &t.conns[100]);
