@@ -627,8 +627,8 @@ static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 	size_t n;
 
 	if (cl->req.cmd == QT_CTL_STATS) {
-		cl->by_proto[ct->tuple[QT_DIR_ORIG].proto]++;
-		if (ct->tuple[QT_DIR_ORIG].proto == IPPROTO_TCP &&
+		cl->by_proto[qt_conn_l4proto(ct)]++;
+		if (qt_conn_l4proto(ct) == IPPROTO_TCP &&
 		    ct->proto.tcp.state < QT_TCP_STATE_MAX)
 			cl->by_tcp_state[ct->proto.tcp.state]++;
 		return;
@@ -720,8 +720,9 @@ static void ctl_walk_step(struct ctl_client *cl)
 		if (cl->req.cmd == QT_CTL_FLUSH) {
 			/* Flush is a walk too, so that emptying a big table
 			 * holds a worker's lock one chunk at a time. */
-			struct qt_tuple t = ct->tuple[QT_DIR_ORIG];
+			struct qt_tuple t;
 
+			qt_conn_tuple(ct, QT_DIR_ORIG, &t);
 			if (qt_engine_delete(w->engine, &t) == 0)
 				cl->matched++;
 		} else {

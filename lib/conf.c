@@ -19,6 +19,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "strbuf.h"
 
 /* The key table reads best as one row per key, so it keeps its own layout. */
@@ -31,6 +32,8 @@
  * accept far more than any sane timeout. */
 #define DUR_MIN 1
 #define DUR_MAX (100u * 86400u)
+/* A connection's timeout field has 24 bits (conn.h). */
+_Static_assert(DUR_MAX <= QT_CONN_TIMEOUT_MAX, "timeouts fit ct->timeout");
 #define DUR .type = QT_CT_DURATION, .min = DUR_MIN, .max = DUR_MAX
 #define MARK .type = QT_CT_MARK, .min = 0, .max = UINT32_MAX
 #define BOOL .type = QT_CT_BOOL, .min = 0, .max = 1

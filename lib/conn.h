@@ -5,7 +5,10 @@
 #ifndef QTRACK_CONN_H
 #define QTRACK_CONN_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "timer.h"
@@ -27,17 +30,20 @@
 #define QT_TCPF_CHALLENGE_ACK	0x40	/* a challenge ACK is expected */
 #define QT_TCPF_SIMULTANEOUS	0x80	/* simultaneous open seen */
 
+/* The window data of one direction.  Its window scale and QT_TCPF_*
+ * flags live beside the pair in struct qt_tcp_conn (scale[], flags[]):
+ * inside it they would pad each direction by two bytes. */
 struct qt_tcp_dir {
 	uint32_t end;		/* td_end: highest seq + len sent */
 	uint32_t maxend;	/* td_maxend: highest ack + window seen */
 	uint32_t maxwin;	/* td_maxwin: largest window seen */
 	uint32_t maxack;	/* td_maxack: highest ack sent */
-	uint8_t scale;		/* td_scale: window scale factor */
-	uint8_t flags;		/* QT_TCPF_* */
 };
 
 struct qt_tcp_conn {
 	struct qt_tcp_dir seen[2];
+	uint8_t scale[2];	/* td_scale per direction: window scale */
+	uint8_t flags[2];	/* QT_TCPF_* per direction */
 	uint8_t state;		/* enum qt_tcp_state */
 	uint8_t last_dir;	/* direction of the last packet */
 	uint8_t retrans;	/* retransmissions seen of the last packet */
@@ -50,42 +56,97 @@ struct qt_tcp_conn {
 	uint8_t last_flags;	/* QT_TCPF_* of that SYN/ACK */
 };
 
+_Static_assert(sizeof(struct qt_tcp_conn) == 56, "qt_tcp_conn: 56 bytes");
+
 /* A 64-bit field that needs only 4-byte alignment, so that it does not
  * pad the protocol union (and the entry) to a multiple of 8. */
 typedef uint64_t qt_u64_a4 __attribute__((aligned(4)));
 
+/* The addresses of an IPv6 connection's original tuple, kept out of the
+ * entry (struct qt_table.addr6, indexed like the pool). */
+struct qt_addr6pair {
+	union qt_addr src;
+	union qt_addr dst;
+};
+
+/* The longest timeout ct->timeout holds, in seconds (~194 days; the
+ * longest configurable one is 100 days). */
+#define QT_CONN_TIMEOUT_MAX ((UINT32_C(1) << 24) - 1)
+
 /*
- * Layout: 128 bytes, two cache lines (the pool is 2 MB aligned).  The
- * first line holds what the lookup and the timer touch: the tuple, the
- * timer, status and the start of the TCP state; the second the rest of it,
- * the timeout, connmark and id.  The [table] accounting counters live
- * outside (struct qt_acct), and so do the index links (overflow buckets,
- * table.c).  Only the original tuple is stored: the reply tuple is its
- * inverse (the tracker's invert(), a swap of addresses and ports, or of the
- * ICMP type), computed by qt_conn_tuple().  status and helper share a byte
- * (bit-fields: four status bits, helper an enum of two values), and the
+ * Layout: 96 bytes.  Entries start at multiples of 32 bytes of a 2 MB
+ * aligned pool, so wherever one sits it spans exactly two cache lines,
+ * and what a lookup reads first (the original tuple) and the timer are
+ * always in the first of them, with the start of the TCP state.
+ *
+ *   off size
+ *     0    8  addr: IPv4 source and destination, or the IPv6 pair's address
+ *     8    4  l4: sport/dport, or ICMP id/type/code, as in struct qt_tuple
+ *    12    1  l4proto
+ *    13    1  status:4, helper:2, v6:1
+ *    14    2  help
+ *    16   12  timer
+ *    28   56  proto (tcp; udp.stream_ts)
+ *    84    4  timeout:24, nexpect:8
+ *    88    4  mark
+ *    92    4  id
+ *
+ * Only the original tuple is stored, and in a compact form: IPv4
+ * addresses inline (24 of the 32 address bytes of a struct qt_tuple
+ * would be zero), IPv6 ones in the table's address store, family as the
+ * v6 bit.  qt_conn_tuple() rebuilds the full tuple of either direction;
+ * the reply tuple is the inverse of the original one (the tracker's
+ * invert(): a swap of addresses and ports, or of the ICMP type).  A conn
+ * gets its tuple from qt_table_set_tuple(), or qt_conn_set_tuple() when
+ * built by hand.  The [table] accounting counters live outside (struct
+ * qt_acct), and so do the index links (overflow buckets, table.c).  The
  * conn has no master field (an expectation names its master; nothing
  * asked a connection for its own).
  */
 struct qt_conn {
-	struct qt_tuple tuple[1];	/* [QT_DIR_ORIG] only; see above */
-	struct qt_timer timer;
+	union {
+		uint32_t ip4[2];	/* AF_INET: src, dst, network order */
+		struct qt_addr6pair *ip6; /* AF_INET6 */
+	} addr;
+	union {
+		struct {
+			uint16_t sport;
+			uint16_t dport;
+		};
+		struct {
+			uint16_t id;
+			uint8_t type;
+			uint8_t code;
+		} icmp;
+		uint32_t l4;	/* both identifiers as one word */
+	};
+	uint8_t l4proto;	/* IPPROTO_* */
 	uint8_t status : 4;	/* QT_CONN_* */
-	uint8_t helper : 4;	/* enum qt_helper, 0 for none */
-	uint8_t nexpect;	/* live expectations this conn is master of */
+	uint8_t helper : 2;	/* enum qt_helper, 0 for none */
+	uint8_t v6 : 1;		/* AF_INET6: addresses in *addr.ip6 */
+	uint8_t : 1;
 	uint16_t help;		/* 1 + helper state index (expect.h), 0 none */
+	struct qt_timer timer;
 	union {
 		struct qt_tcp_conn tcp;
 		struct {
 			qt_u64_a4 stream_ts;	/* ms: when UDP may go stream */
 		} udp;
 	} proto;
-	uint32_t timeout;	/* seconds of the current timeout */
+	uint32_t timeout : 24;	/* seconds of the current timeout */
+	uint32_t nexpect : 8;	/* live expectations it is master of */
 	uint32_t mark;		/* connmark bits */
 	uint32_t id;		/* unique, never reused while alive */
 };
 
-_Static_assert(sizeof(struct qt_conn) == 128, "qt_conn: 128 bytes");
+_Static_assert(sizeof(struct qt_conn) == 96, "qt_conn: 96 bytes");
+_Static_assert(offsetof(struct qt_conn, l4) == 8, "qt_conn: l4");
+_Static_assert(offsetof(struct qt_conn, l4proto) == 12, "qt_conn: l4proto");
+_Static_assert(offsetof(struct qt_conn, help) == 14, "qt_conn: help");
+_Static_assert(offsetof(struct qt_conn, timer) == 16, "qt_conn: timer");
+_Static_assert(offsetof(struct qt_conn, proto) == 28, "qt_conn: proto");
+_Static_assert(offsetof(struct qt_conn, mark) == 88, "qt_conn: mark");
+_Static_assert(offsetof(struct qt_conn, id) == 92, "qt_conn: id");
 
 /* Packets and bytes per direction of one connection ([table] accounting).
  * Kept in an array beside the pool (struct qt_table.acct), indexed like
@@ -96,10 +157,54 @@ struct qt_acct {
 	uint64_t bytes[2];
 };
 
+static inline uint8_t qt_conn_l4proto(const struct qt_conn *ct)
+{
+	return ct->l4proto;
+}
+
+/* AF_INET or AF_INET6. */
+static inline uint8_t qt_conn_family(const struct qt_conn *ct)
+{
+	return ct->v6 ? AF_INET6 : AF_INET;
+}
+
+/* The ICMP type of the original tuple (meaningful for ICMP, ICMPv6). */
+static inline uint8_t qt_conn_icmp_type(const struct qt_conn *ct)
+{
+	return ct->icmp.type;
+}
+
+/* The original tuple of @ct, rebuilt in full. */
+static inline void qt_conn_tuple_orig(const struct qt_conn *ct,
+				      struct qt_tuple *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ct->v6) {
+		out->src = ct->addr.ip6->src;
+		out->dst = ct->addr.ip6->dst;
+	} else {
+		out->src.ip = ct->addr.ip4[0];
+		out->dst.ip = ct->addr.ip4[1];
+	}
+	out->l4 = ct->l4;
+	out->family = qt_conn_family(ct);
+	out->proto = ct->l4proto;
+}
+
 /* The tuple of @ct in direction @dir.  The reply tuple is the inverse of
  * the original one, as the connection's tracker computes it. */
 void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
 		   struct qt_tuple *out);
+
+/*
+ * qt_conn_set_tuple - make @tp (AF_INET or AF_INET6) the original tuple of
+ * @ct.  An IPv6 tuple's addresses go to *@store, which must outlive @ct's
+ * use; @store may be NULL for IPv4.  For conns built outside a table (unit
+ * tests, fuzzers); a table's entries use qt_table_set_tuple().  Returns 0,
+ * or -1 with errno EINVAL: another family, or IPv6 without a store.
+ */
+int qt_conn_set_tuple(struct qt_conn *ct, const struct qt_tuple *tp,
+		      struct qt_addr6pair *store);
 
 #define QT_NO_CONN UINT32_MAX
 

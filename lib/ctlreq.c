@@ -497,10 +497,12 @@ size_t qt_ctlreq_format(const struct qt_ctlreq *r, char *buf, size_t len)
 
 bool qt_ctlreq_match(const struct qt_ctl_filter *f, const struct qt_conn *ct)
 {
-	const struct qt_tuple *t = &ct->tuple[QT_DIR_ORIG];
+	struct qt_tuple orig;
+	const struct qt_tuple *t = &orig;
 
 	if (!f->have)
 		return true;
+	qt_conn_tuple_orig(ct, &orig);
 	if ((f->have & QT_CTLF_FAMILY) && t->family != f->family)
 		return false;
 	if ((f->have & QT_CTLF_PROTO) && t->proto != f->proto)

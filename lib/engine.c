@@ -66,6 +66,9 @@ static void engine_event(struct qt_engine *e, enum qt_event_type type,
 
 static void conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
 {
+	/* ct->timeout has 24 bits; no configurable timeout comes near. */
+	if (timeout > QT_CONN_TIMEOUT_MAX)
+		timeout = QT_CONN_TIMEOUT_MAX;
 	ct->timeout = timeout;
 	qt_timer_rearm(&e->wheel, &ct->timer,
 		       e->now + (uint64_t)timeout * 1000);
@@ -216,7 +219,7 @@ static struct qt_conn *engine_alloc(struct qt_engine *e,
 		return ct;
 	victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN, NULL);
 	if (victim) {
-		ops = qt_proto_find(victim->tuple[0].proto);
+		ops = qt_proto_find(qt_conn_l4proto(victim));
 		if (ops->can_early_drop && !ops->can_early_drop(victim))
 			victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN,
 						 ops->can_early_drop);
@@ -300,7 +303,7 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 		return NULL;
 	}
 	/* The reply tuple is not stored: qt_conn_tuple() derives it. */
-	ct->tuple[QT_DIR_ORIG] = pkt->tuple;
+	qt_table_set_tuple(&e->table, ct, &pkt->tuple);
 	qt_timer_init(&ct->timer);
 	why = ops->new(ct, pkt, ctx);
 	if (why != QT_R_NONE) {
@@ -564,7 +567,8 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			struct engine_prep *p = &prep[mid % PIPE_RING];
 
 			if (p->what == PREP_TRACK)
-				qt_table_prefetch_entry(&e->table, p->hash);
+				qt_table_prefetch_entry(&e->table, p->hash,
+							p->pkt.tuple.family);
 		}
 		engine_finish(e, &in[i], &prep[i % PIPE_RING], &res[i]);
 	}

@@ -220,13 +220,14 @@ static bool port_listed(const uint16_t *ports, unsigned n, uint16_t port)
 static bool expect_take(struct qt_expect_table *x, struct qt_wheel *w,
 			struct qt_conn *ct)
 {
-	const struct qt_tuple *t = &ct->tuple[QT_DIR_ORIG];
+	struct qt_tuple t;
 
+	qt_conn_tuple_orig(ct, &t);
 	for (uint32_t i = 0; i < x->max; i++) {
 		struct qt_expect *exp = &x->slot[i];
 		struct qt_conn *master;
 
-		if (!exp->live || !expect_match(exp, t))
+		if (!exp->live || !expect_match(exp, &t))
 			continue;
 		master = &x->conns->conns[exp->master];
 		ct->status |= QT_CONN_EXPECTED;
@@ -243,15 +244,14 @@ static bool expect_take(struct qt_expect_table *x, struct qt_wheel *w,
 void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 		     struct qt_conn *ct, const struct qt_conf *conf)
 {
-	const struct qt_tuple *t = &ct->tuple[QT_DIR_ORIG];
-
 	/* An expected connection gets the expectation's helper (none for
 	 * FTP data), never one by port: init_conntrack() assigns a helper by
 	 * the template only when no expectation matched. */
 	if (x->count && expect_take(x, w, ct))
 		return;
-	if (t->proto == 6 && port_listed(conf->helper.ftp_ports,
-					 conf->helper.n_ftp_ports, t->dport))
+	if (qt_conn_l4proto(ct) == 6 &&
+	    port_listed(conf->helper.ftp_ports, conf->helper.n_ftp_ports,
+			ct->dport))
 		ct->helper = QT_HELPER_FTP;
 }
 

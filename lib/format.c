@@ -71,9 +71,9 @@ static enum fmt_l4 fmt_l4_kind(const struct qt_tuple *t)
 
 static const char *fmt_state(const struct qt_conn *ct)
 {
-	const struct qt_proto_ops *ops = qt_proto_find(ct->tuple[0].proto);
+	const struct qt_proto_ops *ops = qt_proto_find(qt_conn_l4proto(ct));
 
-	if (ops && ops->proto == ct->tuple[0].proto && ops->state_name)
+	if (ops && ops->proto == qt_conn_l4proto(ct) && ops->state_name)
 		return ops->state_name(ct);
 	return NULL;
 }
@@ -110,7 +110,7 @@ static void fmt_tuple(struct qt_strbuf *o, const struct qt_tuple *t)
 size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		      char *buf, size_t len)
 {
-	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
+	uint8_t proto = qt_conn_l4proto(ct);
 	const char *state = fmt_state(ct);
 	const char *helper = fmt_helper(ct);
 	struct qt_strbuf out;
@@ -123,8 +123,8 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		snprintf(tag, sizeof(tag), "[%s]", o->event);
 		qt_strbuf_printf(&out, "%9s ", tag);
 	}
-	qt_strbuf_printf(&out, "%-8s %u %" PRIu32 " ", qt_proto_name(orig->proto),
-		orig->proto, o->timeout);
+	qt_strbuf_printf(&out, "%-8s %u %" PRIu32 " ", qt_proto_name(proto),
+		proto, o->timeout);
 	if (state)
 		qt_strbuf_printf(&out, "%s ", state);
 	for (dir = QT_DIR_ORIG; dir <= QT_DIR_REPLY; dir++) {
@@ -208,7 +208,7 @@ size_t qt_format_conn_json(const struct qt_conn *ct,
 			   const struct qt_format_opts *o, char *buf,
 			   size_t len)
 {
-	const struct qt_tuple *orig = &ct->tuple[QT_DIR_ORIG];
+	uint8_t proto = qt_conn_l4proto(ct);
 	const char *state = fmt_state(ct);
 	const char *helper = fmt_helper(ct);
 	struct qt_strbuf out;
@@ -221,10 +221,10 @@ size_t qt_format_conn_json(const struct qt_conn *ct,
 		qt_strbuf_printf(&out, ",");
 	}
 	qt_strbuf_printf(&out, "\"family\":\"%s\",\"proto\":",
-		orig->family == AF_INET6 ? "ipv6" : "ipv4");
-	fmt_json_str(&out, qt_proto_name(orig->proto));
+		qt_conn_family(ct) == AF_INET6 ? "ipv6" : "ipv4");
+	fmt_json_str(&out, qt_proto_name(proto));
 	qt_strbuf_printf(&out, ",\"protonum\":%u,\"timeout\":%" PRIu32 ",\"state\":",
-		orig->proto, o->timeout);
+		proto, o->timeout);
 	if (state)
 		fmt_json_str(&out, state);
 	else

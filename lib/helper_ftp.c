@@ -326,7 +326,7 @@ void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
 	if (dir == QT_DIR_ORIG && !(ct->status & QT_CONN_SEEN_REPLY))
 		return;
 	/* The reply tuple is derived (conn.h), only when there is data. */
-	if (ct->tuple[QT_DIR_ORIG].proto != IPPROTO_TCP ||
+	if (qt_conn_l4proto(ct) != IPPROTO_TCP ||
 	    pkt->payload_len == 0)
 		return;
 	qt_conn_tuple(ct, dir, &own_t);

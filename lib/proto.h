@@ -61,8 +61,8 @@ struct qt_proto_ops {
 	/*
 	 * new - may @pkt create a connection?  If so, initialise ct->proto
 	 * and return QT_R_NONE; else return the reason it is INVALID.
-	 * ct->tuple[] is already set.  packet() is called next with
-	 * QT_DIR_ORIG for the same packet, as in the kernel.
+	 * @ct's original tuple is already set.  packet() is called next
+	 * with QT_DIR_ORIG for the same packet, as in the kernel.
 	 */
 	enum qt_reason (*new)(struct qt_conn *ct, const struct qt_pkt *pkt,
 			      const struct qt_proto_ctx *ctx);

@@ -107,7 +107,7 @@ static enum qt_reason icmp_check_new(bool valid_new, bool has_inverse)
 static enum qt_reason icmp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
 			       const struct qt_proto_ctx *ctx)
 {
-	unsigned t = ct->tuple[QT_DIR_ORIG].icmp.type;
+	unsigned t = qt_conn_icmp_type(ct);
 	bool inv = t < ARRAY_SIZE(icmp_inverse) && icmp_inverse[t];
 
 	return icmp_check_new(t < ARRAY_SIZE(icmp_valid_new) &&
@@ -118,7 +118,7 @@ static enum qt_reason icmp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
 static enum qt_reason icmpv6_new(struct qt_conn *ct, const struct qt_pkt *pkt,
 				 const struct qt_proto_ctx *ctx)
 {
-	unsigned t = ct->tuple[QT_DIR_ORIG].icmp.type;
+	unsigned t = qt_conn_icmp_type(ct);
 	bool in = t >= 128 && t - 128 < ARRAY_SIZE(icmpv6_inverse);
 
 	return icmp_check_new(in && t - 128 < ARRAY_SIZE(icmpv6_valid_new) &&

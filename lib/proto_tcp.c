@@ -187,20 +187,22 @@ static uint32_t tcp_seg_end(const struct qt_pkt *pkt)
 
 /*
  * Take window scale and SACK permission from the packet's options into
- * @d.  Like the kernel, a header without options (or whose options we
- * could not see) leaves @d as it was; otherwise only BE_LIBERAL survives.
+ * a direction's *@scale and *@flags.  Like the kernel, a header without
+ * options (or whose options we could not see) leaves them as they were;
+ * otherwise only BE_LIBERAL survives.
  */
-static void tcp_dir_take_options(struct qt_tcp_dir *d, const struct qt_pkt *pkt)
+static void tcp_dir_take_options(uint8_t *scale, uint8_t *flags,
+				 const struct qt_pkt *pkt)
 {
 	if (pkt->tcp.doff <= 20 || !pkt->tcp.opts_seen)
 		return;
-	d->scale = 0;
-	d->flags &= QT_TCPF_BE_LIBERAL;
+	*scale = 0;
+	*flags &= QT_TCPF_BE_LIBERAL;
 	if (pkt->tcp.sack_perm)
-		d->flags |= QT_TCPF_SACK_PERM;
+		*flags |= QT_TCPF_SACK_PERM;
 	if (pkt->tcp.has_wscale) {
-		d->scale = pkt->tcp.wscale > 14 ? 14 : pkt->tcp.wscale;
-		d->flags |= QT_TCPF_WINDOW_SCALE;
+		*scale = pkt->tcp.wscale > 14 ? 14 : pkt->tcp.wscale;
+		*flags |= QT_TCPF_WINDOW_SCALE;
 	}
 }
 
@@ -217,32 +219,34 @@ static uint32_t tcp_sack_highest(const struct qt_pkt *pkt, uint32_t ack)
 }
 
 /*
- * Start tracking @snd from its SYN or SYN/ACK.  Window scaling is in force
- * only when both SYNs offered it (RFC 1323), which is known once the reply
- * side's SYN is seen.
+ * Start tracking direction @dir from its SYN or SYN/ACK.  Window scaling
+ * is in force only when both SYNs offered it (RFC 1323), which is known
+ * once the reply side's SYN is seen.
  */
-static void tcp_dir_init(struct qt_tcp_dir *snd, struct qt_tcp_dir *rcv,
-			 const struct qt_pkt *pkt, uint32_t end,
-			 enum qt_dir dir)
+static void tcp_dir_init(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
+			 uint32_t end, enum qt_dir dir)
 {
+	struct qt_tcp_dir *snd = &tc->seen[dir];
+
 	snd->end = end;
 	snd->maxend = end;
 	snd->maxwin = pkt->tcp.win ? pkt->tcp.win : 1;
-	tcp_dir_take_options(snd, pkt);
-	if (dir == QT_DIR_REPLY && !(snd->flags & QT_TCPF_WINDOW_SCALE &&
-				     rcv->flags & QT_TCPF_WINDOW_SCALE)) {
-		snd->scale = 0;
-		rcv->scale = 0;
+	tcp_dir_take_options(&tc->scale[dir], &tc->flags[dir], pkt);
+	if (dir == QT_DIR_REPLY &&
+	    !(tc->flags[dir] & QT_TCPF_WINDOW_SCALE &&
+	      tc->flags[!dir] & QT_TCPF_WINDOW_SCALE)) {
+		tc->scale[dir] = 0;
+		tc->scale[!dir] = 0;
 	}
 }
 
 /* A failed window check: liberal senders (or a liberal configuration) are
  * accepted, though without the window updates a passing packet makes. */
-static enum tcp_win_result tcp_win_fail(const struct qt_tcp_dir *snd,
+static enum tcp_win_result tcp_win_fail(uint8_t snd_flags,
 					const struct qt_conf *conf,
 					enum tcp_win_result res)
 {
-	if (snd->flags & QT_TCPF_BE_LIBERAL || conf->tcp.be_liberal)
+	if (snd_flags & QT_TCPF_BE_LIBERAL || conf->tcp.be_liberal)
 		return TW_ACCEPT;
 	return res;
 }
@@ -271,12 +275,12 @@ tcp_window_update(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 		snd->maxwin = swin;
 	if (seq_after(end, snd->end)) {
 		snd->end = end;
-		snd->flags |= QT_TCPF_DATA_UNACKED;
+		tc->flags[dir] |= QT_TCPF_DATA_UNACKED;
 	}
 	if (pkt->tcp.flags & QT_TCP_ACK) {
-		if (!(snd->flags & QT_TCPF_MAXACK_SET)) {
+		if (!(tc->flags[dir] & QT_TCPF_MAXACK_SET)) {
 			snd->maxack = ack;
-			snd->flags |= QT_TCPF_MAXACK_SET;
+			tc->flags[dir] |= QT_TCPF_MAXACK_SET;
 		} else if (seq_after(ack, snd->maxack)) {
 			snd->maxack = ack;
 		}
@@ -290,7 +294,7 @@ tcp_window_update(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 			rcv->maxend++;
 	}
 	if (ack == rcv->end)
-		rcv->flags &= ~QT_TCPF_DATA_UNACKED;
+		tc->flags[!dir] &= ~QT_TCPF_DATA_UNACKED;
 
 	/* The same ACK again from the same side is a retransmission. */
 	if (cls == TC_ACK) {
@@ -335,21 +339,21 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 	uint32_t end = tcp_seg_end(pkt);
 	uint32_t swin;
 
-	if (rcv->flags & QT_TCPF_SACK_PERM)
+	if (tc->flags[!dir] & QT_TCPF_SACK_PERM)
 		sack = tcp_sack_highest(pkt, ack);
 
 	if (snd->maxwin == 0) {
 		if (flags & QT_TCP_SYN) {
 			/* SYN/ACK answering the SYN, or the server's SYN in a
 			 * simultaneous open, which carries no ack to check. */
-			tcp_dir_init(snd, rcv, pkt, end, dir);
+			tcp_dir_init(tc, pkt, end, dir);
 			if (!(flags & QT_TCP_ACK))
 				return TW_ACCEPT;
 		} else {
 			/* Picked up mid-stream: the history is lost, so
 			 * believe what this packet says. */
 			snd->end = end;
-			swin = win << snd->scale;
+			swin = win << tc->scale[dir];
 			snd->maxwin = swin ? swin : 1;
 			snd->maxend = end + snd->maxwin;
 			if (rcv->maxwin == 0) {
@@ -367,7 +371,7 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 		    tc->state == QT_TCP_SYN_RECV)) {
 		/* A reinitialised end may restart with higher sequence
 		 * numbers (RFC 793) and other options: start over. */
-		tcp_dir_init(snd, rcv, pkt, end, dir);
+		tcp_dir_init(tc, pkt, end, dir);
 		if (dir == QT_DIR_REPLY && !(flags & QT_TCP_ACK))
 			return TW_ACCEPT;
 	}
@@ -403,27 +407,27 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 		if (in_rwin && ack_ok && overshot <= rcv->maxwin &&
 		    seq_before(sack, rcv->end + 1)) {
 			snd->end = end;
-			snd->flags |= QT_TCPF_DATA_UNACKED;
-			return tcp_win_fail(snd, conf, TW_IGNORE);
+			tc->flags[dir] |= QT_TCPF_DATA_UNACKED;
+			return tcp_win_fail(tc->flags[dir], conf, TW_IGNORE);
 		}
-		return tcp_win_fail(snd, conf, TW_INVALID);
+		return tcp_win_fail(tc->flags[dir], conf, TW_INVALID);
 	}
 
 	/* III */
 	if (!seq_before(sack, rcv->end + 1))
-		return tcp_win_fail(snd, conf, TW_INVALID);
+		return tcp_win_fail(tc->flags[dir], conf, TW_INVALID);
 
 	/* II */
 	if (rcv->maxwin && !seq_after(end, snd->end - rcv->maxwin - 1))
-		return tcp_win_fail(snd, conf, TW_IGNORE);
+		return tcp_win_fail(tc->flags[dir], conf, TW_IGNORE);
 
 	/* IV */
 	if (!seq_after(sack, rcv->end - tcp_maxackwin(snd) - 1))
-		return tcp_win_fail(snd, conf, TW_IGNORE);
+		return tcp_win_fail(tc->flags[dir], conf, TW_IGNORE);
 
 	/* The window field of a SYN is never scaled (RFC 1323). */
 	if (!(flags & QT_TCP_SYN))
-		win <<= snd->scale;
+		win <<= tc->scale[dir];
 
 	tcp_window_update(tc, pkt, dir, cls, seq, ack, sack, end, win);
 	return TW_ACCEPT;
@@ -451,12 +455,11 @@ static bool tcp_can_early_drop(const struct qt_conn *ct)
 }
 
 /* Forget a direction's window data, keeping only its liberal flag. */
-static void tcp_dir_reset(struct qt_tcp_dir *d)
+static void tcp_dir_reset(struct qt_tcp_conn *tc, enum qt_dir dir)
 {
-	uint8_t liberal = d->flags & QT_TCPF_BE_LIBERAL;
-
-	memset(d, 0, sizeof(*d));
-	d->flags = liberal;
+	memset(&tc->seen[dir], 0, sizeof(tc->seen[dir]));
+	tc->scale[dir] = 0;
+	tc->flags[dir] &= QT_TCPF_BE_LIBERAL;
 }
 
 /*
@@ -476,10 +479,10 @@ static bool tcp_ignored(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 		syn_dir->end = tc->last_end;
 		syn_dir->maxend = tc->last_end;
 		syn_dir->maxwin = tc->last_win ? tc->last_win : 1;
-		syn_dir->scale = tc->last_wscale;
+		tc->scale[tc->last_dir] = tc->last_wscale;
 		tc->last_flags &= ~QT_TCPF_CHALLENGE_ACK;
-		syn_dir->flags = tc->last_flags;
-		tcp_dir_reset(&tc->seen[dir]);
+		tc->flags[tc->last_dir] = tc->last_flags;
+		tcp_dir_reset(tc, dir);
 		return true;
 	}
 
@@ -494,16 +497,16 @@ static bool tcp_ignored(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 		 * with a SYN/ACK: keep the SYN's options for then.  Or the
 		 * server answers with an RFC 5961 challenge ACK, which in
 		 * LAST_ACK must not be taken for the ack of the last FIN. */
-		struct qt_tcp_dir opts = {0};
+		uint8_t scale = 0, flags = 0;
 
-		tcp_dir_take_options(&opts, pkt);
+		tcp_dir_take_options(&scale, &flags, pkt);
 		tc->last_flags = 0;
 		tc->last_wscale = 0;
-		if (opts.flags & QT_TCPF_WINDOW_SCALE) {
+		if (flags & QT_TCPF_WINDOW_SCALE) {
 			tc->last_flags |= QT_TCPF_WINDOW_SCALE;
-			tc->last_wscale = opts.scale;
+			tc->last_wscale = scale;
 		}
-		if (opts.flags & QT_TCPF_SACK_PERM)
+		if (flags & QT_TCPF_SACK_PERM)
 			tc->last_flags |= QT_TCPF_SACK_PERM;
 		if (old_state == QT_TCP_LAST_ACK)
 			tc->last_flags |= QT_TCPF_CHALLENGE_ACK;
@@ -547,7 +550,7 @@ static enum tcp_rst_action tcp_rst_check(const struct qt_conn *ct,
 		return RST_TRUST;
 
 	/* The peer's maxack is stale if we let a SYN pass since. */
-	if (peer->flags & QT_TCPF_MAXACK_SET && tc->last_index != TC_SYN) {
+	if (tc->flags[!dir] & QT_TCPF_MAXACK_SET && tc->last_index != TC_SYN) {
 		bool est = tcp_established(ct);
 
 		/* Most likely answers a SYN we let pass. */
@@ -589,7 +592,7 @@ static uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
 				 uint8_t new_state)
 {
 	const uint32_t *to = conf->tcp.timeouts;
-	uint8_t any = tc->seen[0].flags | tc->seen[1].flags;
+	uint8_t any = tc->flags[0] | tc->flags[1];
 
 	if (tc->retrans >= conf->tcp.max_retrans &&
 	    to[new_state] > to[QT_TCP_TIMEOUT_RETRANS])
@@ -684,12 +687,13 @@ static enum qt_reason tcp_new(struct qt_conn *ct, const struct qt_pkt *pkt,
 	d->maxwin = pkt->tcp.win ? pkt->tcp.win : 1;
 	if (state == QT_TCP_SYN_SENT) {
 		d->maxend = d->end;
-		tcp_dir_take_options(d, pkt);
+		tcp_dir_take_options(&tc->scale[QT_DIR_ORIG],
+				     &tc->flags[QT_DIR_ORIG], pkt);
 	} else {
 		d->maxend = d->end + d->maxwin;
-		tc->seen[QT_DIR_ORIG].flags =
+		tc->flags[QT_DIR_ORIG] =
 		    QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
-		tc->seen[QT_DIR_REPLY].flags =
+		tc->flags[QT_DIR_REPLY] =
 		    QT_TCPF_SACK_PERM | QT_TCPF_BE_LIBERAL;
 	}
 	tc->state = QT_TCP_NONE;
@@ -716,8 +720,7 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 		/* A SYN after TIME_WAIT or CLOSE: if either side started a
 		 * close, or our side reset the conn, the port is reused
 		 * (RFC 1122): start over with a new conn. */
-		if ((tc->seen[0].flags | tc->seen[1].flags) &
-			QT_TCPF_CLOSE_INIT ||
+		if ((tc->flags[0] | tc->flags[1]) & QT_TCPF_CLOSE_INIT ||
 		    (tc->last_dir == dir && tc->last_index == TC_RST))
 			return QT_V_RESTART;
 		/* Otherwise we may be out of sync: treat it as ignored. */
@@ -812,7 +815,7 @@ static inline bool tcp_fast_ack(struct qt_conn *ct, const struct qt_pkt *pkt,
 		return false;
 
 	tcp_window_update(tc, pkt, dir, TC_ACK, seq, ack, ack, end,
-			  (uint32_t)pkt->tcp.win << snd->scale);
+			  (uint32_t)pkt->tcp.win << tc->scale[dir]);
 	tc->last_index = TC_ACK;
 	tc->last_dir = dir;
 	*timeout = tcp_timeout_pick(tc, conf, TC_ACK, QT_TCP_ESTABLISHED);
@@ -866,7 +869,7 @@ tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
 	tc->last_dir = dir;
 	tc->state = new_state;
 	if (old_state != new_state && new_state == QT_TCP_FIN_WAIT)
-		tc->seen[dir].flags |= QT_TCPF_CLOSE_INIT;
+		tc->flags[dir] |= QT_TCPF_CLOSE_INIT;
 
 	to = tcp_timeout_pick(tc, conf, cls, new_state);
 	*timeout = to;

@@ -24,7 +24,8 @@
  * connection in one chain needs max / 15 buckets) but, being mapped lazily
  * like the rest, costs memory only for the buckets in use.
  *
- * Memory.  The pool and the index are anonymous mappings: pages the kernel
+ * Memory.  The pool, the index and the IPv6 address store are anonymous
+ * mappings: pages the kernel
  * has not handed out read as zero, and neither array is written at start
  * (an all-zero bucket is empty, entries above `fresh` have never been
  * used), so resident memory grows with the connections actually tracked.
@@ -181,7 +182,9 @@ int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 				QT_BUCKET_SLOTS) + 1;
 	t->ovf = table_map((size_t)t->ovf_max * sizeof(*t->ovf), &t->ovf_size);
 	t->ovf_fresh = 1;
-	if (!t->conns || !t->bucket || !t->ovf) {
+	/* Touched only by IPv6 connections: free for an IPv4-only table. */
+	t->addr6 = table_map((size_t)max * sizeof(*t->addr6), &t->addr6_size);
+	if (!t->conns || !t->bucket || !t->ovf || !t->addr6) {
 		qt_table_destroy(t);
 		errno = ENOMEM;
 		return -1;
@@ -201,10 +204,13 @@ void qt_table_destroy(struct qt_table *t)
 		munmap(t->ovf, t->ovf_size);
 	if (t->acct)
 		munmap(t->acct, t->acct_size);
+	if (t->addr6)
+		munmap(t->addr6, t->addr6_size);
 	t->conns = NULL;
 	t->bucket = NULL;
 	t->ovf = NULL;
 	t->acct = NULL;
+	t->addr6 = NULL;
 }
 
 int qt_table_acct_enable(struct qt_table *t)
@@ -220,44 +226,100 @@ int qt_table_acct_enable(struct qt_table *t)
 	return 0;
 }
 
+int qt_conn_set_tuple(struct qt_conn *ct, const struct qt_tuple *tp,
+		      struct qt_addr6pair *store)
+{
+	if (tp->family == AF_INET6) {
+		if (!store) {
+			errno = EINVAL;
+			return -1;
+		}
+		store->src = tp->src;
+		store->dst = tp->dst;
+		ct->addr.ip6 = store;
+		ct->v6 = 1;
+	} else if (tp->family == AF_INET) {
+		ct->addr.ip4[0] = tp->src.ip;
+		ct->addr.ip4[1] = tp->dst.ip;
+		ct->v6 = 0;
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	ct->l4 = tp->l4;
+	ct->l4proto = tp->proto;
+	return 0;
+}
+
+void qt_table_set_tuple(struct qt_table *t, struct qt_conn *ct,
+			const struct qt_tuple *tp)
+{
+	/* Packets carry only the two families, so this cannot fail. */
+	(void)qt_conn_set_tuple(ct, tp, &t->addr6[qt_table_index(t, ct)]);
+}
+
 void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
 		   struct qt_tuple *out)
 {
-	const struct qt_tuple *o = &ct->tuple[QT_DIR_ORIG];
+	struct qt_tuple o;
 
 	if (dir == QT_DIR_ORIG) {
-		*out = *o;
+		qt_conn_tuple_orig(ct, out);
 		return;
 	}
 	/* A tracked connection always has an inverse (engine_conn_new()
 	 * refuses the rest); a hand-made one without gets plain swaps. */
-	if (!qt_proto_find(o->proto)->invert(out, o))
-		qt_proto_generic.invert(out, o);
+	qt_conn_tuple_orig(ct, &o);
+	if (!qt_proto_find(o.proto)->invert(out, &o))
+		qt_proto_generic.invert(out, &o);
 }
 
-/* Whether @tp is one of @ct's tuples; *d says which.  The original one
- * wins when both are (a flow from an address and port to themselves). */
+/*
+ * Whether @tp is one of @ct's tuples; *d says which.  The original one
+ * wins when both are (a flow from an address and port to themselves).
+ * @tp is compared with the compact form directly: an IPv4 tuple's unused
+ * address bytes and its pad are zero (tuple.h), so the address words, the
+ * l4 word, protocol and family say everything.  Only a reply of a
+ * protocol other than TCP and UDP needs the tracker's invert().
+ */
 static inline bool conn_match(const struct qt_conn *ct,
 			      const struct qt_tuple *tp, enum qt_dir *d)
 {
-	const struct qt_tuple *o = &ct->tuple[QT_DIR_ORIG];
 	struct qt_tuple r;
 
-	if (qt_tuple_equal(o, tp)) {
-		*d = QT_DIR_ORIG;
-		return true;
-	}
-	*d = QT_DIR_REPLY;
-	/* Addresses first: they settle almost every mismatch without the
-	 * tracker's invert(). */
-	if (memcmp(&o->src, &tp->dst, sizeof(tp->dst)) ||
-	    memcmp(&o->dst, &tp->src, sizeof(tp->src)) ||
-	    o->family != tp->family || o->proto != tp->proto)
+	if (ct->l4proto != tp->proto ||
+	    tp->family != (ct->v6 ? AF_INET6 : AF_INET))
 		return false;
+	if (!ct->v6) {
+		uint32_t src = ct->addr.ip4[0], dst = ct->addr.ip4[1];
+
+		if (src == tp->src.ip && dst == tp->dst.ip &&
+		    ct->l4 == tp->l4) {
+			*d = QT_DIR_ORIG;
+			return true;
+		}
+		*d = QT_DIR_REPLY;
+		/* Addresses first: they settle almost every mismatch
+		 * without the tracker's invert(). */
+		if (src != tp->dst.ip || dst != tp->src.ip)
+			return false;
+	} else {
+		const struct qt_addr6pair *p = ct->addr.ip6;
+
+		if (ct->l4 == tp->l4 &&
+		    !memcmp(&p->src, &tp->src, sizeof(p->src)) &&
+		    !memcmp(&p->dst, &tp->dst, sizeof(p->dst))) {
+			*d = QT_DIR_ORIG;
+			return true;
+		}
+		*d = QT_DIR_REPLY;
+		if (memcmp(&p->src, &tp->dst, sizeof(p->src)) ||
+		    memcmp(&p->dst, &tp->src, sizeof(p->dst)))
+			return false;
+	}
 	/* TCP's and UDP's invert() swaps the ports, nothing else. */
-	if (o->proto == IPPROTO_TCP || o->proto == IPPROTO_UDP)
-		return o->sport == tp->dport && o->dport == tp->sport &&
-		       o->pad == tp->pad;
+	if (ct->l4proto == IPPROTO_TCP || ct->l4proto == IPPROTO_UDP)
+		return ct->sport == tp->dport && ct->dport == tp->sport;
 	qt_conn_tuple(ct, QT_DIR_REPLY, &r);
 	return qt_tuple_equal(&r, tp);
 }
@@ -347,26 +409,34 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 	return qt_table_lookup_hashed(t, tp, qt_table_hash(t, tp), dir);
 }
 
-/* Both lines of the entry (128 bytes, line aligned): the lookup compares
- * the tuple, and the packet then reads and writes status, timer and TCP
- * state. */
+/* Both lines of the entry (96 bytes at a multiple of 32: two lines
+ * wherever it is, its first and last byte in different ones): the lookup
+ * compares the tuple, and the packet then reads and writes status, timer
+ * and TCP state. */
 static inline void conn_prefetch(const struct qt_conn *ct)
 {
 	const char *p = (const char *)ct;
 
-	_Static_assert(sizeof(*ct) == 128, "conn_prefetch: two lines");
+	_Static_assert(sizeof(*ct) == 96, "conn_prefetch: two lines");
 	__builtin_prefetch(p, 1);
-	__builtin_prefetch(p + 64, 1);
+	__builtin_prefetch(p + sizeof(*ct) - 1, 1);
 }
 
-void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash)
+void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
+			     uint8_t family)
 {
 	const struct qt_bucket *b = table_bucket(t, hash);
 	uint32_t m = bucket_match(t, b, table_tag(t, hash));
 	bool hit = m != 0;
 
-	for (; m; m &= m - 1)
-		conn_prefetch(slot_conn(t, b->slot[__builtin_ctz(m)]));
+	for (; m; m &= m - 1) {
+		uint32_t slot = b->slot[__builtin_ctz(m)];
+
+		conn_prefetch(slot_conn(t, slot));
+		/* An IPv6 lookup compares the address pair too. */
+		if (family == AF_INET6)
+			__builtin_prefetch(&t->addr6[slot_link(t, slot) - 1]);
+	}
 	/* Not here: the rest of the chain (rare) is what the lookup reads
 	 * next. */
 	if (!hit && b->nmore)
@@ -381,7 +451,7 @@ struct qt_conn *qt_table_alloc(struct qt_table *t)
 		return NULL;
 	if (t->free_head != LINK_END) {
 		ct = &t->conns[t->free_head];
-		t->free_head = ct->tuple[QT_DIR_ORIG].src.w[0];
+		t->free_head = ct->addr.ip4[0];
 	} else if (t->fresh < t->max) {
 		/* Never used: a bump pointer instead of a free list written
 		 * through the whole pool at start. */
@@ -449,17 +519,22 @@ void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
 
 void qt_table_insert(struct qt_table *t, struct qt_conn *ct)
 {
-	qt_table_insert_hashed(t, ct,
-			       qt_table_hash(t, &ct->tuple[QT_DIR_ORIG]));
+	struct qt_tuple o;
+
+	qt_conn_tuple_orig(ct, &o);
+	qt_table_insert_hashed(t, ct, qt_table_hash(t, &o));
 }
 
 static void table_unlink(struct qt_table *t, struct qt_conn *ct)
 {
 	uint32_t want = qt_table_index(t, ct) + 1;
-	struct qt_bucket *head =
-	    table_bucket(t, qt_table_hash(t, &ct->tuple[QT_DIR_ORIG]));
-	struct qt_bucket *b = head, *last, *prev = NULL;
+	struct qt_bucket *head, *b, *last, *prev = NULL;
+	struct qt_tuple o;
 	unsigned i, j;
+
+	qt_conn_tuple_orig(ct, &o);
+	head = table_bucket(t, qt_table_hash(t, &o));
+	b = head;
 
 	for (;;) {
 		for (i = 0; i < QT_BUCKET_SLOTS; i++)
@@ -512,7 +587,7 @@ void qt_table_release(struct qt_table *t, struct qt_conn *ct)
 	ct->status = 0;
 	/* A free entry's first word links the free list (entries carry no
 	 * links of their own; alloc clears it). */
-	ct->tuple[QT_DIR_ORIG].src.w[0] = t->free_head;
+	ct->addr.ip4[0] = t->free_head;
 	t->free_head = qt_table_index(t, ct);
 	t->count--;
 }

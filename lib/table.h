@@ -20,6 +20,12 @@
  * 8 bytes of index per connection), and only about one connection in a
  * thousand lives in an overflow bucket, whose lookup costs a cache miss
  * the batch pipeline does not hide.
+ *
+ * The pool holds 96-byte entries (conn.h).  IPv6 connections keep their
+ * original addresses in a second array, addr6, indexed like the pool:
+ * an entry stores a pointer to its own element.  Like the pool it is
+ * mapped lazily, so a table that tracks only IPv4 never touches a page of
+ * it and it costs no resident memory.
  */
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
@@ -71,6 +77,8 @@ struct qt_table {
 	size_t ovf_size;
 	struct qt_acct *acct; /* max counters, or NULL: never accounted */
 	size_t acct_size;
+	struct qt_addr6pair *addr6; /* max IPv6 address pairs */
+	size_t addr6_size;
 };
 
 int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
@@ -104,11 +112,18 @@ static inline void qt_table_prefetch_bucket(const struct qt_table *t,
 }
 
 /* A new connection is linked into the bucket its lookup prefetched, so
- * no more than this is needed for either case. */
-void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash);
+ * no more than this is needed for either case.  @family is the packet's:
+ * for AF_INET6 the candidates' address pairs (addr6) are loaded too. */
+void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
+			     uint8_t family);
 
 /* Take a free entry (zeroed), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);
+
+/* Make @tp the original tuple of @ct, an entry of @t not yet linked:
+ * IPv6 addresses go to @ct's element of addr6. */
+void qt_table_set_tuple(struct qt_table *t, struct qt_conn *ct,
+			const struct qt_tuple *tp);
 
 /* Link @ct into the index. */
 void qt_table_insert(struct qt_table *t, struct qt_conn *ct);

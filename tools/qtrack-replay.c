@@ -282,7 +282,7 @@ static void line_print_text(const struct replay *rp, const struct pkt_view *v,
 		tcp_flags_format(p->tcp.flags, flags);
 		printf(" flags=%s", flags);
 	}
-	if (res->conn && res->conn->tuple[0].proto == IPPROTO_TCP &&
+	if (res->conn && qt_conn_l4proto(res->conn) == IPPROTO_TCP &&
 	    res->state != QT_CT_RELATED)
 		printf(" tcp=%s", qt_tcp_state_name(res->conn->proto.tcp.state));
 	if (res->reason != QT_R_NONE)
@@ -323,7 +323,7 @@ static void line_print_json(const struct replay *rp, const struct pkt_view *v,
 		tcp_flags_format(p->tcp.flags, flags);
 		printf(",\"tcp_flags\":\"%s\"", flags);
 	}
-	if (res->conn && res->conn->tuple[0].proto == IPPROTO_TCP &&
+	if (res->conn && qt_conn_l4proto(res->conn) == IPPROTO_TCP &&
 	    res->state != QT_CT_RELATED)
 		printf(",\"tcp_state\":\"%s\"",
 		       qt_tcp_state_name(res->conn->proto.tcp.state));

@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct qt_ctlreq a, b;
 	struct qt_conn ct;
-	struct qt_tuple t;
+	struct qt_addr6pair addr6;
+	struct qt_tuple t, o;
 	char err[128], line[2 * QT_CTL_MAX_LINE];
 	char *copy;
 	size_t n;
@@ -43,10 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	memset(&ct, 0, sizeof(ct));
-	ct.tuple[0].family = a.f.family;
-	ct.tuple[0].proto = a.f.proto;
-	ct.tuple[0].src = a.f.src;
-	ct.tuple[0].dst = a.f.dst;
+	memset(&o, 0, sizeof(o));
+	/* A conn has one of the two families; a filter may name none. */
+	o.family = a.f.family == AF_INET6 ? AF_INET6 : AF_INET;
+	o.proto = a.f.proto;
+	o.src = a.f.src;
+	o.dst = a.f.dst;
+	if (qt_conn_set_tuple(&ct, &o, &addr6))
+		abort();
 	(void)qt_ctlreq_match(&a.f, &ct);
 	if (a.cmd == QT_CTL_DELETE)
 		qt_ctlreq_tuple(&a.f, &t);

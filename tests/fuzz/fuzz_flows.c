@@ -451,8 +451,8 @@ static void fz_check(struct fz_state *s)
 
 		if (++n > st->max)
 			abort();
-		if (qt_engine_find(s->e, &ct->tuple[0], &dir) != ct ||
-		    dir != QT_DIR_ORIG)
+		qt_conn_tuple(ct, QT_DIR_ORIG, &t);
+		if (qt_engine_find(s->e, &t, &dir) != ct || dir != QT_DIR_ORIG)
 			abort();
 		qt_conn_tuple(ct, QT_DIR_REPLY, &t);
 		if (qt_engine_find(s->e, &t, &dir) != ct || dir != QT_DIR_REPLY)
@@ -480,7 +480,10 @@ static void fz_check(struct fz_state *s)
 							      s->now);
 
 		n++;
-		if (!m || qt_engine_find(s->e, &m->tuple[0], &dir) != m)
+		if (!m)
+			abort();
+		qt_conn_tuple(m, QT_DIR_ORIG, &t);
+		if (qt_engine_find(s->e, &t, &dir) != m)
 			abort();
 		qt_format_expect(exp, left, buf, sizeof(buf));
 		qt_format_expect_json(exp, left, buf, 24);
@@ -516,9 +519,13 @@ static void fz_packet(struct fz_state *s, struct fz_in *in, int f)
 		if ((unsigned int)res.state >= QT_CT_MAX ||
 		    (unsigned int)res.reason >= QT_R_MAX)
 			abort();
-		if (res.conn &&
-		    qt_engine_find(s->e, &res.conn->tuple[0], NULL) != res.conn)
-			abort();
+		if (res.conn) {
+			struct qt_tuple o;
+
+			qt_conn_tuple(res.conn, QT_DIR_ORIG, &o);
+			if (qt_engine_find(s->e, &o, NULL) != res.conn)
+				abort();
+		}
 #ifdef FZ_DEBUG	/* to check what a seed does: -DFZ_DEBUG */
 		fprintf(stderr, "flow %d len %zu: %s reason %d, %u conns, "
 			"%u expectations\n", f, len,

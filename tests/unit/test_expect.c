@@ -88,7 +88,7 @@ static bool take(struct qt_tuple t)
 	bool related;
 
 	assert_non_null(ct);
-	ct->tuple[QT_DIR_ORIG] = t;
+	qt_table_set_tuple(&F.table, ct, &t);
 	F.m1->mark = 0x4200;
 	F.m2->mark = 0x4200;
 	qt_expect_apply(&F.x, &F.wheel, ct, &F.conf);

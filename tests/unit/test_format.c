@@ -30,20 +30,25 @@ static void addr_set(int family, union qt_addr *a, const char *text)
  * the entry, conn.h). */
 static struct qt_acct acct;
 
+/* The IPv6 addresses of the conns conn_make() made (a few live at once). */
+static struct qt_addr6pair addr6[4];
+static unsigned naddr6;
+
 static struct qt_conn conn_make(int family, uint8_t proto, const char *src,
 				const char *dst, uint16_t sport, uint16_t dport)
 {
 	struct qt_conn ct;
-	struct qt_tuple *o = &ct.tuple[QT_DIR_ORIG];
+	struct qt_tuple o = {0};
 
 	memset(&ct, 0, sizeof(ct));
 	memset(&acct, 0, sizeof(acct));
-	o->family = (uint8_t)family;
-	o->proto = proto;
-	addr_set(family, &o->src, src);
-	addr_set(family, &o->dst, dst);
-	o->sport = sport;
-	o->dport = dport;
+	o.family = (uint8_t)family;
+	o.proto = proto;
+	addr_set(family, &o.src, src);
+	addr_set(family, &o.dst, dst);
+	o.sport = sport;
+	o.dport = dport;
+	assert_int_equal(qt_conn_set_tuple(&ct, &o, &addr6[naddr6++ % 4]), 0);
 	ct.status = QT_CONN_CONFIRMED;
 	return ct;
 }
@@ -55,8 +60,8 @@ static struct qt_conn conn_icmp(int family, uint8_t proto, const char *addr,
 
 	struct qt_tuple r;
 
-	ct.tuple[0].icmp.type = type;
-	ct.tuple[0].icmp.id = id;
+	ct.icmp.type = type;
+	ct.icmp.id = id;
 	/* The tracker derives the reply type; check the test's idea of it. */
 	qt_conn_tuple(&ct, QT_DIR_REPLY, &r);
 	assert_int_equal(r.icmp.type, rtype);

@@ -565,7 +565,7 @@ static void test_passive_v4(void **state)
 	assert_null(qt_engine_master(f->e, r.conn));
 
 	/* Once the control connection is gone, so is the link. */
-	t = ctl->tuple[QT_DIR_ORIG];
+	qt_conn_tuple(ctl, QT_DIR_ORIG, &t);
 	assert_int_equal(qt_engine_delete(f->e, &t), 0);
 	assert_null(qt_engine_master(f->e, ct));
 	fx_free(f);
@@ -796,7 +796,7 @@ static void test_master_dies(void **state)
 	send_(f, &cv, true, ACK | PSH, "PASV\r\n", 0);
 	r = send_(f, &cv, false, ACK | PSH, "227 (10,0,2,2,195,80)\r\n", 0);
 	assert_int_equal(expect_count(f), 1);
-	t = r.conn->tuple[QT_DIR_ORIG];
+	qt_conn_tuple(r.conn, QT_DIR_ORIG, &t);
 	assert_int_equal(qt_engine_delete(f->e, &t), 0);
 	/* The count follows at once, not at the next expiry (fuzz_flows). */
 	assert_int_equal(expect_count(f), 0);

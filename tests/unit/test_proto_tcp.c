@@ -74,13 +74,19 @@ static void drv_init(struct drv *d)
 	d->ctx.conf = &d->conf;
 	d->ctx.now = 1000000;
 
-	d->ct.tuple[ORIG].family = 2;
-	d->ct.tuple[ORIG].proto = 6;
-	d->ct.tuple[ORIG].src.ip = 0x0100000a;
-	d->ct.tuple[ORIG].dst.ip = 0x0200000a;
-	d->ct.tuple[ORIG].sport = 40000;
-	d->ct.tuple[ORIG].dport = 80;
-	/* Only the original tuple is stored; the reply one is derived. */
+	{
+		struct qt_tuple o = {0};
+
+		o.family = 2;
+		o.proto = 6;
+		o.src.ip = 0x0100000a;
+		o.dst.ip = 0x0200000a;
+		o.sport = 40000;
+		o.dport = 80;
+		/* Only the original tuple is stored; the reply one is
+		 * derived. */
+		assert_int_equal(qt_conn_set_tuple(&d->ct, &o, NULL), 0);
+	}
 }
 
 /* A segment with @flags, @len payload bytes (per the IP header), no
@@ -503,8 +509,8 @@ static void test_handshake_data_close(void **unused)
 	assert_int_equal(drv_send(&d, ORIG, &p), O_ACCEPT);
 	assert_int_equal(st(&d), QT_TCP_FIN_WAIT);
 	assert_int_equal(d.timeout, 120);
-	assert_true(d.ct.proto.tcp.seen[ORIG].flags & QT_TCPF_CLOSE_INIT);
-	assert_false(d.ct.proto.tcp.seen[REPLY].flags & QT_TCPF_CLOSE_INIT);
+	assert_true(d.ct.proto.tcp.flags[ORIG] & QT_TCPF_CLOSE_INIT);
+	assert_false(d.ct.proto.tcp.flags[REPLY] & QT_TCPF_CLOSE_INIT);
 
 	p = seg(A, ISN_S + 1, ISN_C + 102, WIN, 0);
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
@@ -654,8 +660,8 @@ static void test_loose_pickup(void **unused)
 	assert_int_equal(st(&d), QT_TCP_ESTABLISHED);
 	/* Not answered yet: no long established timeout. */
 	assert_int_equal(d.timeout, 300);
-	assert_true(d.ct.proto.tcp.seen[ORIG].flags & QT_TCPF_BE_LIBERAL);
-	assert_true(d.ct.proto.tcp.seen[REPLY].flags & QT_TCPF_BE_LIBERAL);
+	assert_true(d.ct.proto.tcp.flags[ORIG] & QT_TCPF_BE_LIBERAL);
+	assert_true(d.ct.proto.tcp.flags[REPLY] & QT_TCPF_BE_LIBERAL);
 	assert_int_equal(d.ct.proto.tcp.seen[ORIG].end, 70100);
 	assert_int_equal(d.ct.proto.tcp.seen[ORIG].maxend, 71100);
 
@@ -752,8 +758,8 @@ static void test_window_scaling(void **unused)
 		p = opts(seg(S | A, ISN_S, ISN_C + 1, WIN, 0), both ? 7 : -1,
 			 false);
 		assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
-		assert_int_equal(d.ct.proto.tcp.seen[ORIG].scale, both ? 7 : 0);
-		assert_int_equal(d.ct.proto.tcp.seen[REPLY].scale,
+		assert_int_equal(d.ct.proto.tcp.scale[ORIG], both ? 7 : 0);
+		assert_int_equal(d.ct.proto.tcp.scale[REPLY],
 				 both ? 7 : 0);
 		p = seg(A, ISN_C + 1, ISN_S + 1, 2000, 0);
 		assert_int_equal(drv_send(&d, ORIG, &p), O_ACCEPT);
@@ -959,8 +965,8 @@ static void test_stale_synack_and_resync(void **unused)
 	assert_int_equal(drv_send(&d, REPLY, &p), O_ACCEPT);
 	assert_int_equal(st(&d), QT_TCP_SYN_RECV);
 	assert_int_equal(d.ct.proto.tcp.seen[ORIG].end, 3000001);
-	assert_int_equal(d.ct.proto.tcp.seen[ORIG].scale, 5);
-	assert_int_equal(d.ct.proto.tcp.seen[REPLY].scale, 6);
+	assert_int_equal(d.ct.proto.tcp.scale[ORIG], 5);
+	assert_int_equal(d.ct.proto.tcp.scale[REPLY], 6);
 	p = seg(A, 3000001, 8000001, 100, 0);
 	assert_int_equal(drv_send(&d, ORIG, &p), O_ACCEPT);
 	assert_int_equal(st(&d), QT_TCP_ESTABLISHED);
@@ -1041,9 +1047,10 @@ static void test_names_and_early_drop(void **unused)
 	assert_int_equal(qt_proto_tcp.proto, 6);
 	assert_string_equal(qt_proto_tcp.name, "tcp");
 	{
-		struct qt_tuple r;
+		struct qt_tuple o, r;
 
-		assert_true(qt_proto_tcp.invert(&r, &d.ct.tuple[ORIG]));
+		qt_conn_tuple(&d.ct, ORIG, &o);
+		assert_true(qt_proto_tcp.invert(&r, &o));
 		assert_int_equal(r.sport, 80);
 		assert_int_equal(r.dport, 40000);
 		assert_int_equal(r.src.ip, 0x0200000a);

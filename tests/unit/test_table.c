@@ -7,7 +7,8 @@
  * be found, and overflow buckets must go back to the pool as chains
  * shrink.  The tuples mix UDP, TCP, ICMP echo (whose inverse changes the
  * type), reversed address orders and flows from an address to itself, so
- * the symmetric hash must agree with every tracker's invert().
+ * the symmetric hash must agree with every tracker's invert(); a third of
+ * them are IPv6, so entries are reused across families.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,6 +70,18 @@ static struct qt_tuple tuple_of(uint32_t key)
 		tp.proto = 47;
 		tp.src.ip = htonl(0x0c000000u | key);
 		break;
+	}
+	if (key / 5 % 3 == 1) {
+		/* A third of them IPv6: fd00::<the IPv4 address>, so that
+		 * entries change family as keys come and go. */
+		tp.family = AF_INET6;
+		tp.src.w[3] = tp.src.ip;
+		tp.dst.w[3] = tp.dst.ip;
+		tp.src.w[0] = tp.dst.w[0] = htonl(0xfd000000u);
+		if (tp.proto == IPPROTO_ICMP) {
+			tp.proto = IPPROTO_ICMPV6;
+			tp.icmp.type = 128;
+		}
 	}
 	return tp;
 }
@@ -136,7 +149,11 @@ static void run(uint32_t buckets, uint64_t seed)
 				qt_table_release(&t, ct);
 				continue;
 			}
-			ct->tuple[QT_DIR_ORIG] = tuple_of(key[nlive]);
+			{
+				struct qt_tuple tp = tuple_of(key[nlive]);
+
+				qt_table_set_tuple(&t, ct, &tp);
+			}
 			qt_table_insert(&t, ct);
 			live[nlive++] = ct;
 		} else {
@@ -210,9 +227,11 @@ static void test_full_table(void **state)
 	assert_int_equal(qt_table_init(&t, N, N, 11), 0);
 	assert_int_equal(t.link_bits, 17);
 	for (uint32_t k = 0; k < N; k++) {
+		struct qt_tuple tp = tuple_of(k);
+
 		ct[k] = qt_table_alloc(&t);
 		assert_non_null(ct[k]);
-		ct[k]->tuple[QT_DIR_ORIG] = tuple_of(k);
+		qt_table_set_tuple(&t, ct[k], &tp);
 		qt_table_insert(&t, ct[k]);
 	}
 	assert_null(qt_table_alloc(&t));
