@@ -2,15 +2,16 @@
 /*
  * qtrack-bench - engine-only benchmark of libqtrack.
  *
- * Raw IPv4 packets (valid IP, TCP, UDP and ICMP headers with checksums)
- * are built in memory and fed to qt_engine_process_batch() (-b N packets
- * per call, 32 by default, as the daemon hands over a queue's burst) or,
- * with -b 1, to qt_engine_process() one by one, with a synthetic
- * clock; no queue, no kernel.  Packets are prepared in batches outside the
- * timed region, so the figures are the engine's cost alone.  Every result
- * is checked against the state the kernel would give the packet, and
- * mismatches are counted and printed: a benchmark of INVALID packets would
- * measure the wrong path.
+ * Raw IPv4 packets (valid IP, TCP, UDP and ICMP headers with checksums),
+ * or with -6 IPv6 packets (TCP, UDP and ICMPv6, checksums over the IPv6
+ * pseudo-header), are built in memory and fed to
+ * qt_engine_process_batch() (-b N packets per call, 32 by default, as the
+ * daemon hands over a queue's burst) or, with -b 1, to qt_engine_process()
+ * one by one, with a synthetic clock; no queue, no kernel.  Packets are
+ * prepared in batches outside the timed region, so the figures are the
+ * engine's cost alone.  Every result is checked against the state the
+ * kernel would give the packet, and mismatches are counted and printed: a
+ * benchmark of INVALID packets would measure the wrong path.
  *
  * Phases per table size C: C new connections; the first reply of each;
  * the TCP handshake's last ACK; R rounds over all flows in a fresh random
@@ -38,7 +39,7 @@
 #include "qtrack.h"
 
 #define BATCH 256	     /* packets prepared, then processed, at once */
-#define PKT_ROOM 48	     /* IPv4 (20) + TCP (20) fits */
+#define PKT_ROOM 64	     /* IPv6 (40) + TCP (20) fits */
 #define DATA_LEN 100	     /* payload bytes of an established packet */
 #define PKTS_PER_MS 1024     /* synthetic clock: 1 ms per this many packets */
 #define FLOWS_PER_ADDR 50000 /* client ports per client address */
@@ -46,8 +47,15 @@
 #define CLIENT_BASE 0x0a000001u /* 10.0.0.1, and up */
 #define MAX_EXAMPLES 5		/* mismatches printed per run */
 
+/* -6: IPv6 addresses are 2001:db8::/96 with the IPv4 scheme's address in
+ * the low 32 bits, so both families run the same flows. */
+static const uint8_t v6_prefix[12] = {0x20, 0x01, 0x0d, 0xb8};
+
 /* Packets per engine call; 1 = qt_engine_process() per packet. */
 static unsigned int batch_size = 32;
+
+/* Build IPv6 packets instead of IPv4 (-6). */
+static bool ipv6;
 
 enum mix { MIX_ALL, MIX_TCP, MIX_UDP, MIX_ICMP };
 
@@ -60,7 +68,7 @@ static const char *const phase_names[PH_MAX] = {
 struct flow {
 	uint32_t seq[2]; /* next TCP sequence number per direction */
 	uint16_t icmp_seq;
-	uint8_t proto; /* IPPROTO_TCP, _UDP or _ICMP */
+	uint8_t proto; /* IPPROTO_TCP, _UDP or _ICMP (echo, ICMPv6 with -6) */
 	uint8_t dir;   /* direction of the flow's next data packet */
 };
 
@@ -218,6 +226,43 @@ static void flow_reset(struct flow *f, uint32_t i, uint8_t proto)
 	f->seq[QT_DIR_REPLY] = ~i * 40503u + 0x9e3779b9u;
 }
 
+/* The layer 4 protocol number on the wire: echo flows are ICMPv6 in
+ * IPv6 packets. */
+static uint8_t wire_proto(uint8_t proto)
+{
+	return ipv6 && proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : proto;
+}
+
+/* Write the IP header for a layer 4 segment of @l4len bytes; returns its
+ * length.  @src and @dst follow the IPv4 scheme and are mapped into
+ * 2001:db8::/96 for IPv6. */
+static uint32_t ip_build(uint8_t *ip, uint8_t proto, uint32_t src, uint32_t dst,
+			 uint16_t l4len)
+{
+	if (ipv6) {
+		memset(ip, 0, 40);
+		ip[0] = 6 << 4; /* traffic class and flow label zero */
+		put16(ip + 4, l4len);
+		ip[6] = proto;
+		ip[7] = 64;
+		memcpy(ip + 8, v6_prefix, sizeof(v6_prefix));
+		put32(ip + 20, src);
+		memcpy(ip + 24, v6_prefix, sizeof(v6_prefix));
+		put32(ip + 36, dst);
+		return 40;
+	}
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + l4len));
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = proto;
+	put32(ip + 12, src);
+	put32(ip + 16, dst);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	return 20;
+}
+
 /*
  * Build the next packet of flow @i in direction @dir into @p.  TCP takes
  * its sequence and acknowledgement numbers from the flow and advances the
@@ -227,9 +272,10 @@ static void flow_reset(struct flow *f, uint32_t i, uint8_t proto)
 static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 		      enum qt_dir dir, uint8_t tcp_flags, uint16_t paylen)
 {
-	uint8_t *ip = p->buf, *l4 = p->buf + 20;
-	uint32_t client, src, dst, sum;
-	uint16_t port, l4hdr, l4len;
+	uint8_t *ip = p->buf, *l4;
+	uint8_t proto = wire_proto(f->proto);
+	uint32_t client, src, dst, sum, iphdr;
+	uint16_t port, l4hdr, l4len, csum;
 
 	flow_addr(i, &client, &port);
 	src = dir == QT_DIR_ORIG ? client : SERVER_ADDR;
@@ -237,15 +283,9 @@ static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 	l4hdr = f->proto == IPPROTO_TCP ? 20 : 8;
 	l4len = (uint16_t)(l4hdr + paylen);
 
-	memset(p->buf, 0, 20 + l4hdr);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + l4len));
-	put16(ip + 6, 0x4000); /* DF */
-	ip[8] = 64;
-	ip[9] = f->proto;
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	iphdr = ip_build(ip, proto, src, dst, l4len);
+	l4 = ip + iphdr;
+	memset(l4, 0, l4hdr);
 
 	switch (f->proto) {
 	case IPPROTO_TCP: {
@@ -269,28 +309,41 @@ static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 		put16(l4 + 2, dir == QT_DIR_ORIG ? 53 : port);
 		put16(l4 + 4, l4len);
 		break;
-	default: /* ICMP echo: request out, reply back, same id and seq */
+	default: /* echo: request out, reply back, same id and seq */
 		if (dir == QT_DIR_ORIG)
 			f->icmp_seq++;
-		l4[0] = dir == QT_DIR_ORIG ? 8 : 0;
+		if (ipv6)
+			l4[0] = dir == QT_DIR_ORIG ? 128 : 129;
+		else
+			l4[0] = dir == QT_DIR_ORIG ? 8 : 0;
 		put16(l4 + 4, port);
 		put16(l4 + 6, f->icmp_seq);
 		break;
 	}
 
 	/* The payload is zeros and not captured (as with a header-only
-	 * NFQUEUE copy), so the checksum covers the header alone. */
+	 * NFQUEUE copy), so the checksum covers the header alone.  All but
+	 * ICMP over IPv4 include the pseudo-header: addresses, protocol and
+	 * layer 4 length (RFC 793, 768, 8200 8.1). */
 	sum = csum_add(0, l4, l4hdr);
-	if (f->proto != IPPROTO_ICMP) {
-		sum = csum_add(sum, ip + 12, 8);
-		sum += f->proto + l4len;
+	if (proto != IPPROTO_ICMP) {
+		if (ipv6)
+			sum = csum_add(sum, ip + 8, 32);
+		else
+			sum = csum_add(sum, ip + 12, 8);
+		sum += proto + l4len;
 	}
+	csum = csum_fold(sum);
+	/* A zero UDP checksum means "none" (RFC 768), which IPv6 forbids
+	 * (RFC 8200 8.1): a computed zero is sent as all ones. */
+	if (f->proto == IPPROTO_UDP && !csum)
+		csum = 0xffff;
 	put16(l4 + (f->proto == IPPROTO_TCP   ? 16
 		    : f->proto == IPPROTO_UDP ? 6
 					      : 2),
-	      csum_fold(sum));
-	p->caplen = 20u + l4hdr;
-	p->origlen = 20u + l4len;
+	      csum);
+	p->caplen = iphdr + l4hdr;
+	p->origlen = iphdr + l4len;
 }
 
 /* ---- running batches ----------------------------------------------- */
@@ -304,9 +357,9 @@ static void bench_mismatch(struct bench *b, const struct pkt *p,
 	fprintf(stderr,
 		"qtrack-bench: %u flows, %s phase, proto %u: expected %s, "
 		"got %s (%s)\n",
-		b->run->flows, phase_names[p->phase], p->buf[9],
-		qt_ct_state_name(p->expect), qt_ct_state_name(res->state),
-		qt_reason_name(res->reason));
+		b->run->flows, phase_names[p->phase],
+		ipv6 ? p->buf[6] : p->buf[9], qt_ct_state_name(p->expect),
+		qt_ct_state_name(res->state), qt_reason_name(res->reason));
 }
 
 /* Process the prepared batch, timing only the engine calls. */
@@ -645,9 +698,16 @@ static void print_table(const struct run *runs, size_t nsizes, size_t reps)
 	};
 	double first[FIG_MAX], last[FIG_MAX], v[FIG_MAX];
 
-	printf("sizeof(struct qt_conn) = %zu bytes, %u packets per engine "
-	       "call\n\n",
-	       sizeof(struct qt_conn), batch_size);
+	if (ipv6)
+		printf("IPv6 packets (2001:db8::/96), sizeof(struct qt_conn) = "
+		       "%zu bytes + %zu in the address store, %u packets per "
+		       "engine call\n\n",
+		       sizeof(struct qt_conn), sizeof(struct qt_addr6pair),
+		       batch_size);
+	else
+		printf("IPv4 packets, sizeof(struct qt_conn) = %zu bytes, %u "
+		       "packets per engine call\n\n",
+		       sizeof(struct qt_conn), batch_size);
 	for (int h = 0; h < 2; h++) {
 		for (int col = 0; col < 11; col++)
 			printf("%*s", col ? 10 : 9, head[h][col]);
@@ -688,10 +748,16 @@ static void print_table(const struct run *runs, size_t nsizes, size_t reps)
 	}
 }
 
+static const char *family_name(void)
+{
+	return ipv6 ? "ipv6" : "ipv4";
+}
+
 static void print_json(const struct run *runs, size_t nruns)
 {
-	printf("{\"sizeof_conn\": %zu, \"batch\": %u, \"runs\": [",
-	       sizeof(struct qt_conn), batch_size);
+	printf("{\"family\": \"%s\", \"sizeof_conn\": %zu, "
+	       "\"batch\": %u, \"runs\": [",
+	       family_name(), sizeof(struct qt_conn), batch_size);
 	for (size_t k = 0; k < nruns; k++) {
 		const struct run *r = &runs[k];
 		const struct phase_stat *ph = r->ph;
@@ -761,21 +827,23 @@ static int bench_ovs(uint32_t n, uint32_t iters, bool json)
 	ins = r.ph[PH_NEW].packets;
 	look = r.ph[PH_EST].packets;
 	if (json)
-		printf("{\"ovs\": {\"flows\": %u, \"iterations\": %u, "
+		printf("{\"ovs\": {\"family\": \"%s\", \"flows\": %u, "
+		       "\"iterations\": %u, "
 		       "\"ns_per_insert\": %.2f, \"ns_per_lookup\": %.2f, "
 		       "\"cpu_ns_per_insert\": %.2f, "
 		       "\"cpu_ns_per_lookup\": %.2f, \"mismatches\": %" PRIu64
 		       "}}\n",
-		       n, iters, per(r.ph[PH_NEW].ns, ins),
+		       family_name(), n, iters, per(r.ph[PH_NEW].ns, ins),
 		       per(r.ph[PH_EST].ns, look),
 		       per(r.ph[PH_NEW].cpu_ns, ins),
 		       per(r.ph[PH_EST].cpu_ns, look), run_mismatches(&r));
 	else
-		printf("ovs-style (batch %u): %u flows x %u iterations: "
+		printf("ovs-style (%s, batch %u): %u flows x %u iterations: "
 		       "%.1f ns/insert, "
 		       "%.1f ns/lookup (CPU time: %.1f, %.1f), %" PRIu64
 		       " mismatches\n",
-		       batch_size, n, iters, per(r.ph[PH_NEW].ns, ins),
+		       ipv6 ? "IPv6" : "IPv4", batch_size, n, iters,
+		       per(r.ph[PH_NEW].ns, ins),
 		       per(r.ph[PH_EST].ns, look),
 		       per(r.ph[PH_NEW].cpu_ns, ins),
 		       per(r.ph[PH_EST].cpu_ns, look), run_mismatches(&r));
@@ -790,16 +858,24 @@ static int bench_ovs(uint32_t n, uint32_t iters, bool json)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: qtrack-bench [-c N[,N...]] [--max-flows N] "
+		"usage: qtrack-bench [-6] [-c N[,N...]] [--max-flows N] "
 		"[--proto tcp|udp|icmp|mix]\n"
 		"                    [-p PACKETS] [-b BATCH] [-r RUNS] "
 		"[--seed S] [--json]\n"
-		"       qtrack-bench --ovs N ITERATIONS [-b BATCH] [--json]\n"
+		"       qtrack-bench [-6] --ovs N ITERATIONS [-b BATCH] "
+		"[--json]\n"
+		"  -6, --ipv6    IPv6 packets (2001:db8::/96 + the IPv4 "
+		"addresses; TCP, UDP,\n"
+		"                ICMPv6 echo) instead of IPv4, in every "
+		"phase and mode\n"
 		"  -b BATCH      packets per engine call (default 32, max "
 		"256); 1 = qt_engine_process() per packet\n"
 		"  -c N          table sizes (concurrent flows); default "
 		"1000,100000,1000000\n"
 		"  --max-flows N skip sizes above N\n"
+		"  --proto P     one protocol instead of the mix (80 %% TCP, "
+		"15 %% UDP, 5 %% echo);\n"
+		"                icmp is ICMPv6 echo with -6\n"
 		"  -p PACKETS    established-path packets per size "
 		"(default 2000000)\n"
 		"  -r RUNS       run every size RUNS times (max 64), "
@@ -831,6 +907,7 @@ int main(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"ovs", required_argument, NULL, 'o'},
 	    {"seed", required_argument, NULL, 's'},
+	    {"ipv6", no_argument, NULL, '6'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -843,8 +920,11 @@ int main(int argc, char **argv)
 	struct run *runs;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "b:c:p:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "6b:c:p:r:h", opts, NULL)) != -1) {
 		switch (c) {
+		case '6':
+			ipv6 = true;
+			break;
 		case 'b':
 			batch_size = parse_u32(optarg, "-b");
 			if (batch_size > BATCH)
