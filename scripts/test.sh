@@ -4,7 +4,8 @@
 #   1. build/       gcc, -Werror, ctest (unit, replay, e2e, conformance)
 #   2. build-san/   clang ASan+UBSan, ctest -L 'unit|replay'
 #   3. build-fuzz/  clang libFuzzer, ctest -L fuzz
-#   4. qtrack-bench -c 1000 smoke runs, IPv4 and IPv6 (-6)
+#   4. qtrack-bench -c 1000 smoke runs, IPv4 and IPv6 (-6), and a short
+#      qtrack-memprobe run
 # Knobs: QT_FUZZ_SECONDS (default 30), QT_SKIP_SAN=1, QT_SKIP_FUZZ=1.
 set -u
 
@@ -98,7 +99,10 @@ stage_fuzz_ctest() {
 
 stage_bench() {
 	build/tools/qtrack-bench -c 1000 &&
-		build/tools/qtrack-bench -6 -c 1000
+		build/tools/qtrack-bench -6 -c 1000 &&
+		build/bench/qtrack-memprobe -s 1,4 -n 65536 &&
+		build/bench/qtrack-memprobe -l pages -s 1,4 -n 65536 &&
+		build/bench/qtrack-memprobe -l none -s 1,4 -n 65536
 }
 
 run_stage "build (gcc, -Werror)" stage_build
@@ -121,7 +125,7 @@ else
 fi
 
 if [ -x build/tools/qtrack-bench ]; then
-	run_stage "bench smoke (-c 1000, IPv4 and -6)" stage_bench
+	run_stage "bench smoke (-c 1000, IPv4 and -6; memprobe)" stage_bench
 else
 	skip_stage "bench smoke" "qtrack-bench not built yet"
 fi
