@@ -4,7 +4,7 @@
  * pattern costs on this machine, without the engine.
  *
  *   qtrack-memprobe [-s MB,MB,...] [-w WORK] [-i INTERLUDE] [-l LAYOUT]
- *                   [-n OPS]
+ *                   [-n OPS] [-m]
  *
  * Each "packet" (op) does what qtrack_engine_process_batch() does to
  * memory, with the same pipeline: the index line of op k + 8 is
@@ -29,12 +29,17 @@
  * Both arrays are anonymous memory advised MADV_HUGEPAGE and touched
  * before timing, like the engine's.
  *
+ * -m adds a load and a store to a 16 KB (L1-resident) buffer to every
+ * work round, closer to the engine's mix of instructions than pure
+ * register arithmetic.
+ *
  * Output: ns per op for each size, and the difference to the first size
  * (give a small one first, e.g. -s 1,128: the in-cache cost).  Nothing
  * here is qtrack code; it bounds what qtrack can reach on a machine.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +55,7 @@
 #define PAGE_IDX 5
 #define PAGE_ENT 39
 #define POLLUTE_BYTES ((size_t)16 << 20)
+#define L1_WORDS 2048	/* 16 KB: stays in L1 */
 
 enum layout { LAY_SPLIT, LAY_PAGES, LAY_NONE };
 
@@ -60,6 +66,7 @@ struct probe {
 	uint64_t nent;	/* entries */
 	uint64_t nidx;	/* index lines */
 	char *poll;	/* interlude buffer */
+	uint64_t *l1;	/* -m: the work's loads and stores, or NULL */
 };
 
 static uint64_t clock_ns(void)
@@ -173,6 +180,10 @@ static double run(struct probe *p, uint64_t ops, unsigned work,
 					d += a ^ w;
 					__asm__ volatile("" : "+r"(a), "+r"(b),
 							 "+r"(c), "+r"(d));
+					if (p->l1) {
+						a += p->l1[(a ^ w) % L1_WORDS];
+						p->l1[(b + w) % L1_WORDS] = c;
+					}
 				}
 				s += a ^ b ^ c ^ d;
 			}
@@ -233,13 +244,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: qtrack-memprobe [-s MB,MB,...] [-w WORK] [-i INTERLUDE]"
-		" [-l split|pages|none] [-n OPS]\n"
+		" [-l split|pages|none] [-n OPS] [-m]\n"
 		"  -s  entry memory per run, MB (default 1,8,32,128)\n"
 		"  -w  register-only work rounds per op (default 40)\n"
 		"  -i  untimed random accesses per op between chunks "
 		"(default 4)\n"
 		"  -l  layout of index and entries (default split)\n"
-		"  -n  ops per size (default 4000000)\n");
+		"  -n  ops per size (default 4000000)\n"
+		"  -m  a load and a store to L1-resident memory in every "
+		"work round\n");
 }
 
 int main(int argc, char **argv)
@@ -253,9 +266,14 @@ int main(int argc, char **argv)
 	struct probe p;
 	char *poll;
 	int c, n = 0;
+	bool l1 = false;
+	uint64_t *l1buf;
 
-	while ((c = getopt(argc, argv, "s:w:i:l:n:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:w:i:l:n:mh")) != -1) {
 		switch (c) {
+		case 'm':
+			l1 = true;
+			break;
 		case 's':
 			sizes = optarg;
 			break;
@@ -313,13 +331,15 @@ int main(int argc, char **argv)
 		q = *end ? end + 1 : end;
 	}
 	poll = map(POLLUTE_BYTES);
-	if (!poll) {
+	l1buf = l1 ? calloc(L1_WORDS, sizeof(*l1buf)) : NULL;
+	if (!poll || (l1 && !l1buf)) {
 		fprintf(stderr, "qtrack-memprobe: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("layout %s, %u work rounds, %u interlude accesses per op, "
+	printf("layout %s, %u work rounds%s, %u interlude accesses per op, "
 	       "%llu ops\n", lay == LAY_SPLIT ? "split" :
-	       lay == LAY_PAGES ? "pages" : "none", work, interlude,
+	       lay == LAY_PAGES ? "pages" : "none", work,
+	       l1 ? " with L1 loads and stores" : "", interlude,
 	       (unsigned long long)ops);
 	printf("%8s %10s %10s\n", "MB", "ns/op", "+ns");
 	for (tok = strtok_r(list, ",", &save); tok;
@@ -333,6 +353,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		p.poll = poll;
+		p.l1 = l1buf;
 		/* Warm up (caches, clock speed); then the timed run. */
 		(void)run(&p, ops / 4 - ops / 4 % CHUNK + CHUNK, work,
 			  interlude);
@@ -344,5 +365,6 @@ int main(int argc, char **argv)
 		teardown(&p);
 	}
 	free(list);
+	free(l1buf);
 	return 0;
 }
