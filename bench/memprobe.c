@@ -23,7 +23,10 @@
  *   -l split  (default) index and entries in two arrays, as lib/table.c
  *             lays them out;
  *   -l pages  five index lines and 39 entries per 4 KB page, each entry in
- *             the page of its index line, one page translation per op;
+ *             the page of its index line, one page translation per op
+ *             (the index lines at the start of every page: in cache they
+ *             share a few sets, which can only slow this layout down at
+ *             small sizes);
  *   -l none   no index: op k's entry address is known from k (one
  *             prefetched random access per op, the least any lookup does).
  * Both arrays are anonymous memory advised MADV_HUGEPAGE and touched
