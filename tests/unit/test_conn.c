@@ -29,34 +29,32 @@
 #include "qtrack.h"
 #include "table.h"
 
-static struct qt_tuple tuple4(uint8_t proto, const char *src, const char *dst,
-			      uint16_t sport, uint16_t dport)
+/* A tuple of @family (AF_INET or AF_INET6) from text addresses. */
+static struct qt_tuple tuple_af(int family, uint8_t proto, const char *src,
+				const char *dst, uint16_t sport, uint16_t dport)
 {
 	struct qt_tuple tp;
 
 	memset(&tp, 0, sizeof(tp));
-	tp.family = AF_INET;
+	tp.family = (uint8_t)family;
 	tp.proto = proto;
-	assert_int_equal(inet_pton(AF_INET, src, tp.src.b), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, tp.dst.b), 1);
+	assert_int_equal(inet_pton(family, src, tp.src.b), 1);
+	assert_int_equal(inet_pton(family, dst, tp.dst.b), 1);
 	tp.sport = sport;
 	tp.dport = dport;
 	return tp;
 }
 
+static struct qt_tuple tuple4(uint8_t proto, const char *src, const char *dst,
+			      uint16_t sport, uint16_t dport)
+{
+	return tuple_af(AF_INET, proto, src, dst, sport, dport);
+}
+
 static struct qt_tuple tuple6(uint8_t proto, const char *src, const char *dst,
 			      uint16_t sport, uint16_t dport)
 {
-	struct qt_tuple tp;
-
-	memset(&tp, 0, sizeof(tp));
-	tp.family = AF_INET6;
-	tp.proto = proto;
-	assert_int_equal(inet_pton(AF_INET6, src, tp.src.b), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, tp.dst.b), 1);
-	tp.sport = sport;
-	tp.dport = dport;
-	return tp;
+	return tuple_af(AF_INET6, proto, src, dst, sport, dport);
 }
 
 static struct qt_tuple icmp_echo(int family, const char *src, const char *dst,
