@@ -243,6 +243,23 @@ static void teardown(struct probe *p)
 		munmap(p->idx, p->nidx * 64);
 }
 
+/* A whole decimal number from 0 to @max, or -1 after saying what is
+ * wrong. */
+static int parse_num(const char *s, const char *opt, unsigned long long max,
+		     unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (end == s || *end || *s == '-' || errno || *out > max) {
+		fprintf(stderr, "qtrack-memprobe: %s %s: a number from 0 to "
+			"%llu\n", opt, s, max);
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -271,6 +288,7 @@ int main(int argc, char **argv)
 	int c, n = 0;
 	bool l1 = false;
 	uint64_t *l1buf;
+	unsigned long long num;
 
 	while ((c = getopt(argc, argv, "s:w:i:l:n:mh")) != -1) {
 		switch (c) {
@@ -281,13 +299,19 @@ int main(int argc, char **argv)
 			sizes = optarg;
 			break;
 		case 'w':
-			work = (unsigned)strtoul(optarg, NULL, 10);
+			if (parse_num(optarg, "-w", 100000, &num) < 0)
+				return 2;
+			work = (unsigned)num;
 			break;
 		case 'i':
-			interlude = (unsigned)strtoul(optarg, NULL, 10);
+			if (parse_num(optarg, "-i", 1024, &num) < 0)
+				return 2;
+			interlude = (unsigned)num;
 			break;
 		case 'n':
-			ops = strtoull(optarg, NULL, 10);
+			if (parse_num(optarg, "-n", (uint64_t)1 << 40, &num) < 0)
+				return 2;
+			ops = num;
 			break;
 		case 'l':
 			if (!strcmp(optarg, "split"))
