@@ -10,6 +10,9 @@
  * and the next slot to visit in a level is the lowest occupied bit above
  * now's digit.  Timers whose digits above the top level differ from now's
  * go to the far list; timers at or before now go to the due list.
+ * qt_timer_arm() files by min(e, now + QT_WHEEL_NEAR) instead of e, and
+ * stores e: a slot may hold timers expiring after its end, which its visit
+ * re-files like the others (timer.h, QT_WHEEL_NEAR).
  *
  * Advancing.  The next event is the start of the first occupied slot ahead
  * in the lowest level that has one (lower levels always come first: their
@@ -21,7 +24,7 @@
  *
  * References.  0 is the end of a list (and, in prev, "not armed");
  * 1 + h is list head h (w->head[h]); 512 + i is element i of array 0 and
- * 2^28 + i element i of array 1.  The expiry bits above the reference
+ * 2^27 + i element i of array 1.  The expiry bits above the reference
  * are left alone by every link update.
  */
 #include <string.h>
@@ -31,7 +34,7 @@
 #define WHEEL_MASK (QT_WHEEL_SLOTS - 1)
 #define WHEEL_RANGE_BITS (QT_WHEEL_LEVELS * QT_WHEEL_BITS)
 #define REF_ARRAY0 512u
-#define REF_ARRAY1 (UINT32_C(1) << 28)
+#define REF_ARRAY1 (UINT32_C(1) << 27)
 
 static unsigned int wheel_digit(uint64_t t, unsigned int level)
 {
@@ -127,13 +130,15 @@ static void timer_unlink(struct qt_wheel *w, struct qt_timer *t)
 	ref_put(&t->prev, 0);
 }
 
-/* File @t (unlinked) to expire at @expires according to the rule above. */
+/* File @t (unlinked) to expire at @expires according to the rule above;
+ * with @near, in a slot no later than QT_WHEEL_NEAR ahead (timer.h). */
 static void wheel_file(struct qt_wheel *w, struct qt_timer *t, uint32_t tref,
-		       uint64_t expires)
+		       uint64_t expires, bool near)
 {
 	unsigned int level, idx;
-	uint64_t diff;
+	uint64_t at = expires;
 
+	t->next &= ~QT_TIMER_NEAR;
 	if (expires <= w->now) {
 		/* Only "due" matters now; keep the stored time rebuildable. */
 		if (w->now - expires >= QT_TIMER_PAST / 2)
@@ -145,15 +150,21 @@ static void wheel_file(struct qt_wheel *w, struct qt_timer *t, uint32_t tref,
 		return;
 	}
 	qt_timer_set_expires(t, expires);
-	diff = expires ^ w->now;
-	level = wheel_level(diff);
+	/* Filed by an earlier time, the timer is re-filed by @expires when
+	 * that slot comes up. */
+	if (near && expires - w->now > QT_WHEEL_NEAR)
+		at = w->now + QT_WHEEL_NEAR;
+	level = wheel_level(at ^ w->now);
 	if (level >= QT_WHEEL_LEVELS) {
 		timer_link(w, QT_WHEEL_FAR, t, tref);
 		return;
 	}
-	idx = wheel_digit(expires, level);
+	idx = wheel_digit(at, level);
 	timer_link(w, level * QT_WHEEL_SLOTS + idx, t, tref);
 	w->occupied[level] |= UINT64_C(1) << idx;
+	/* The slot's start is at or before @at. */
+	if (at - w->now <= QT_WHEEL_NEAR)
+		t->next |= QT_TIMER_NEAR;
 }
 
 void qt_wheel_init(struct qt_wheel *w, uint64_t now)
@@ -174,14 +185,17 @@ void qt_wheel_set_array(struct qt_wheel *w, unsigned int which,
 }
 
 /*
- * Whether an armed timer expiring at @old may stay where it is when it is
+ * Whether armed timer @t, expiring at @old, may stay where it is when it is
  * re-armed to @new.  In a wheel slot (which @old > now and a level within
  * the wheel identify: the due, late and far lists hold the rest) it may
  * whenever @new is at or after the slot's start: visiting the slot re-files
  * every timer by its current expiry, so it still fires at @new, never
- * before.
+ * before.  The slot starts at or before the start of the slot @old would
+ * be filed in now (no expiry drops below its slot's start), and, for a
+ * timer marked QT_TIMER_NEAR, at or before now + QT_WHEEL_NEAR.
  */
-static bool wheel_keeps(const struct qt_wheel *w, uint64_t old, uint64_t new)
+static bool wheel_keeps(const struct qt_wheel *w, const struct qt_timer *t,
+			uint64_t old, uint64_t new)
 {
 	unsigned int level;
 	uint64_t start;
@@ -191,6 +205,8 @@ static bool wheel_keeps(const struct qt_wheel *w, uint64_t old, uint64_t new)
 	level = wheel_level(old ^ w->now);
 	if (level >= QT_WHEEL_LEVELS)
 		return false;
+	if ((t->next & QT_TIMER_NEAR) && new >= w->now + QT_WHEEL_NEAR)
+		return true;
 	/* @old shares now's digits above @level. */
 	start = old & ~((UINT64_C(1) << (level * QT_WHEEL_BITS)) - 1);
 	return new >= start;
@@ -203,7 +219,7 @@ void qt_timer_arm(struct qt_wheel *w, struct qt_timer *t, uint64_t expires)
 		 * to a later time.  Leaving the timer in its slot spares the
 		 * cache misses of touching its list neighbours (other
 		 * connections); it is moved once, when the slot comes up. */
-		if (wheel_keeps(w, timer_exp(w, t), expires)) {
+		if (wheel_keeps(w, t, timer_exp(w, t), expires)) {
 			qt_timer_set_expires(t, expires);
 			return;
 		}
@@ -211,7 +227,7 @@ void qt_timer_arm(struct qt_wheel *w, struct qt_timer *t, uint64_t expires)
 	} else {
 		w->count++;
 	}
-	wheel_file(w, t, timer_ref(w, t), expires);
+	wheel_file(w, t, timer_ref(w, t), expires, true);
 }
 
 void qt_timer_cancel(struct qt_wheel *w, struct qt_timer *t)
@@ -276,7 +292,7 @@ static bool wheel_step(struct qt_wheel *w, uint64_t limit)
 			ref = list;
 			t = ref_timer(w, ref);
 			list = ref_get(t->next);
-			wheel_file(w, t, ref, qt_timer_expires(t, old));
+			wheel_file(w, t, ref, qt_timer_expires(t, old), false);
 		}
 	}
 	return true;

@@ -43,15 +43,29 @@
 #define QT_WHEEL_FAR (QT_WHEEL_DUE + 2)
 #define QT_WHEEL_HEADS (QT_WHEEL_DUE + 3)
 
-/* A link is a 29-bit reference; the top three bits of next and of prev
- * carry bits 32-37 of the expiry. */
-#define QT_TIMER_REF_BITS 29
+/* A link is a 28-bit reference; the top three bits of next and of prev
+ * carry bits 32-37 of the expiry, and bit 28 of next is QT_TIMER_NEAR. */
+#define QT_TIMER_REF_BITS 28
 #define QT_TIMER_REF_MASK ((UINT32_C(1) << QT_TIMER_REF_BITS) - 1)
+#define QT_TIMER_EXP_SHIFT 29
 #define QT_TIMER_EXP_BITS 38
 #define QT_TIMER_EXP_MASK ((UINT64_C(1) << QT_TIMER_EXP_BITS) - 1)
 #define QT_TIMER_PAST (UINT64_C(1) << 36)
 /* Largest array 0 and array 1 (see timer.c for the reference space). */
-#define QT_TIMER_ARRAY_MAX ((UINT32_C(1) << 28) - 512)
+#define QT_TIMER_ARRAY_MAX ((UINT32_C(1) << 27) - 512)
+
+/*
+ * The near bound, in ms.  qt_timer_arm() never files a timer in a slot
+ * that starts more than QT_WHEEL_NEAR after the wheel's time (one due
+ * later is re-filed when that slot comes up), and marks a timer so filed
+ * with QT_TIMER_NEAR in next.  Such a timer may stay where it is when it
+ * is re-armed to any time at least QT_WHEEL_NEAR ahead, earlier than its
+ * expiry or not: its slot starts before that.  Five minutes is TCP's
+ * timeout for unacknowledged data, to which an established connection
+ * (five days) drops whenever it sends data after a pure ACK.
+ */
+#define QT_WHEEL_NEAR UINT64_C(300000)
+#define QT_TIMER_NEAR (UINT32_C(1) << QT_TIMER_REF_BITS)
 
 /* Embedded in the object it times (a connection, an expectation). */
 struct qt_timer {
@@ -107,10 +121,10 @@ static inline void qt_timer_set_expires(struct qt_timer *t, uint64_t expires)
 	uint32_t hi = (uint32_t)(expires >> 32);
 
 	t->expires = (uint32_t)expires;
-	t->next = (t->next & QT_TIMER_REF_MASK) |
-		  (hi & 7u) << QT_TIMER_REF_BITS;
+	t->next = (t->next & (QT_TIMER_REF_MASK | QT_TIMER_NEAR)) |
+		  (hi & 7u) << QT_TIMER_EXP_SHIFT;
 	t->prev = (t->prev & QT_TIMER_REF_MASK) |
-		  (hi >> 3 & 7u) << QT_TIMER_REF_BITS;
+		  (hi >> 3 & 7u) << QT_TIMER_EXP_SHIFT;
 }
 
 /* @t's expiry in ms, rebuilt against @near (see above). */
@@ -118,8 +132,8 @@ static inline uint64_t qt_timer_expires(const struct qt_timer *t,
 					uint64_t near)
 {
 	uint64_t lo = (uint64_t)t->expires |
-		      (uint64_t)(t->next >> QT_TIMER_REF_BITS) << 32 |
-		      (uint64_t)(t->prev >> QT_TIMER_REF_BITS) << 35;
+		      (uint64_t)(t->next >> QT_TIMER_EXP_SHIFT) << 32 |
+		      (uint64_t)(t->prev >> QT_TIMER_EXP_SHIFT) << 35;
 	uint64_t ahead = (lo - near) & QT_TIMER_EXP_MASK;
 
 	if (ahead >= QT_TIMER_EXP_MASK + 1 - QT_TIMER_PAST)
@@ -141,11 +155,12 @@ static inline uint64_t qt_timer_left(const struct qt_timer *t, uint64_t now)
 void qt_timer_arm(struct qt_wheel *w, struct qt_timer *t, uint64_t expires);
 
 /*
- * qt_timer_rearm - qt_timer_arm() with its most frequent case inline: a
+ * qt_timer_rearm - qt_timer_arm() with its most frequent cases inline: a
  * connection pushes its timer to a time at or after the current expiry on
- * nearly every packet.  A timer in a wheel slot (expiry after the wheel's
- * time, within the wheel's range) then stays where it is, as
- * qt_timer_arm() decides too; only the stored expiry changes.
+ * nearly every packet, or to one at least QT_WHEEL_NEAR ahead.  A timer in
+ * a wheel slot (expiry after the wheel's time, within the wheel's range)
+ * then stays where it is, as qt_timer_arm() decides too; only the stored
+ * expiry changes.
  */
 static inline void qt_timer_rearm(struct qt_wheel *w, struct qt_timer *t,
 				  uint64_t expires)
@@ -153,7 +168,10 @@ static inline void qt_timer_rearm(struct qt_wheel *w, struct qt_timer *t,
 	if (qt_timer_armed(t)) {
 		uint64_t old = qt_timer_expires(t, w->now);
 
-		if (expires >= old && old > w->now &&
+		if ((expires >= old ||
+		     ((t->next & QT_TIMER_NEAR) &&
+		      expires >= w->now + QT_WHEEL_NEAR)) &&
+		    old > w->now &&
 		    !((old ^ w->now) >> (QT_WHEEL_LEVELS * QT_WHEEL_BITS))) {
 			qt_timer_set_expires(t, expires);
 			return;

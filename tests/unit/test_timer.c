@@ -333,9 +333,11 @@ static void test_cancel_and_count(void **state)
 	qt_timer_cancel(&w, &t[1]);
 	qt_timer_cancel(&w, &t[1]);
 	assert_int_equal(w.count, 2);
+	/* t[0] at 200 ms sits in level 1; t[2] in the slot of
+	 * QT_WHEEL_NEAR (300 s: level 3, slot 1), no further ahead. */
 	for (int l = 0; l < QT_WHEEL_LEVELS; l++)
-		if (l != 1) /* t[0] at 200 ms sits in level 1 */
-			assert_int_equal(w.occupied[l], 0);
+		if (l != 1)
+			assert_int_equal(w.occupied[l], l == 3 ? 2 : 0);
 	assert_int_equal(qt_wheel_advance(&w, 199, count_fire, &c, 0), 0);
 	assert_int_equal(qt_wheel_advance(&w, 10 * MS_DAY, count_fire, &c, 0),
 			 1);
@@ -416,7 +418,9 @@ static void test_rearm_moves(void **state)
 	    {100, 5000},	{100, 1},	    {5000, 4095},
 	    {5000, 4096},	{5000, 4097},	    {5000, 100},
 	    {5000, 9 * MS_DAY}, {9 * MS_DAY, 5000}, {262143, 262144},
-	    {262144, 262143},
+	    {262144, 262143},	{5 * MS_DAY, QT_WHEEL_NEAR},
+	    {5 * MS_DAY, QT_WHEEL_NEAR + 1}, {5 * MS_DAY, QT_WHEEL_NEAR - 1},
+	    {3 * MS_DAY, 3 * QT_WHEEL_NEAR},
 	};
 	struct qt_wheel w;
 	struct qt_timer t;
@@ -453,6 +457,50 @@ static void test_rearm_moves(void **state)
 			 1);
 }
 
+/*
+ * An established connection's timer (five days) dropping to a time at least
+ * QT_WHEEL_NEAR ahead (unacknowledged data) stays in its list: neither it
+ * nor its neighbours are relinked.  It still fires exactly then, and the
+ * others at their own time.
+ */
+static void test_rearm_near_stays(void **state)
+{
+	struct qt_wheel w;
+	struct qt_timer t[3], before[3];
+	struct counter c = {0};
+	uint64_t now = 1000000, e = now + QT_WHEEL_NEAR + 1234;
+
+	(void)state;
+	qt_wheel_init(&w, now);
+	qt_wheel_set_array(&w, 0, t, sizeof(t[0]), 3);
+	for (int i = 0; i < 3; i++) {
+		qt_timer_init(&t[i]);
+		qt_timer_arm(&w, &t[i], now + 5 * MS_DAY);
+	}
+	memcpy(before, t, sizeof(t));
+	qt_timer_rearm(&w, &t[1], e);
+	assert_int_equal(t[0].next, before[0].next);
+	assert_int_equal(t[0].prev, before[0].prev);
+	assert_int_equal(t[2].next, before[2].next);
+	assert_int_equal(t[2].prev, before[2].prev);
+	assert_int_equal(t[1].prev, before[1].prev);
+	assert_int_equal(t[1].next & QT_TIMER_REF_MASK,
+			 before[1].next & QT_TIMER_REF_MASK);
+	/* The same through qt_timer_arm(), back and forth. */
+	qt_timer_arm(&w, &t[1], now + 5 * MS_DAY);
+	qt_timer_arm(&w, &t[1], e);
+	assert_int_equal(t[1].prev, before[1].prev);
+	assert_int_equal(w.count, 3);
+	assert_int_equal(qt_wheel_advance(&w, e - 1, count_fire, &c, 0), 0);
+	assert_int_equal(qt_wheel_advance(&w, e, count_fire, &c, 0), 1);
+	assert_ptr_equal(c.last, &t[1]);
+	assert_int_equal(
+	    qt_wheel_advance(&w, now + 5 * MS_DAY - 1, count_fire, &c, 0), 0);
+	assert_int_equal(
+	    qt_wheel_advance(&w, now + 5 * MS_DAY, count_fire, &c, 0), 2);
+	assert_int_equal(w.count, 0);
+}
+
 /* A jump of years over a few timers visits few slots, not every ms. */
 static void test_large_jump(void **state)
 {
@@ -482,6 +530,7 @@ int main(void)
 	    cmocka_unit_test(test_budget),
 	    cmocka_unit_test(test_rearm_past_from_callback),
 	    cmocka_unit_test(test_rearm_moves),
+	    cmocka_unit_test(test_rearm_near_stays),
 	    cmocka_unit_test(test_large_jump),
 	    cmocka_unit_test(test_random_ops),
 	};
