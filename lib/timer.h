@@ -69,7 +69,7 @@
 
 /* Embedded in the object it times (a connection, an expectation). */
 struct qt_timer {
-	uint32_t next;		/* reference | expiry bits 32-34 << 29 */
+	uint32_t next;		/* reference | NEAR | expiry bits 32-34 << 29 */
 	uint32_t prev;		/* reference, 0 when not armed | bits 35-37 */
 	uint32_t expires;	/* expiry bits 0-31, ms */
 };
