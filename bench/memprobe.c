@@ -4,16 +4,16 @@
  * pattern costs on this machine, without the engine.
  *
  *   qtrack-memprobe [-s MB,MB,...] [-w WORK] [-i INTERLUDE] [-l LAYOUT]
- *                   [-n OPS] [-m]
+ *                   [-n OPS] [-a AHEAD] [-m]
  *
- * Each "packet" (op) does what qtrack_engine_process_batch() does to
- * memory, with the same pipeline: the index line of op k + 8 is
- * prefetched, the index line of op k + 4 is read and the two lines of its
- * 96-byte entry are prefetched, then op k reads its entry, writes both of
- * its lines (a packet updates the timer and the protocol state) and does
- * WORK rounds of register-only arithmetic (about a nanosecond each here)
- * in place of classifying the packet.  Ops come in timed chunks of
- * 256, as qtrack-bench's batches do; between chunks INTERLUDE random
+ * Each "packet" (op) does what qt_engine_process_batch() does to
+ * memory, with the same pipeline: the index line of op k + AHEAD is
+ * prefetched, the index line of op k + AHEAD / 2 is read and the two lines
+ * of its 96-byte entry are prefetched, then op k reads its entry, writes
+ * both of its lines (a packet updates the timer and the protocol state)
+ * and does WORK rounds of register-only arithmetic (about a nanosecond
+ * each here) in place of classifying the packet.  Ops come in timed chunks
+ * of 256, as qtrack-bench's batches do; between chunks INTERLUDE random
  * read-modify-writes per op go to a separate 16 MB buffer (qtrack-bench
  * builds its packets from a 12 MB flow array there; a daemon has the
  * kernel's receive path), and are not timed.
@@ -36,6 +36,11 @@
  * work round, closer to the engine's mix of instructions than pure
  * register arithmetic.
  *
+ * -a sets AHEAD, the pipeline's lead in ops: 8 by default, the engine's
+ * PIPE_AHEAD; even, from 2 to 64.  With little work per op a lead of 8
+ * ops is too short a time to cover a miss, and a longer one shows what the
+ * memory itself can serve.
+ *
  * Output: ns per op for each size, and the difference to the first size
  * (give a small one first, e.g. -s 1,128: the in-cache cost).  Nothing
  * here is qtrack code; it bounds what qtrack can reach on a machine.
@@ -51,7 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AHEAD 8
+#define AHEAD_MAX 64
 #define CHUNK 256
 #define ENTRY 96
 #define PAGE 4096
@@ -133,9 +138,9 @@ static inline char *op_entry(const struct probe *p, uint64_t k,
 }
 
 static double run(struct probe *p, uint64_t ops, unsigned work,
-		  unsigned interlude)
+		  unsigned interlude, unsigned ahead)
 {
-	char *ring[CHUNK + AHEAD];
+	char *ring[CHUNK + AHEAD_MAX];
 	uint64_t t = 0, s = 1;
 
 	for (uint64_t k0 = 0; k0 < ops; k0 += CHUNK) {
@@ -148,15 +153,15 @@ static double run(struct probe *p, uint64_t ops, unsigned work,
 			s += (uint8_t)p->poll[mix(a) % POLLUTE_BYTES];
 		}
 		t0 = clock_ns();
-		for (uint64_t k = k0; k < k0 + CHUNK + AHEAD; k++) {
-			/* Stage 1: the index line of op k (used at k + 4,
-			 * processed at k + 8). */
+		for (uint64_t k = k0; k < k0 + CHUNK + ahead; k++) {
+			/* Stage 1: the index line of op k (used at
+			 * k + ahead / 2, processed at k + ahead). */
 			if (k < k0 + CHUNK && p->lay != LAY_NONE)
 				__builtin_prefetch(op_index(p, k));
-			/* Stage 2: read op k - 4's index line, prefetch its
-			 * entry. */
-			if (k >= k0 + AHEAD / 2 && k < k0 + CHUNK + AHEAD / 2) {
-				uint64_t m = k - AHEAD / 2;
+			/* Stage 2: read op k - ahead / 2's index line,
+			 * prefetch its entry. */
+			if (k >= k0 + ahead / 2 && k < k0 + CHUNK + ahead / 2) {
+				uint64_t m = k - ahead / 2;
 				char *e = op_entry(p, m, p->lay == LAY_NONE
 							     ? NULL
 							     : op_index(p, m));
@@ -165,11 +170,11 @@ static double run(struct probe *p, uint64_t ops, unsigned work,
 				__builtin_prefetch(e + ENTRY - 1, 1);
 				ring[m - k0] = e;
 			}
-			/* Stage 3: op k - 8 reads and writes its entry, then
-			 * works. */
-			if (k >= k0 + AHEAD) {
+			/* Stage 3: op k - ahead reads and writes its entry,
+			 * then works. */
+			if (k >= k0 + ahead) {
 				uint64_t *q = (uint64_t *)(void *)
-					ring[k - AHEAD - k0];
+					ring[k - ahead - k0];
 				uint64_t a = s + q[0], b = a + 1, c = a + 2,
 					 d = a + 3;
 
@@ -264,13 +269,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: qtrack-memprobe [-s MB,MB,...] [-w WORK] [-i INTERLUDE]"
-		" [-l split|pages|none] [-n OPS] [-m]\n"
+		" [-l split|pages|none] [-n OPS] [-a AHEAD] [-m]\n"
 		"  -s  entry memory per run, MB (default 1,8,32,128)\n"
 		"  -w  register-only work rounds per op (default 40)\n"
 		"  -i  untimed random accesses per op between chunks "
 		"(default 4)\n"
 		"  -l  layout of index and entries (default split)\n"
 		"  -n  ops per size (default 4000000)\n"
+		"  -a  pipeline lead in ops, even, 2 to 64 (default 8, the "
+		"engine's)\n"
 		"  -m  a load and a store to L1-resident memory in every "
 		"work round\n");
 }
@@ -278,7 +285,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *sizes = "1,8,32,128";
-	unsigned work = 40, interlude = 4;
+	unsigned work = 40, interlude = 4, ahead = 8;
 	uint64_t ops = 4000000;
 	enum layout lay = LAY_SPLIT;
 	double first = 0;
@@ -290,7 +297,7 @@ int main(int argc, char **argv)
 	uint64_t *l1buf;
 	unsigned long long num;
 
-	while ((c = getopt(argc, argv, "s:w:i:l:n:mh")) != -1) {
+	while ((c = getopt(argc, argv, "s:w:i:l:n:a:mh")) != -1) {
 		switch (c) {
 		case 'm':
 			l1 = true;
@@ -312,6 +319,17 @@ int main(int argc, char **argv)
 			if (parse_num(optarg, "-n", (uint64_t)1 << 40, &num) < 0)
 				return 2;
 			ops = num;
+			break;
+		case 'a':
+			if (parse_num(optarg, "-a", 1000000, &num) < 0)
+				return 2;
+			if (num < 2 || num > AHEAD_MAX || num % 2) {
+				fprintf(stderr, "qtrack-memprobe: -a %s: an even "
+					"number from 2 to %d\n", optarg,
+					AHEAD_MAX);
+				return 2;
+			}
+			ahead = (unsigned)num;
 			break;
 		case 'l':
 			if (!strcmp(optarg, "split"))
@@ -364,9 +382,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("layout %s, %u work rounds%s, %u interlude accesses per op, "
-	       "%llu ops\n", lay == LAY_SPLIT ? "split" :
+	       "lead %u ops, %llu ops\n", lay == LAY_SPLIT ? "split" :
 	       lay == LAY_PAGES ? "pages" : "none", work,
-	       l1 ? " with L1 loads and stores" : "", interlude,
+	       l1 ? " with L1 loads and stores" : "", interlude, ahead,
 	       (unsigned long long)ops);
 	printf("%8s %10s %10s\n", "MB", "ns/op", "+ns");
 	for (tok = strtok_r(list, ",", &save); tok;
@@ -383,8 +401,8 @@ int main(int argc, char **argv)
 		p.l1 = l1buf;
 		/* Warm up (caches, clock speed); then the timed run. */
 		(void)run(&p, ops / 4 - ops / 4 % CHUNK + CHUNK, work,
-			  interlude);
-		ns = run(&p, ops, work, interlude);
+			  interlude, ahead);
+		ns = run(&p, ops, work, interlude, ahead);
 		if (!n++)
 			first = ns;
 		printf("%8llu %10.1f %+10.1f\n", (unsigned long long)mb, ns,

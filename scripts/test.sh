@@ -102,7 +102,8 @@ stage_bench() {
 		build/tools/qtrack-bench -6 -c 1000 &&
 		build/bench/qtrack-memprobe -s 1,4 -n 65536 &&
 		build/bench/qtrack-memprobe -l pages -s 1,4 -n 65536 &&
-		build/bench/qtrack-memprobe -l none -m -s 1,4 -n 65536
+		build/bench/qtrack-memprobe -l none -m -s 1,4 -n 65536 &&
+		build/bench/qtrack-memprobe -a 16 -w 5 -s 1,4 -n 65536
 }
 
 run_stage "build (gcc, -Werror)" stage_build
