@@ -317,7 +317,7 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 }
 
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
-			    uint64_t hash, uint32_t mark_in,
+			    uint64_t hash, unsigned int hint, uint32_t mark_in,
 			    uint32_t flags, struct qt_result *res)
 {
 	const struct qt_proto_ops *ops = qt_proto_find(pkt->tuple.proto);
@@ -351,7 +351,7 @@ static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 		}
 	}
 again:
-	ct = qt_table_lookup_hashed(&e->table, &pkt->tuple, hash, &dir);
+	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, hash, hint, &dir);
 	fresh = ct == NULL;
 	if (fresh) {
 		dir = QT_DIR_ORIG;
@@ -398,6 +398,7 @@ again:
 			return;
 		}
 		conn_destroy(e, ct);
+		hint = 0;
 		goto again;
 	case QT_V_ACCEPT:
 		conn_arm(e, ct, timeout);
@@ -442,6 +443,7 @@ again:
 struct engine_prep {
 	struct qt_pkt pkt;
 	uint64_t hash;		/* qt_table_hash() of the tuple */
+	uint8_t hint;		/* qt_table_prefetch_entry()'s, 0 none */
 	uint8_t what;		/* PREP_* */
 	uint8_t why;		/* enum qt_reason of a parse error */
 };
@@ -469,6 +471,7 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
 		return;
 	}
 	p->what = PREP_TRACK;
+	p->hint = 0;
 	p->hash = qt_table_hash(&e->table, &p->pkt.tuple);
 }
 
@@ -478,13 +481,16 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	const struct qt_conf_mark *m = &e->conf.mark;
 	uint32_t mark_in = in->mark;
 
-	memset(res, 0, sizeof(*res));
+	/* Field by field: a memset() of the result was a call per packet. */
+	res->reply = false;
+	res->conn = NULL;
 	if (p->what == PREP_NOTRACK)
 		result_set(res, QT_CT_UNTRACKED, QT_R_NONE);
 	else if (p->what == PREP_BAD)
 		result_set(res, QT_CT_INVALID, (enum qt_reason)p->why);
 	else
-		engine_classify(e, &p->pkt, p->hash, mark_in, in->flags, res);
+		engine_classify(e, &p->pkt, p->hash, p->hint, mark_in,
+				in->flags, res);
 	e->stats.packets[res->state]++;
 	if (res->state == QT_CT_INVALID)
 		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
@@ -532,7 +538,34 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
 #ifndef PIPE_AHEAD
 #define PIPE_AHEAD 8
 #endif
-#define PIPE_RING 32		/* power of two > PIPE_AHEAD */
+#define PIPE_RING 16		/* power of two > PIPE_AHEAD */
+
+_Static_assert(PIPE_RING > PIPE_AHEAD && !(PIPE_RING & (PIPE_RING - 1)),
+	       "PIPE_RING: a power of two above PIPE_AHEAD");
+
+/* Stage 1 of packet @k: parse, hash, start loading its bucket. */
+static inline void pipe_stage1(const struct qt_engine *e,
+			       const struct qt_input *in, size_t k,
+			       struct engine_prep *ring)
+{
+	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
+
+	engine_prepare(e, &in[k], p);
+	if (p->what == PREP_TRACK)
+		qt_table_prefetch_bucket(&e->table, p->hash);
+}
+
+/* Stage 2 of packet @k: its bucket is arriving; start loading the
+ * entries whose tags match and remember the first for the lookup. */
+static inline void pipe_stage2(const struct qt_engine *e, size_t k,
+			       struct engine_prep *ring)
+{
+	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
+
+	if (p->what == PREP_TRACK)
+		p->hint = (uint8_t)qt_table_prefetch_entry(
+		    &e->table, p->hash, p->pkt.tuple.family);
+}
 
 /*
  * At a million connections each packet's bucket and entry are cache
@@ -540,37 +573,34 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
  * (bucket, then entry, then the next packet's bucket...).  The batch
  * overlaps them: stage 1 parses and hashes packet i + PIPE_AHEAD and
  * prefetches its bucket; stage 2 reads the bucket of packet
- * i + PIPE_AHEAD / 2, now arriving, and prefetches the entries whose tags
+ * i + PIPE_AHEAD / 2, now arriving, prefetches the entries whose tags
  * match (a new flow is linked into the bucket already read: one bucket
- * holds a connection, whichever direction looks it up); stage 3 classifies
- * packet i.  Stages 1 and 2 only read and prefetch, and the lookup in
- * stage 3 is done afresh, so an earlier packet that creates or destroys an
- * entry is seen exactly as in sequential processing: the result is the
- * same, only faster.
+ * holds a connection, whichever direction looks it up) and notes the
+ * first of their slots; stage 3 classifies packet i.  Stages 1 and 2 only
+ * read and prefetch, and the lookup in stage 3 reads the noted slot
+ * afresh (and falls back to the full lookup if it no longer holds the
+ * tuple), so an earlier packet that creates or destroys an entry is seen
+ * exactly as in sequential processing: the result is the same, only
+ * faster.  The stages of the first packets run before the loop, so that
+ * the loop's body has no inner loops.
  */
 void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			     size_t n, uint64_t now, struct qt_result *res)
 {
-	struct engine_prep prep[PIPE_RING];
-	size_t pre = 0, mid = 0;
+	struct engine_prep ring[PIPE_RING];
+	size_t k;
 
 	engine_tick(e, now);
+	for (k = 0; k < n && k < PIPE_AHEAD; k++)
+		pipe_stage1(e, in, k, ring);
+	for (k = 0; k < n && k < PIPE_AHEAD / 2; k++)
+		pipe_stage2(e, k, ring);
 	for (size_t i = 0; i < n; i++) {
-		for (; pre < n && pre <= i + PIPE_AHEAD; pre++) {
-			struct engine_prep *p = &prep[pre % PIPE_RING];
-
-			engine_prepare(e, &in[pre], p);
-			if (p->what == PREP_TRACK)
-				qt_table_prefetch_bucket(&e->table, p->hash);
-		}
-		for (; mid < pre && mid <= i + PIPE_AHEAD / 2; mid++) {
-			struct engine_prep *p = &prep[mid % PIPE_RING];
-
-			if (p->what == PREP_TRACK)
-				qt_table_prefetch_entry(&e->table, p->hash,
-							p->pkt.tuple.family);
-		}
-		engine_finish(e, &in[i], &prep[i % PIPE_RING], &res[i]);
+		if (i + PIPE_AHEAD < n)
+			pipe_stage1(e, in, i + PIPE_AHEAD, ring);
+		if (i + PIPE_AHEAD / 2 < n)
+			pipe_stage2(e, i + PIPE_AHEAD / 2, ring);
+		engine_finish(e, &in[i], &ring[i & (PIPE_RING - 1)], &res[i]);
 	}
 }
 

@@ -113,9 +113,18 @@ static inline void qt_table_prefetch_bucket(const struct qt_table *t,
 
 /* A new connection is linked into the bucket its lookup prefetched, so
  * no more than this is needed for either case.  @family is the packet's:
- * for AF_INET6 the candidates' address pairs (addr6) are loaded too. */
-void qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
-			     uint8_t family);
+ * for AF_INET6 the candidates' address pairs (addr6) are loaded too.
+ * Returns a hint for qt_table_lookup_hint(): 1 + the first slot of the
+ * bucket whose tag matched, 0 for none. */
+unsigned int qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
+				     uint8_t family);
+
+/* qt_table_lookup_hashed() that first tries the slot @hint names (from
+ * qt_table_prefetch_entry() of the same hash, however long ago: a stale
+ * hint costs a compare, never a wrong answer). */
+struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
+				     const struct qt_tuple *tp, uint64_t hash,
+				     unsigned int hint, enum qt_dir *dir);
 
 /* Take a free entry (zeroed), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);

@@ -8,7 +8,9 @@
  * (a new entry, a destroyed one, a changed TCP state) be missed by a later
  * packet of the same round.  Two engines with the same configuration get
  * the same random stream: one in batches of random size, one packet at a
- * time.  Results, marks, connection ids, events and statistics must agree.
+ * time.  Results, marks, connection ids, events and statistics must agree,
+ * and after every batch the two tables must hold the same entries, byte
+ * for byte (TCP window data, timers, timeouts).
  * The stream mixes TCP (handshakes, data, FIN, RST, stale sequence
  * numbers), UDP, ICMP echo and errors quoting live flows, malformed and
  * untracked packets; a small flow pool puts many packets of one flow in a
@@ -23,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "conn.h"
 #include "qtrack.h"
 
 #define NFLOWS 48
@@ -170,6 +173,22 @@ static struct qt_engine *engine(uint64_t now, struct rec *r)
 	return e;
 }
 
+/* Every entry of @a equals the one at the same place of @b. */
+static void compare_tables(const struct qt_engine *a,
+			   const struct qt_engine *b)
+{
+	uint32_t ca = 0, cb = 0;
+	const struct qt_conn *x, *y;
+
+	while ((x = qt_engine_next(a, &ca))) {
+		y = qt_engine_next(b, &cb);
+		assert_non_null(y);
+		assert_int_equal(ca, cb);
+		assert_memory_equal(x, y, sizeof(*x));
+	}
+	assert_null(qt_engine_next(b, &cb));
+}
+
 static void test_batch_equals_sequential(void **state)
 {
 	static struct flow flows[NFLOWS];
@@ -236,6 +255,7 @@ static void test_batch_equals_sequential(void **state)
 				assert_int_equal(res[k].conn->id, one.conn->id);
 			seen[one.state]++;
 		}
+		compare_tables(a, b);
 		sent += n;
 		/* Mostly a few ms; sometimes past the UDP/ICMP and
 		 * unreplied-TCP timeouts, so entries expire between and at

@@ -252,6 +252,73 @@ static void test_full_table(void **state)
 	qt_table_destroy(&t);
 }
 
+/* qt_table_lookup_hint() answers as qt_table_lookup() whatever the hint,
+ * also when the slot it names holds another connection with the same tag
+ * (a tag is only a part of the hash). */
+static void test_lookup_hint(void **state)
+{
+	enum { N = 500 };
+	static struct qt_conn *ct[N];
+	struct qt_tuple a = tuple_of(0), b, r;
+	struct qt_conn *one;
+	struct qt_table t;
+	enum qt_dir d, d2;
+	uint32_t k;
+	unsigned int hint;
+
+	(void)state;
+	/* One index bucket: every tuple is looked up in it. */
+	assert_int_equal(qt_table_init(&t, MAX, 8, 5), 0);
+	one = qt_table_alloc(&t);
+	qt_table_set_tuple(&t, one, &a);
+	qt_table_insert(&t, one);
+	hint = qt_table_prefetch_entry(&t, qt_table_hash(&t, &a), AF_INET);
+	assert_int_not_equal(hint, 0);
+	assert_ptr_equal(qt_table_lookup_hint(&t, &a, qt_table_hash(&t, &a),
+					      hint, &d), one);
+	assert_int_equal(d, QT_DIR_ORIG);
+	qt_conn_tuple(one, QT_DIR_REPLY, &r);
+	assert_ptr_equal(qt_table_lookup_hint(&t, &r, qt_table_hash(&t, &r),
+					      hint, &d), one);
+	assert_int_equal(d, QT_DIR_REPLY);
+	/* A tuple whose tag is the entry's: the hint names the entry's
+	 * slot, and the lookup must still say "none". */
+	for (k = 1; k < (1u << 23); k++) {
+		b = tuple_of(k);
+		hint = qt_table_prefetch_entry(&t, qt_table_hash(&t, &b),
+					       AF_INET);
+		if (hint)
+			break;
+	}
+	assert_int_not_equal(hint, 0);
+	assert_null(qt_table_lookup_hint(&t, &b, qt_table_hash(&t, &b), hint,
+					 &d));
+	qt_table_release(&t, one);
+
+	/* Many entries, stale and random hints. */
+	for (k = 0; k < N; k++) {
+		struct qt_tuple tp = tuple_of(k * 3);
+
+		ct[k] = qt_table_alloc(&t);
+		qt_table_set_tuple(&t, ct[k], &tp);
+		qt_table_insert(&t, ct[k]);
+	}
+	for (k = 0; k < 3 * N; k++) {
+		struct qt_tuple tp = tuple_of(k);
+		uint64_t h = qt_table_hash(&t, &tp);
+		struct qt_conn *want = qt_table_lookup(&t, &tp, &d);
+
+		assert_true(want == NULL || k % 3 == 0);
+		for (hint = 0; hint <= QT_BUCKET_SLOTS; hint++) {
+			assert_ptr_equal(qt_table_lookup_hint(&t, &tp, h, hint,
+							      &d2), want);
+			if (want)
+				assert_int_equal(d2, d);
+		}
+	}
+	qt_table_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +326,7 @@ int main(void)
 	    cmocka_unit_test(test_small_index),
 	    cmocka_unit_test(test_normal_index),
 	    cmocka_unit_test(test_full_table),
+	    cmocka_unit_test(test_lookup_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
