@@ -12,6 +12,7 @@
  * exists even for a NEW packet the ruleset refuses.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,6 +476,62 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
 	p->hash = qt_table_hash(&e->table, &p->pkt.tuple);
 }
 
+/*
+ * engine_fast - stage 3's short way for the bulk of all packets: TCP or
+ * UDP of a connection that is assured and has seen both directions, with
+ * no helper, whose tracker has nothing to decide but the window and the
+ * timeout.  For such a packet (its checksum good if it is to be
+ * verified) engine_classify()'s pre() (TCP flags) would pass, the state would be ESTABLISHED,
+ * the tracker would accept without changing ct->status or the TCP state
+ * (so no UPDATE event), and no entry would be created or destroyed: this
+ * is that path without the steps that cannot fire.  Returns false having
+ * changed nothing for any other packet, which engine_finish() then
+ * classifies in full.  Only the batch takes it; qt_engine_process() does
+ * not, so test_batch.c compares the two paths.
+ */
+static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
+			       const struct engine_prep *p,
+			       struct qt_result *res)
+{
+	const struct qt_pkt *pkt = &p->pkt;
+	const uint8_t both = QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
+	struct qt_conn *ct;
+	enum qt_dir dir;
+	uint32_t timeout;
+
+	if (p->what != PREP_TRACK || (pkt->tuple.proto != IPPROTO_TCP &&
+				      pkt->tuple.proto != IPPROTO_UDP))
+		return false;
+	/* Both trackers' checksums are verified where the kernel would;
+	 * a bad one is engine_classify()'s to report. */
+	if ((in->flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum &&
+	    qt_checksum_covers(pkt) && !qt_checksum_ok(pkt))
+		return false;
+	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, p->hash, p->hint,
+				  &dir);
+	if (!ct || ct->helper || (ct->status & both) != both)
+		return false;
+	if (pkt->tuple.proto == IPPROTO_TCP) {
+		if (!qt_tcp_fast(ct, pkt, dir, &e->conf, &timeout))
+			return false;
+	} else {
+		/* udp_packet() of an assured conn: the stream timeout,
+		 * once past the delay that assured it. */
+		if (e->now <= ct->proto.udp.stream_ts)
+			return false;
+		timeout = e->conf.udp.timeout_stream;
+	}
+	conn_arm(e, ct, timeout);
+	conn_account(e, ct, dir, pkt);
+	res->state = QT_CT_ESTABLISHED;
+	res->reason = QT_R_NONE;
+	res->reply = dir == QT_DIR_REPLY;
+	res->conn = ct;
+	res->mark = engine_mark(&e->conf.mark, in->mark, res);
+	e->stats.packets[QT_CT_ESTABLISHED]++;
+	return true;
+}
+
 static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 			  const struct engine_prep *p, struct qt_result *res)
 {
@@ -528,6 +585,9 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
 	if (now > e->now)
 		e->now = now;
 	qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e, 0);
+	/* Expectations may have expired; engine_fast() leaves the counts
+	 * alone (conn_destroy() keeps stats.count). */
+	e->stats.expect_count = e->expect.count;
 }
 
 /* Software pipeline of qt_engine_process_batch(): a packet is parsed,
@@ -600,7 +660,10 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			pipe_stage1(e, in, i + PIPE_AHEAD, ring);
 		if (i + PIPE_AHEAD / 2 < n)
 			pipe_stage2(e, i + PIPE_AHEAD / 2, ring);
-		engine_finish(e, &in[i], &ring[i & (PIPE_RING - 1)], &res[i]);
+		struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
+
+		if (!engine_fast(e, &in[i], p, &res[i]))
+			engine_finish(e, &in[i], p, &res[i]);
 	}
 }
 

@@ -122,6 +122,18 @@ static inline const struct qt_proto_ops *qt_proto_find(uint8_t proto)
 	}
 }
 
+/*
+ * qt_tcp_fast - the TCP tracker's fast path on its own, for the engine's
+ * established fast path: an ACK without SYN, FIN or RST (a flag
+ * combination the tracker's pre() accepts) of an assured ESTABLISHED
+ * connection, in window, without SACK blocks.  Returns true having
+ * tracked it exactly as packet() would (verdict QT_V_ACCEPT, *timeout
+ * set, neither TCP state nor ct->status changed); false having changed
+ * nothing for any other packet.
+ */
+bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
+		 const struct qt_conf *conf, uint32_t *timeout);
+
 /* The protocol name conntrack -L prints for @proto ("unknown" for ones it
  * has no name for). */
 const char *qt_proto_name(uint8_t proto);

@@ -898,6 +898,14 @@ tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return QT_V_ACCEPT;
 }
 
+#ifndef QT_TCP_REFERENCE
+bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
+		 const struct qt_conf *conf, uint32_t *timeout)
+{
+	return tcp_fast_ack(ct, pkt, dir, conf, timeout);
+}
+#endif
+
 static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 				  enum qt_dir dir,
 				  const struct qt_proto_ctx *ctx,
