@@ -6,6 +6,10 @@
  *   -> lookup both directions -> new conn (or refuse/early drop)
  *   -> tracker packet() -> ct_state + reply bit -> output mark
  *
+ * The batch (qt_engine_process_batch()) runs the same steps pipelined,
+ * with a short way for the established packets of assured TCP and UDP
+ * connections (engine_fast()).
+ *
  * Connections are created and confirmed with their first packet: a queue
  * consumer cannot know whether a later rule drops the packet, so unlike the
  * kernel (which confirms only when the packet leaves the host) an entry
@@ -481,10 +485,11 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
  * UDP of a connection that is assured and has seen both directions, with
  * no helper, whose tracker has nothing to decide but the window and the
  * timeout.  For such a packet (its checksum good if it is to be
- * verified) engine_classify()'s pre() (TCP flags) would pass, the state would be ESTABLISHED,
- * the tracker would accept without changing ct->status or the TCP state
- * (so no UPDATE event), and no entry would be created or destroyed: this
- * is that path without the steps that cannot fire.  Returns false having
+ * verified) engine_classify()'s pre() (TCP flags) would pass, the state
+ * would be ESTABLISHED, the tracker would accept without changing
+ * ct->status or the TCP state (so no UPDATE event), and no entry would be
+ * created or destroyed: this is that path without the steps that cannot
+ * fire.  Returns false having
  * changed nothing for any other packet, which engine_finish() then
  * classifies in full.  Only the batch takes it; qt_engine_process() does
  * not, so test_batch.c compares the two paths.
@@ -656,12 +661,12 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 	for (k = 0; k < n && k < PIPE_AHEAD / 2; k++)
 		pipe_stage2(e, k, ring);
 	for (size_t i = 0; i < n; i++) {
+		struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
+
 		if (i + PIPE_AHEAD < n)
 			pipe_stage1(e, in, i + PIPE_AHEAD, ring);
 		if (i + PIPE_AHEAD / 2 < n)
 			pipe_stage2(e, i + PIPE_AHEAD / 2, ring);
-		struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
-
 		if (!engine_fast(e, &in[i], p, &res[i]))
 			engine_finish(e, &in[i], p, &res[i]);
 	}

@@ -119,7 +119,7 @@ static inline uint64_t hash_final(uint64_t h)
  * other address bytes and its pad are zero (tuple.h), so the addresses,
  * the layer 4 word, protocol and family are all it has.  The same rule:
  * the lower (address, identifier) endpoint first, the ICMP type left out.
- * Three fifths of the hash's work, on the most common packet.
+ * Three rounds fewer than the five-word key, on the most common packet.
  */
 static inline void tuple_key4(const struct qt_tuple *tp, uint64_t w[2])
 {
