@@ -321,6 +321,18 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 	return ct;
 }
 
+/* Whether @pkt's layer 4 checksum is to be verified and is wrong.  The
+ * kernel's l4 error() handlers check it before anything else, and only
+ * where nobody has checked it yet (QT_IN_VERIFY_CSUM in @flags). */
+static bool engine_csum_bad(const struct qt_engine *e,
+			    const struct qt_proto_ops *ops,
+			    const struct qt_pkt *pkt, uint32_t flags)
+{
+	return (flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum &&
+	       ops->checksum && qt_checksum_covers(pkt) &&
+	       !qt_checksum_ok(pkt);
+}
+
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 			    uint64_t hash, unsigned int hint, uint32_t mark_in,
 			    uint32_t flags, struct qt_result *res)
@@ -337,10 +349,7 @@ static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 	bool fresh;
 	int restarts = 0;
 
-	/* The kernel's l4 error() handlers check the checksum before
-	 * anything else, and only where nobody has checked it yet. */
-	if ((flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum &&
-	    ops->checksum && qt_checksum_covers(pkt) && !qt_checksum_ok(pkt)) {
+	if (engine_csum_bad(e, ops, pkt, flags)) {
 		result_set(res, QT_CT_INVALID, QT_R_BAD_CHECKSUM);
 		return;
 	}
@@ -489,13 +498,14 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
  * would be ESTABLISHED, the tracker would accept without changing
  * ct->status or the TCP state (so no UPDATE event), and no entry would be
  * created or destroyed: this is that path without the steps that cannot
- * fire.  Returns false having
- * changed nothing for any other packet, which engine_finish() then
- * classifies in full.  Only the batch takes it; qt_engine_process() does
- * not, so test_batch.c compares the two paths.
+ * fire.  Returns false having changed nothing for any other packet, which
+ * engine_finish() then classifies in full; a checksum it found good is
+ * not verified again (QT_IN_VERIFY_CSUM cleared in *@flags).  Only the
+ * batch takes it; qt_engine_process() does not, so test_batch.c compares
+ * the two paths.
  */
 static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
-			       const struct engine_prep *p,
+			       const struct engine_prep *p, uint32_t *flags,
 			       struct qt_result *res)
 {
 	const struct qt_pkt *pkt = &p->pkt;
@@ -507,15 +517,15 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 	if (p->what != PREP_TRACK || (pkt->tuple.proto != IPPROTO_TCP &&
 				      pkt->tuple.proto != IPPROTO_UDP))
 		return false;
-	/* Both trackers' checksums are verified where the kernel would;
-	 * a bad one is engine_classify()'s to report. */
-	if ((in->flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum &&
-	    qt_checksum_covers(pkt) && !qt_checksum_ok(pkt))
-		return false;
 	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, p->hash, p->hint,
 				  &dir);
 	if (!ct || ct->helper || (ct->status & both) != both)
 		return false;
+	/* Before the tracker, as in engine_classify(); a bad checksum is
+	 * engine_classify()'s to report. */
+	if (engine_csum_bad(e, qt_proto_find(pkt->tuple.proto), pkt, *flags))
+		return false;
+	*flags &= ~(uint32_t)QT_IN_VERIFY_CSUM;
 	if (pkt->tuple.proto == IPPROTO_TCP) {
 		if (!qt_tcp_fast(ct, pkt, dir, &e->conf, &timeout))
 			return false;
@@ -538,7 +548,8 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 }
 
 static void engine_finish(struct qt_engine *e, const struct qt_input *in,
-			  const struct engine_prep *p, struct qt_result *res)
+			  const struct engine_prep *p, uint32_t flags,
+			  struct qt_result *res)
 {
 	const struct qt_conf_mark *m = &e->conf.mark;
 	uint32_t mark_in = in->mark;
@@ -551,8 +562,8 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	else if (p->what == PREP_BAD)
 		result_set(res, QT_CT_INVALID, (enum qt_reason)p->why);
 	else
-		engine_classify(e, &p->pkt, p->hash, p->hint, mark_in,
-				in->flags, res);
+		engine_classify(e, &p->pkt, p->hash, p->hint, mark_in, flags,
+				res);
 	e->stats.packets[res->state]++;
 	if (res->state == QT_CT_INVALID)
 		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
@@ -662,13 +673,14 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 		pipe_stage2(e, k, ring);
 	for (size_t i = 0; i < n; i++) {
 		struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
+		uint32_t flags = in[i].flags;
 
 		if (i + PIPE_AHEAD < n)
 			pipe_stage1(e, in, i + PIPE_AHEAD, ring);
 		if (i + PIPE_AHEAD / 2 < n)
 			pipe_stage2(e, i + PIPE_AHEAD / 2, ring);
-		if (!engine_fast(e, &in[i], p, &res[i]))
-			engine_finish(e, &in[i], p, &res[i]);
+		if (!engine_fast(e, &in[i], p, &flags, &res[i]))
+			engine_finish(e, &in[i], p, flags, &res[i]);
 	}
 }
 
@@ -687,7 +699,7 @@ void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 
 	engine_tick(e, now);
 	engine_prepare(e, &in, &prep);
-	engine_finish(e, &in, &prep, res);
+	engine_finish(e, &in, &prep, in.flags, res);
 }
 
 const struct qt_conn *qt_engine_next(const struct qt_engine *e,
