@@ -8,7 +8,9 @@
  *
  * The batch (qt_engine_process_batch()) runs the same steps pipelined,
  * with a short way for the established packets of assured TCP and UDP
- * connections (engine_fast()).
+ * connections (engine_fast()); plain IPv4 ones (TCP without options, UDP)
+ * take it parsed only in brief, without a struct qt_pkt
+ * (engine_express()), and are parsed in full only if they leave it.
  *
  * Connections are created and confirmed with their first packet: a queue
  * consumer cannot know whether a later rule drops the packet, so unlike the
@@ -273,7 +275,7 @@ static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
 }
 
 static void conn_account(const struct qt_engine *e, struct qt_conn *ct,
-			 enum qt_dir dir, const struct qt_pkt *pkt)
+			 enum qt_dir dir, uint32_t ip_len)
 {
 	struct qt_acct *a;
 
@@ -281,7 +283,7 @@ static void conn_account(const struct qt_engine *e, struct qt_conn *ct,
 		return;
 	a = qt_table_acct(&e->table, ct);
 	a->packets[dir]++;
-	a->bytes[dir] += pkt->ip_len;
+	a->bytes[dir] += ip_len;
 }
 
 /* No entry for the packet's tuple: try to open one.  Returns the new,
@@ -426,7 +428,7 @@ again:
 	}
 	if (dir == QT_DIR_REPLY)
 		ct->status |= QT_CONN_SEEN_REPLY;
-	conn_account(e, ct, dir, pkt);
+	conn_account(e, ct, dir, pkt->ip_len);
 
 	result_set(res, state, QT_R_NONE);
 	res->reply = dir == QT_DIR_REPLY;
@@ -455,7 +457,10 @@ again:
 
 /* What the first stage of the batch pipeline found out about a packet. */
 struct engine_prep {
-	struct qt_pkt pkt;
+	union {
+		struct qt_pkt pkt;	/* PREP_TRACK */
+		struct qt_pkt_brief brief; /* PREP_BRIEF */
+	};
 	uint64_t hash;		/* qt_table_hash() of the tuple */
 	uint8_t hint;		/* qt_table_prefetch_entry()'s, 0 none */
 	uint8_t what;		/* PREP_* */
@@ -465,17 +470,28 @@ struct engine_prep {
 #define PREP_TRACK 0		/* parsed: look up and track */
 #define PREP_NOTRACK 1		/* the mark says untracked */
 #define PREP_BAD 2		/* parse error */
+#define PREP_BRIEF 3		/* a brief packet, parsed only in brief */
 
 /* Parse @in and hash its tuple; nothing in the engine changes, so this can
- * run ahead of the packets before it. */
-static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
-			   struct engine_prep *p)
+ * run ahead of the packets before it.  With @brief, a plain IPv4 TCP or
+ * UDP packet is parsed only in brief (PREP_BRIEF), for engine_express(). */
+static inline void engine_prepare(const struct qt_engine *e,
+				  const struct qt_input *in,
+				  struct engine_prep *p, bool brief)
 {
 	const struct qt_conf_mark *m = &e->conf.mark;
+	struct qt_pkt_brief *b = &p->brief;
 	enum qt_reason why;
 
 	if (m->notrack && (in->mark & m->notrack) == m->notrack) {
 		p->what = PREP_NOTRACK;
+		return;
+	}
+	if (brief && qt_packet_brief(in->data, in->caplen, in->origlen, b)) {
+		p->what = PREP_BRIEF;
+		p->hint = 0;
+		p->hash = qt_table_hash4(&e->table, b->src, b->dst, b->l4,
+					 b->proto);
 		return;
 	}
 	why = qt_packet_parse(in->data, in->caplen, in->origlen, &p->pkt);
@@ -487,6 +503,43 @@ static void engine_prepare(const struct qt_engine *e, const struct qt_input *in,
 	p->what = PREP_TRACK;
 	p->hint = 0;
 	p->hash = qt_table_hash(&e->table, &p->pkt.tuple);
+}
+
+/* Whether @ct (or NULL) is a connection the short ways take: assured,
+ * both directions seen, no helper. */
+static inline bool conn_steady(const struct qt_conn *ct)
+{
+	const uint8_t both = QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
+
+	return ct && !ct->helper && (ct->status & both) == both;
+}
+
+/* udp_packet() of an assured conn: the stream timeout, once past the
+ * delay that assured it. */
+static inline bool engine_udp_fast(const struct qt_engine *e,
+				   const struct qt_conn *ct, uint32_t *timeout)
+{
+	if (e->now <= ct->proto.udp.stream_ts)
+		return false;
+	*timeout = e->conf.udp.timeout_stream;
+	return true;
+}
+
+/* The end of the short ways: the timer, the counters, the result. */
+static inline void engine_fast_done(struct qt_engine *e,
+				    const struct qt_input *in,
+				    struct qt_conn *ct, enum qt_dir dir,
+				    uint32_t timeout, uint32_t ip_len,
+				    struct qt_result *res)
+{
+	conn_arm(e, ct, timeout);
+	conn_account(e, ct, dir, ip_len);
+	res->state = QT_CT_ESTABLISHED;
+	res->reason = QT_R_NONE;
+	res->reply = dir == QT_DIR_REPLY;
+	res->conn = ct;
+	res->mark = engine_mark(&e->conf.mark, in->mark, res);
+	e->stats.packets[QT_CT_ESTABLISHED]++;
 }
 
 /*
@@ -509,7 +562,6 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 			       struct qt_result *res)
 {
 	const struct qt_pkt *pkt = &p->pkt;
-	const uint8_t both = QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
 	struct qt_conn *ct;
 	enum qt_dir dir;
 	uint32_t timeout;
@@ -519,32 +571,64 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 		return false;
 	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, p->hash, p->hint,
 				  &dir);
-	if (!ct || ct->helper || (ct->status & both) != both)
+	if (!conn_steady(ct))
 		return false;
 	/* Before the tracker, as in engine_classify(); a bad checksum is
 	 * engine_classify()'s to report. */
 	if (engine_csum_bad(e, qt_proto_find(pkt->tuple.proto), pkt, *flags))
 		return false;
 	*flags &= ~(uint32_t)QT_IN_VERIFY_CSUM;
-	if (pkt->tuple.proto == IPPROTO_TCP) {
-		if (!qt_tcp_fast(ct, pkt, dir, &e->conf, &timeout))
-			return false;
-	} else {
-		/* udp_packet() of an assured conn: the stream timeout,
-		 * once past the delay that assured it. */
-		if (e->now <= ct->proto.udp.stream_ts)
-			return false;
-		timeout = e->conf.udp.timeout_stream;
-	}
-	conn_arm(e, ct, timeout);
-	conn_account(e, ct, dir, pkt);
-	res->state = QT_CT_ESTABLISHED;
-	res->reason = QT_R_NONE;
-	res->reply = dir == QT_DIR_REPLY;
-	res->conn = ct;
-	res->mark = engine_mark(&e->conf.mark, in->mark, res);
-	e->stats.packets[QT_CT_ESTABLISHED]++;
+	if (pkt->tuple.proto == IPPROTO_TCP ?
+		!qt_tcp_fast(ct, pkt, dir, &e->conf, &timeout) :
+		!engine_udp_fast(e, ct, &timeout))
+		return false;
+	engine_fast_done(e, in, ct, dir, timeout, pkt->ip_len, res);
 	return true;
+}
+
+/*
+ * engine_express - engine_fast() for a brief packet (PREP_BRIEF: IPv4,
+ * TCP without options or UDP), without a struct qt_pkt: the lookup only
+ * tries the slot stage 2 noted, and the TCP tracker reads the brief.
+ * Returns false having changed nothing when engine_fast() would not take
+ * the packet, and also when the hinted slot does not hold its connection
+ * or its checksum is to be verified (both need the full parse): the
+ * caller then parses the packet in full and goes engine_fast()'s way.
+ */
+static inline bool engine_express(struct qt_engine *e,
+				  const struct qt_input *in,
+				  const struct engine_prep *p, uint32_t flags,
+				  struct qt_result *res)
+{
+	const struct qt_pkt_brief *b = &p->brief;
+	struct qt_conn *ct;
+	enum qt_dir dir;
+	uint32_t timeout;
+
+	if ((flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum)
+		return false;
+	ct = qt_table_find4_hint(&e->table, p->hash, p->hint, b->src, b->dst,
+				 b->l4, b->proto, &dir);
+	if (!conn_steady(ct))
+		return false;
+	if (b->proto == IPPROTO_TCP ?
+		!qt_tcp_fast_brief(ct, b, dir, &e->conf, &timeout) :
+		!engine_udp_fast(e, ct, &timeout))
+		return false;
+	engine_fast_done(e, in, ct, dir, timeout, b->ip_len, res);
+	return true;
+}
+
+/* A PREP_BRIEF packet that engine_express() did not take: parse it in
+ * full (it parses: qt_packet_brief() promises it), keeping the hash and
+ * the hint, which are the full tuple's. */
+static void engine_unbrief(const struct qt_input *in, struct engine_prep *p)
+{
+	enum qt_reason why;
+
+	why = qt_packet_parse(in->data, in->caplen, in->origlen, &p->pkt);
+	p->what = why == QT_R_NONE ? PREP_TRACK : PREP_BAD;
+	p->why = (uint8_t)why;
 }
 
 static void engine_finish(struct qt_engine *e, const struct qt_input *in,
@@ -626,8 +710,8 @@ static inline void pipe_stage1(const struct qt_engine *e,
 {
 	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
 
-	engine_prepare(e, &in[k], p);
-	if (p->what == PREP_TRACK)
+	engine_prepare(e, &in[k], p, true);
+	if (p->what == PREP_TRACK || p->what == PREP_BRIEF)
 		qt_table_prefetch_bucket(&e->table, p->hash);
 }
 
@@ -638,7 +722,10 @@ static inline void pipe_stage2(const struct qt_engine *e, size_t k,
 {
 	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
 
-	if (p->what == PREP_TRACK)
+	if (p->what == PREP_BRIEF)
+		p->hint = (uint8_t)qt_table_prefetch_entry(&e->table, p->hash,
+							   AF_INET);
+	else if (p->what == PREP_TRACK)
 		p->hint = (uint8_t)qt_table_prefetch_entry(
 		    &e->table, p->hash, p->pkt.tuple.family);
 }
@@ -647,9 +734,10 @@ static inline void pipe_stage2(const struct qt_engine *e, size_t k,
  * At a million connections each packet's bucket and entry are cache
  * misses.  Taken one packet at a time they come one after the other
  * (bucket, then entry, then the next packet's bucket...).  The batch
- * overlaps them: stage 1 parses and hashes packet i + PIPE_AHEAD and
- * prefetches its bucket; stage 2 reads the bucket of packet
- * i + PIPE_AHEAD / 2, now arriving, prefetches the entries whose tags
+ * overlaps them: stage 1 parses (plain IPv4 TCP and UDP only in brief)
+ * and hashes packet i + PIPE_AHEAD and prefetches its bucket; stage 2
+ * reads the bucket of packet i + PIPE_AHEAD / 2, now arriving,
+ * prefetches the entries whose tags
  * match (a new flow is linked into the bucket already read: one bucket
  * holds a connection, whichever direction looks it up) and notes the
  * first of their slots; stage 3 classifies packet i.  Stages 1 and 2 only
@@ -679,6 +767,11 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			pipe_stage1(e, in, i + PIPE_AHEAD, ring);
 		if (i + PIPE_AHEAD / 2 < n)
 			pipe_stage2(e, i + PIPE_AHEAD / 2, ring);
+		if (p->what == PREP_BRIEF) {
+			if (engine_express(e, &in[i], p, flags, &res[i]))
+				continue;
+			engine_unbrief(&in[i], p);
+		}
 		if (!engine_fast(e, &in[i], p, &flags, &res[i]))
 			engine_finish(e, &in[i], p, flags, &res[i]);
 	}
@@ -698,7 +791,7 @@ void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 	struct engine_prep prep;
 
 	engine_tick(e, now);
-	engine_prepare(e, &in, &prep);
+	engine_prepare(e, &in, &prep, false);
 	engine_finish(e, &in, &prep, in.flags, res);
 }
 

@@ -88,17 +88,6 @@ const char *qt_reason_name(enum qt_reason r)
 	return reason_names[r];
 }
 
-static inline uint16_t load_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t load_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 /* Where the layer 3 walk ended: the layer 4 protocol and its offset. */
 struct l3_walk {
 	uint32_t l4_off;
@@ -160,7 +149,7 @@ static enum qt_reason ipv6_walk_exthdrs(const uint8_t *data, uint32_t off,
 			return QT_R_TRUNCATED;
 
 		if (nexthdr == IPPROTO_FRAGMENT) {
-			frag = load_be16(data + off + 2);
+			frag = qt_load_be16(data + off + 2);
 			if (frag & IP6F_OFF_MASK) {
 				/* The rest is fragment data, not headers. */
 				w->frag_later = true;
@@ -199,7 +188,7 @@ static enum qt_reason ipv4_parse(const uint8_t *data, uint32_t caplen,
 	memcpy(pkt->tuple.dst.b, data + 16, 4);
 	pkt->ttl = data[8];
 
-	ip_len = load_be16(data + 2);
+	ip_len = qt_load_be16(data + 2);
 	/* BIG TCP: a GSO packet above 64k carries tot_len 0. */
 	if (ip_len == 0 && origlen > 0xffff)
 		ip_len = origlen;
@@ -210,7 +199,7 @@ static enum qt_reason ipv4_parse(const uint8_t *data, uint32_t caplen,
 	pkt->ip_len = ip_len;
 	pkt->l3_len = ihl;
 
-	frag = load_be16(data + 6);
+	frag = qt_load_be16(data + 6);
 	w->proto = data[9];
 	w->l4_off = ihl;
 	w->frag_later = (frag & IP_OFFSET) != 0;
@@ -234,7 +223,7 @@ static enum qt_reason ipv6_parse(const uint8_t *data, uint32_t caplen,
 	memcpy(pkt->tuple.dst.b, data + 24, 16);
 	pkt->ttl = data[7];
 
-	ip_len = IPV6_HDR_LEN + (uint32_t)load_be16(data + 4);
+	ip_len = IPV6_HDR_LEN + (uint32_t)qt_load_be16(data + 4);
 	/* BIG TCP / jumbogram: payload_len 0 and the true length above 64k. */
 	if (ip_len == IPV6_HDR_LEN && origlen > 0xffff)
 		ip_len = origlen;
@@ -281,8 +270,8 @@ static bool proto_is_icmp(uint8_t family, uint8_t proto)
 static void tuple_fill_l4(struct qt_tuple *t, const uint8_t *l4)
 {
 	if (proto_has_ports(t->proto)) {
-		t->sport = load_be16(l4);
-		t->dport = load_be16(l4 + 2);
+		t->sport = qt_load_be16(l4);
+		t->dport = qt_load_be16(l4 + 2);
 	} else if (proto_is_icmp(t->family, t->proto)) {
 		t->icmp.type = l4[0];
 		t->icmp.code = l4[1];
@@ -290,7 +279,7 @@ static void tuple_fill_l4(struct qt_tuple *t, const uint8_t *l4)
 		 * matters for the query types (echo, timestamp, ICMPv6 node
 		 * information, ...) that open connections. */
 		if (!icmp_type_is_error(t->family, l4[0]))
-			t->icmp.id = load_be16(l4 + 4);
+			t->icmp.id = qt_load_be16(l4 + 4);
 	}
 }
 
@@ -318,7 +307,7 @@ static void icmp_inner_parse(const uint8_t *data, uint32_t off, uint32_t cap,
 		ihl = (uint32_t)(ip[0] & 0x0f) * 4;
 		if (ihl < IPV4_HDR_LEN || avail < ihl)
 			return;
-		if (load_be16(ip + 6) & IP_OFFSET)
+		if (qt_load_be16(ip + 6) & IP_OFFSET)
 			return;
 		t.proto = ip[9];
 		memcpy(t.src.b, ip + 12, 4);
@@ -342,7 +331,7 @@ static void icmp_inner_parse(const uint8_t *data, uint32_t off, uint32_t cap,
 			return;
 		tuple_fill_l4(&t, ip + w.l4_off);
 		if (t.proto == IPPROTO_TCP && avail - w.l4_off >= 8)
-			in->tcp_seq = load_be32(ip + w.l4_off + 4);
+			in->tcp_seq = qt_load_be32(ip + w.l4_off + 4);
 	} else if (proto_is_icmp(family, t.proto)) {
 		if (avail - w.l4_off < INNER_ICMP_LEN)
 			return;
@@ -381,7 +370,7 @@ static void tcp_options_parse(const uint8_t *opt, uint32_t len,
 		switch (kind) {
 		case TCPOPT_MSS:
 			if (size == TCPOLEN_MSS)
-				tcp->mss = load_be16(opt + i + 2);
+				tcp->mss = qt_load_be16(opt + i + 2);
 			break;
 		case TCPOPT_WINDOW:
 			if (size == TCPOLEN_WINDOW) {
@@ -407,8 +396,8 @@ static void tcp_options_parse(const uint8_t *opt, uint32_t len,
 						     TCPOLEN_SACK_BASE +
 						     b * TCPOLEN_SACK_PERBLOCK;
 
-				tcp->sack[tcp->nsack][0] = load_be32(blk);
-				tcp->sack[tcp->nsack][1] = load_be32(blk + 4);
+				tcp->sack[tcp->nsack][0] = qt_load_be32(blk);
+				tcp->sack[tcp->nsack][1] = qt_load_be32(blk + 4);
 				tcp->nsack++;
 			}
 			break;
@@ -432,11 +421,11 @@ static enum qt_reason tcp_parse(const uint8_t *data, uint32_t cap,
 		return QT_R_TRUNCATED;
 
 	tuple_fill_l4(&pkt->tuple, th);
-	tcp->seq = load_be32(th + 4);
-	tcp->ack = load_be32(th + 8);
+	tcp->seq = qt_load_be32(th + 4);
+	tcp->ack = qt_load_be32(th + 8);
 	doff = (uint32_t)(th[12] >> 4) * 4;
 	tcp->flags = th[13];
-	tcp->win = load_be16(th + 14);
+	tcp->win = qt_load_be16(th + 14);
 	if (doff < TCP_HDR_LEN || doff > pkt->l4_len)
 		return QT_R_BAD_DATAOFF;
 	tcp->doff = (uint8_t)doff;
@@ -469,7 +458,7 @@ static enum qt_reason udp_parse(const uint8_t *data, uint32_t cap,
 		return QT_R_TRUNCATED;
 
 	tuple_fill_l4(&pkt->tuple, uh);
-	ulen = load_be16(uh + 4);
+	ulen = qt_load_be16(uh + 4);
 	if (!(pkt->tuple.proto == IPPROTO_UDPLITE && ulen == 0)) {
 		if (ulen < UDP_HDR_LEN)
 			return QT_R_BAD_L4LEN;
@@ -567,14 +556,11 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 				   uint32_t origlen, struct qt_pkt *pkt)
 {
 	const uint8_t *l4 = data + IPV4_HDR_LEN;
+	struct qt_pkt_brief b;
 	uint32_t ip_len, l4_len, cap, hdr;
 	uint8_t proto;
 	/* The tuple's l4 member, built in a register. */
 	union {
-		struct {
-			uint16_t sport;
-			uint16_t dport;
-		} ports;
 		struct {
 			uint16_t id;
 			uint8_t type;
@@ -583,54 +569,40 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 		uint32_t word;
 	} u;
 
-	if (caplen < IPV4_HDR_LEN + UDP_HDR_LEN || data[0] != 0x45)
-		return false;
-	ip_len = load_be16(data + 2);
-	/* ip_len 0 (BIG TCP) is below IPV4_HDR_LEN and takes the slow way. */
-	if (ip_len > origlen || ip_len < IPV4_HDR_LEN + UDP_HDR_LEN)
-		return false;
-	if (load_be16(data + 6) & (IP_OFFSET | IP_MF))
-		return false;
-	cap = caplen < ip_len ? caplen : ip_len;
-	l4_len = ip_len - IPV4_HDR_LEN;
-	proto = data[9];
-	if (proto == IPPROTO_TCP) {
-		/* doff 20 exactly: no options to walk (and opts_seen). */
-		if (l4_len < TCP_HDR_LEN || cap < IPV4_HDR_LEN + TCP_HDR_LEN ||
-		    l4[12] >> 4 != TCP_HDR_LEN / 4)
+	if (qt_packet_brief(data, caplen, origlen, &b)) {
+		/* TCP without options or UDP: the brief has it all. */
+		ip_len = b.ip_len;
+		proto = b.proto;
+		u.word = b.l4;
+		if (proto == IPPROTO_TCP) {
+			hdr = TCP_HDR_LEN;
+			pkt->tcp.seq = b.seq;
+			pkt->tcp.ack = b.ack;
+			pkt->tcp.flags = b.flags;
+			pkt->tcp.win = b.win;
+			pkt->tcp.doff = TCP_HDR_LEN;
+			pkt->tcp.opts_seen = true;
+		} else {
+			hdr = UDP_HDR_LEN;
+		}
+	} else {
+		/* ICMP queries only (echo, timestamp...): an error quotes
+		 * a packet, which the general path parses. */
+		ip_len = qt_ipv4_plain(data, caplen, origlen);
+		if (!ip_len || data[9] != IPPROTO_ICMP ||
+		    icmp_type_is_error(AF_INET, l4[0]))
 			return false;
-		hdr = TCP_HDR_LEN;
-		pkt->tcp.seq = load_be32(l4 + 4);
-		pkt->tcp.ack = load_be32(l4 + 8);
-		pkt->tcp.flags = l4[13];
-		pkt->tcp.win = load_be16(l4 + 14);
-		pkt->tcp.doff = TCP_HDR_LEN;
-		pkt->tcp.opts_seen = true;
-	} else if (proto == IPPROTO_UDP) {
-		uint32_t ulen = load_be16(l4 + 4);
-
-		if (ulen < UDP_HDR_LEN || ulen > l4_len)
-			return false;
-		hdr = UDP_HDR_LEN;
-	} else if (proto == IPPROTO_ICMP) {
-		/* Queries only (echo, timestamp...): an error quotes a
-		 * packet, which the general path parses. */
-		if (icmp_type_is_error(AF_INET, l4[0]))
-			return false;
+		proto = IPPROTO_ICMP;
 		hdr = ICMP_HDR_LEN;
 		pkt->icmp.type = l4[0];
 		pkt->icmp.code = l4[1];
-		pkt->icmp.id = load_be16(l4 + 4);
+		pkt->icmp.id = qt_load_be16(l4 + 4);
 		u.icmp.id = pkt->icmp.id;
 		u.icmp.type = l4[0];
 		u.icmp.code = l4[1];
-	} else {
-		return false;
 	}
-	if (proto != IPPROTO_ICMP) {
-		u.ports.sport = load_be16(l4);
-		u.ports.dport = load_be16(l4 + 2);
-	}
+	cap = caplen < ip_len ? caplen : ip_len;
+	l4_len = ip_len - IPV4_HDR_LEN;
 
 	tuple_store_v4(&pkt->tuple, data, proto, u.word);
 	pkt->ttl = data[8];

@@ -263,7 +263,7 @@ static uint32_t tcp_maxackwin(const struct qt_tcp_dir *snd)
  * fast path, so that both update exactly alike.
  */
 static inline __attribute__((always_inline)) void
-tcp_window_update(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
+tcp_window_update(struct qt_tcp_conn *tc, uint8_t flags, uint16_t rawwin,
 		  enum qt_dir dir, enum tcp_class cls, uint32_t seq,
 		  uint32_t ack, uint32_t sack, uint32_t end, uint32_t win)
 {
@@ -277,7 +277,7 @@ tcp_window_update(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 		snd->end = end;
 		tc->flags[dir] |= QT_TCPF_DATA_UNACKED;
 	}
-	if (pkt->tcp.flags & QT_TCP_ACK) {
+	if (flags & QT_TCP_ACK) {
 		if (!(tc->flags[dir] & QT_TCPF_MAXACK_SET)) {
 			snd->maxack = ack;
 			tc->flags[dir] |= QT_TCPF_MAXACK_SET;
@@ -300,14 +300,14 @@ tcp_window_update(struct qt_tcp_conn *tc, const struct qt_pkt *pkt,
 	if (cls == TC_ACK) {
 		if (tc->last_dir == dir && tc->last_seq == seq &&
 		    tc->last_ack == ack && tc->last_end == end &&
-		    tc->last_win == pkt->tcp.win) {
+		    tc->last_win == rawwin) {
 			tc->retrans++;
 		} else {
 			tc->last_dir = dir;
 			tc->last_seq = seq;
 			tc->last_ack = ack;
 			tc->last_end = end;
-			tc->last_win = pkt->tcp.win;
+			tc->last_win = rawwin;
 			tc->retrans = 0;
 		}
 	}
@@ -429,7 +429,8 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 	if (!(flags & QT_TCP_SYN))
 		win <<= tc->scale[dir];
 
-	tcp_window_update(tc, pkt, dir, cls, seq, ack, sack, end, win);
+	tcp_window_update(tc, pkt->tcp.flags, pkt->tcp.win, dir, cls, seq, ack,
+			  sack, end, win);
 	return TW_ACCEPT;
 }
 
@@ -788,24 +789,22 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
  * untouched when the packet is anything else (or fails a bound), and the
  * general path decides it as before.
  */
-static inline bool tcp_fast_ack(struct qt_conn *ct, const struct qt_pkt *pkt,
-				enum qt_dir dir, const struct qt_conf *conf,
-				uint32_t *timeout)
+static inline __attribute__((always_inline)) bool
+tcp_fast_ack(struct qt_conn *ct, enum qt_dir dir, uint32_t seq, uint32_t ack,
+	     uint32_t paylen, uint8_t flags, uint16_t rawwin, uint8_t nsack,
+	     const struct qt_conf *conf, uint32_t *timeout)
 {
 	struct qt_tcp_conn *tc = &ct->proto.tcp;
 	struct qt_tcp_dir *snd = &tc->seen[dir];
 	struct qt_tcp_dir *rcv = &tc->seen[!dir];
-	uint32_t seq = pkt->tcp.seq;
-	uint32_t ack = pkt->tcp.ack;
-	uint32_t end = seq + pkt->payload_len;
+	uint32_t end = seq + paylen;
 
-	if ((pkt->tcp.flags &
-	     (QT_TCP_SYN | QT_TCP_FIN | QT_TCP_RST | QT_TCP_ACK)) !=
+	if ((flags & (QT_TCP_SYN | QT_TCP_FIN | QT_TCP_RST | QT_TCP_ACK)) !=
 		QT_TCP_ACK ||
 	    tc->state != QT_TCP_ESTABLISHED ||
 	    (ct->status & (QT_CONN_SEEN_REPLY | QT_CONN_ASSURED)) !=
 		(QT_CONN_SEEN_REPLY | QT_CONN_ASSURED) ||
-	    pkt->tcp.nsack || snd->maxwin == 0)
+	    nsack || snd->maxwin == 0)
 		return false;
 	/* I, III, II and IV of tcp_in_window(), sack being the ack. */
 	if (!seq_before(seq, snd->maxend + 1) ||
@@ -814,12 +813,21 @@ static inline bool tcp_fast_ack(struct qt_conn *ct, const struct qt_pkt *pkt,
 	    !seq_after(ack, rcv->end - tcp_maxackwin(snd) - 1))
 		return false;
 
-	tcp_window_update(tc, pkt, dir, TC_ACK, seq, ack, ack, end,
-			  (uint32_t)pkt->tcp.win << tc->scale[dir]);
+	tcp_window_update(tc, flags, rawwin, dir, TC_ACK, seq, ack, ack, end,
+			  (uint32_t)rawwin << tc->scale[dir]);
 	tc->last_index = TC_ACK;
 	tc->last_dir = dir;
 	*timeout = tcp_timeout_pick(tc, conf, TC_ACK, QT_TCP_ESTABLISHED);
 	return true;
+}
+
+static inline bool tcp_fast_pkt(struct qt_conn *ct, const struct qt_pkt *pkt,
+				enum qt_dir dir, const struct qt_conf *conf,
+				uint32_t *timeout)
+{
+	return tcp_fast_ack(ct, dir, pkt->tcp.seq, pkt->tcp.ack,
+			    pkt->payload_len, pkt->tcp.flags, pkt->tcp.win,
+			    pkt->tcp.nsack, conf, timeout);
 }
 
 /* Every packet the fast path does not take.  Out of line, so that the
@@ -902,7 +910,16 @@ tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
 bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
 		 const struct qt_conf *conf, uint32_t *timeout)
 {
-	return tcp_fast_ack(ct, pkt, dir, conf, timeout);
+	return tcp_fast_pkt(ct, pkt, dir, conf, timeout);
+}
+
+bool qt_tcp_fast_brief(struct qt_conn *ct, const struct qt_pkt_brief *b,
+		       enum qt_dir dir, const struct qt_conf *conf,
+		       uint32_t *timeout)
+{
+	/* No options, so no SACK blocks. */
+	return tcp_fast_ack(ct, dir, b->seq, b->ack, b->payload_len,
+			    b->flags, b->win, 0, conf, timeout);
 }
 #endif
 
@@ -912,7 +929,7 @@ static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 				  uint32_t *timeout, enum qt_reason *why)
 {
 #ifndef QT_TCP_REFERENCE
-	if (tcp_fast_ack(ct, pkt, dir, ctx->conf, timeout))
+	if (tcp_fast_pkt(ct, pkt, dir, ctx->conf, timeout))
 		return QT_V_ACCEPT;
 #endif
 	return tcp_packet_general(ct, pkt, dir, ctx, timeout, why);

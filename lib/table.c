@@ -12,7 +12,8 @@
  * each of their lookups was a cache miss the batch pipeline could not hide
  * (it prefetches the entry from the first bucket), which cost the average
  * established packet about a fifth of its time.
- * The hash is taken over a direction-free form of the tuple (tuple_key()),
+ * The hash is taken over a direction-free form of the tuple (tuple_key(), and
+ * qt_table_hash4() in table.h for IPv4),
  * so a connection has one slot, found from either of its tuples; the
  * entry's original tuple then says which direction the packet has.
  * Connections that find their bucket full go to overflow buckets of the
@@ -48,11 +49,6 @@
 
 #define LINK_END UINT32_MAX
 #define HUGE_ALIGN ((size_t)2 << 20)
-
-static inline uint64_t rol64(uint64_t v, unsigned s)
-{
-	return (v << s) | (v >> (64 - s));
-}
 
 /* Byte offsets in struct qt_tuple's last 64-bit word: the two layer 4
  * identifiers (16 bits each; ICMP: id, then type and code) come first. */
@@ -97,54 +93,6 @@ static inline void tuple_key(const struct qt_tuple *tp, uint64_t w[5])
 	}
 }
 
-static inline uint64_t hash_round(uint64_t h, uint64_t w)
-{
-	h ^= w * 0x87c37b91114253d5ull;
-	return rol64(h, 31) * 0x4cf5ad432745937full;
-}
-
-/* The murmur3 finaliser. */
-static inline uint64_t hash_final(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
-/*
- * tuple_key() for IPv4 in two words instead of five: an IPv4 tuple's
- * other address bytes and its pad are zero (tuple.h), so the addresses,
- * the layer 4 word, protocol and family are all it has.  The same rule:
- * the lower (address, identifier) endpoint first, the ICMP type left out.
- * Three rounds fewer than the five-word key, on the most common packet.
- */
-static inline void tuple_key4(const struct qt_tuple *tp, uint64_t w[2])
-{
-	uint32_t a = tp->src.ip, b = tp->dst.ip, l4 = tp->l4;
-	uint32_t pa = l4 & 0xffff, pb = l4 >> 16;
-	bool swap;
-
-	if (tp->proto == IPPROTO_ICMP || tp->proto == IPPROTO_ICMPV6) {
-		l4 &= ~(UINT32_C(0xff) << 16);
-		swap = a > b;
-	} else {
-		swap = a > b || (a == b && pa > pb);
-		if (swap)
-			l4 = pb | pa << 16;
-	}
-	if (swap) {
-		uint32_t x = a;
-
-		a = b;
-		b = x;
-	}
-	w[0] = (uint64_t)a << 32 | b;
-	w[1] = l4 | (uint64_t)tp->proto << 32 | (uint64_t)tp->family << 40;
-}
-
 /* Rounds of multiply-rotate over the key's 64-bit words (two for IPv4,
  * five for IPv6), then the murmur3 finaliser.  Every byte takes part;
  * the seed makes buckets unpredictable from outside.  About half the cost
@@ -153,17 +101,16 @@ static inline void tuple_key4(const struct qt_tuple *tp, uint64_t w[2])
 uint64_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp)
 {
 	uint64_t w[sizeof(*tp) / 8];
-	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ull;
+	uint64_t h = qt_table_hash_start(t);
 
 	_Static_assert(sizeof(w) == 40, "qt_table_hash: five words");
-	if (tp->family == AF_INET) {
-		tuple_key4(tp, w);
-		return hash_final(hash_round(hash_round(h, w[0]), w[1]));
-	}
+	if (tp->family == AF_INET)
+		return qt_table_hash4(t, tp->src.ip, tp->dst.ip, tp->l4,
+				      tp->proto);
 	tuple_key(tp, w);
 	for (unsigned i = 0; i < sizeof(w) / 8; i++)
-		h = hash_round(h, w[i]);
-	return hash_final(h);
+		h = qt_hash_round(h, w[i]);
+	return qt_hash_final(h);
 }
 
 static uint32_t round_pow2(uint32_t v)
@@ -376,28 +323,7 @@ static inline struct qt_bucket *table_bucket(const struct qt_table *t,
 	return &t->bucket[hash & t->bmask];
 }
 
-/* The tag of @hash in place in a slot: the hash's top 32 - link_bits bits,
- * above the link.  Never 0, so that no free slot matches it. */
-static inline uint32_t table_tag(const struct qt_table *t, uint64_t hash)
-{
-	uint32_t tag = (uint32_t)(hash >> (32 + t->link_bits));
-
-	tag |= tag == 0;
-	return tag << t->link_bits;
-}
-
-static inline uint32_t slot_link(const struct qt_table *t, uint32_t slot)
-{
-	return slot & ((UINT32_C(1) << t->link_bits) - 1);
-}
-
-static inline struct qt_conn *slot_conn(const struct qt_table *t,
-					uint32_t slot)
-{
-	return &t->conns[slot_link(t, slot) - 1];
-}
-
-/* The slots of @b with tag @tag (table_tag()), as a bit mask.  Computed
+/* The slots of @b with tag @tag (qt_table_tag()), as a bit mask.  Computed
  * over all sixteen words with no branch (nmore's bit is dropped): four
  * vector compares where SSE2 exists (every x86-64), a loop elsewhere.  A
  * loop that stopped at the match would mispredict about once per lookup. */
@@ -429,13 +355,13 @@ struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 				       enum qt_dir *dir)
 {
 	const struct qt_bucket *b = table_bucket(t, hash);
-	uint32_t tag = table_tag(t, hash);
+	uint32_t tag = qt_table_tag(t, hash);
 	enum qt_dir d;
 
 	for (;;) {
 		for (uint32_t m = bucket_match(t, b, tag); m; m &= m - 1) {
 			unsigned i = (unsigned)__builtin_ctz(m);
-			struct qt_conn *ct = slot_conn(t, b->slot[i]);
+			struct qt_conn *ct = qt_table_slot_conn(t, b->slot[i]);
 
 			if (conn_match(ct, tp, &d)) {
 				if (dir)
@@ -463,8 +389,8 @@ struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
 		struct qt_conn *ct;
 		enum qt_dir d;
 
-		if ((slot & tmask) == table_tag(t, hash)) {
-			ct = slot_conn(t, slot);
+		if ((slot & tmask) == qt_table_tag(t, hash)) {
+			ct = qt_table_slot_conn(t, slot);
 			if (conn_match(ct, tp, &d)) {
 				if (dir)
 					*dir = d;
@@ -498,16 +424,16 @@ unsigned int qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
 				     uint8_t family)
 {
 	const struct qt_bucket *b = table_bucket(t, hash);
-	uint32_t m = bucket_match(t, b, table_tag(t, hash));
+	uint32_t m = bucket_match(t, b, qt_table_tag(t, hash));
 	unsigned int hint = m ? (unsigned int)__builtin_ctz(m) + 1 : 0;
 
 	for (; m; m &= m - 1) {
 		uint32_t slot = b->slot[__builtin_ctz(m)];
 
-		conn_prefetch(slot_conn(t, slot));
+		conn_prefetch(qt_table_slot_conn(t, slot));
 		/* An IPv6 lookup compares the address pair too. */
 		if (family == AF_INET6)
-			__builtin_prefetch(&t->addr6[slot_link(t, slot) - 1]);
+			__builtin_prefetch(&t->addr6[qt_table_slot_link(t, slot) - 1]);
 	}
 	/* Not here: the rest of the chain (rare) is what the lookup reads
 	 * next. */
@@ -571,7 +497,7 @@ void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
 			    uint64_t hash)
 {
 	struct qt_bucket *b = table_bucket(t, hash);
-	uint32_t slot = table_tag(t, hash) | (qt_table_index(t, ct) + 1);
+	uint32_t slot = qt_table_tag(t, hash) | (qt_table_index(t, ct) + 1);
 	struct qt_bucket *o;
 	uint32_t ref;
 
@@ -611,7 +537,7 @@ static void table_unlink(struct qt_table *t, struct qt_conn *ct)
 
 	for (;;) {
 		for (i = 0; i < QT_BUCKET_SLOTS; i++)
-			if (b->slot[i] && slot_link(t, b->slot[i]) == want)
+			if (b->slot[i] && qt_table_slot_link(t, b->slot[i]) == want)
 				break;
 		if (i < QT_BUCKET_SLOTS)
 			break;
@@ -684,7 +610,7 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 			     s++) {
 				if (!b->slot[s])
 					continue;
-				ct = slot_conn(t, b->slot[s]);
+				ct = qt_table_slot_conn(t, b->slot[s]);
 				seen++;
 				if (!(ct->status & QT_CONN_ASSURED) &&
 				    (!ok || ok(ct)))

@@ -30,6 +30,7 @@
 #ifndef QTRACK_TABLE_H
 #define QTRACK_TABLE_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,6 +94,65 @@ int qt_table_acct_enable(struct qt_table *t);
  * pick the bucket, the top 32 - link_bits are the tag. */
 uint64_t qt_table_hash(const struct qt_table *t, const struct qt_tuple *tp);
 
+/* The hash's parts, inline for qt_table_hash4(): rounds of
+ * multiply-rotate over the key's 64-bit words (two for IPv4, five for
+ * IPv6), then the murmur3 finaliser.  Every byte takes part; the seed
+ * makes buckets unpredictable from outside. */
+static inline uint64_t qt_table_hash_start(const struct qt_table *t)
+{
+	return t->seed ^ 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint64_t qt_hash_round(uint64_t h, uint64_t w)
+{
+	h ^= w * 0x87c37b91114253d5ull;
+	h = (h << 31) | (h >> 33);
+	return h * 0x4cf5ad432745937full;
+}
+
+static inline uint64_t qt_hash_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/*
+ * qt_table_hash4 - qt_table_hash() of the IPv4 tuple with addresses @src,
+ * @dst (network order), l4 word @l4 and protocol @proto, from the values:
+ * the express way's packets have no struct qt_tuple.  The key is two
+ * words instead of IPv6's five (an IPv4 tuple's other address bytes and
+ * its pad are zero, tuple.h), with the rule that makes a tuple and its
+ * inverse key alike: the lower (address, identifier) endpoint first, the
+ * ICMP type left out.
+ */
+static inline uint64_t qt_table_hash4(const struct qt_table *t, uint32_t src,
+				      uint32_t dst, uint32_t l4, uint8_t proto)
+{
+	uint32_t a = src, b = dst;
+	uint32_t pa = l4 & 0xffff, pb = l4 >> 16;
+	bool swap;
+
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		l4 &= ~(UINT32_C(0xff) << 16);
+		swap = a > b;
+	} else {
+		swap = a > b || (a == b && pa > pb);
+		if (swap)
+			l4 = pb | pa << 16;
+	}
+	if (swap) {
+		a = dst;
+		b = src;
+	}
+	return qt_hash_final(qt_hash_round(
+	    qt_hash_round(qt_table_hash_start(t), (uint64_t)a << 32 | b),
+	    l4 | (uint64_t)proto << 32 | (uint64_t)AF_INET << 40));
+}
+
 /* Find the entry with @tp as one of its tuples; *dir says which. */
 struct qt_conn *qt_table_lookup(const struct qt_table *t,
 				const struct qt_tuple *tp, enum qt_dir *dir);
@@ -101,6 +161,28 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 				       const struct qt_tuple *tp, uint64_t hash,
 				       enum qt_dir *dir);
+
+/* The tag of @hash in place in a slot: the hash's top 32 - link_bits bits,
+ * above the link.  Never 0, so that no free slot matches it. */
+static inline uint32_t qt_table_tag(const struct qt_table *t, uint64_t hash)
+{
+	uint32_t tag = (uint32_t)(hash >> (32 + t->link_bits));
+
+	tag |= tag == 0;
+	return tag << t->link_bits;
+}
+
+static inline uint32_t qt_table_slot_link(const struct qt_table *t,
+					  uint32_t slot)
+{
+	return slot & ((UINT32_C(1) << t->link_bits) - 1);
+}
+
+static inline struct qt_conn *qt_table_slot_conn(const struct qt_table *t,
+						 uint32_t slot)
+{
+	return &t->conns[qt_table_slot_link(t, slot) - 1];
+}
 
 /* Batch pipeline helpers: stage 1 starts loading the bucket of @hash,
  * stage 2 (a while later) starts loading the entries whose tag matches.
@@ -125,6 +207,44 @@ unsigned int qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
 struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
 				     const struct qt_tuple *tp, uint64_t hash,
 				     unsigned int hint, enum qt_dir *dir);
+
+/*
+ * qt_table_find4_hint - the express way's lookup of an IPv4 TCP or UDP
+ * packet (addresses @src, @dst, l4 word @l4, hash
+ * qt_table_hash4()): only the slot @hint names (qt_table_prefetch_entry()
+ * of the same hash) is tried, as qt_table_lookup_hint() tries it first.
+ * NULL when that is not the packet's connection (no hint, a stale one);
+ * the caller then looks up in full.  TCP's and UDP's reply tuple is the
+ * original one with addresses and ports swapped.
+ */
+static inline struct qt_conn *
+qt_table_find4_hint(const struct qt_table *t, uint64_t hash, unsigned int hint,
+		    uint32_t src, uint32_t dst, uint32_t l4, uint8_t proto,
+		    enum qt_dir *dir)
+{
+	uint32_t tmask = ~((UINT32_C(1) << t->link_bits) - 1);
+	struct qt_conn *ct;
+	uint32_t slot;
+
+	if (!hint)
+		return NULL;
+	slot = t->bucket[hash & t->bmask].slot[hint - 1];
+	if ((slot & tmask) != qt_table_tag(t, hash))
+		return NULL;
+	ct = qt_table_slot_conn(t, slot);
+	if (ct->l4proto != proto || ct->v6)
+		return NULL;
+	if (ct->addr.ip4[0] == src && ct->addr.ip4[1] == dst && ct->l4 == l4) {
+		*dir = QT_DIR_ORIG;
+		return ct;
+	}
+	if (ct->addr.ip4[0] == dst && ct->addr.ip4[1] == src &&
+	    ct->l4 == (l4 >> 16 | l4 << 16)) {
+		*dir = QT_DIR_REPLY;
+		return ct;
+	}
+	return NULL;
+}
 
 /* Take a free entry (zeroed), or NULL if full. */
 struct qt_conn *qt_table_alloc(struct qt_table *t);

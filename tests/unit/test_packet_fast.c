@@ -9,6 +9,8 @@
  * with qt_packet_parse_general(): the reason and every byte of struct
  * qt_pkt.  A run also checks that the fast path was really taken for the
  * plain packets (their parse succeeds with the expected fields).
+ * qt_packet_brief() is checked on the same packets: whatever it takes
+ * must parse, to the same values.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,6 +78,38 @@ static uint32_t build(uint8_t *b, uint8_t proto, uint32_t l4hdr, uint32_t pay)
 	return 20 + l4hdr;
 }
 
+static unsigned int brief_taken;
+
+/* A packet qt_packet_brief() takes parses, and to the same values. */
+static bool compare_brief(const uint8_t *cap, uint32_t caplen,
+			  uint32_t origlen, enum qt_reason rg,
+			  const struct qt_pkt *gen)
+{
+	struct qt_pkt_brief b;
+
+	memset(&b, 0xa5, sizeof(b));
+	if (!qt_packet_brief(cap, caplen, origlen, &b))
+		return false;
+	assert_int_equal(rg, QT_R_NONE);
+	assert_int_equal(gen->tuple.family, AF_INET);
+	assert_int_equal(b.proto, gen->tuple.proto);
+	assert_true(b.proto == IPPROTO_TCP || b.proto == IPPROTO_UDP);
+	assert_int_equal(b.src, gen->tuple.src.ip);
+	assert_int_equal(b.dst, gen->tuple.dst.ip);
+	assert_int_equal(b.l4, gen->tuple.l4);
+	assert_int_equal(b.ip_len, gen->ip_len);
+	assert_int_equal(b.payload_len, gen->payload_len);
+	if (b.proto == IPPROTO_TCP) {
+		assert_int_equal(b.seq, gen->tcp.seq);
+		assert_int_equal(b.ack, gen->tcp.ack);
+		assert_int_equal(b.win, gen->tcp.win);
+		assert_int_equal(b.flags, gen->tcp.flags);
+		/* The express way takes it as free of SACK blocks. */
+		assert_int_equal(gen->tcp.nsack, 0);
+	}
+	return true;
+}
+
 static void compare(const uint8_t *b, uint32_t caplen, uint32_t origlen)
 {
 	/* A buffer of exactly caplen bytes: a sanitizer build catches any
@@ -95,6 +129,8 @@ static void compare(const uint8_t *b, uint32_t caplen, uint32_t origlen)
 	/* On an error the general path leaves the struct partly filled;
 	 * the fast path never errs itself, so the two must still agree. */
 	assert_memory_equal(&fast, &gen, sizeof(fast));
+	if (compare_brief(cap, caplen, origlen, rg, &gen))
+		brief_taken++;
 	free(cap);
 }
 
@@ -119,6 +155,7 @@ static void test_fast_plain(void **state)
 	assert_int_equal(p.payload_len, 100);
 	assert_int_equal(p.payload_caplen, 0);
 	compare(b, cap, cap + 100);
+	assert_true(compare_brief(b, cap, cap + 100, QT_R_NONE, &p));
 
 	cap = build(b, IPPROTO_UDP, 8, 30);
 	assert_int_equal(qt_packet_parse(b, cap + 30, cap + 30, &p),
@@ -127,6 +164,7 @@ static void test_fast_plain(void **state)
 	assert_int_equal(p.payload_len, 30);
 	assert_int_equal(p.payload_caplen, 30);
 	compare(b, cap + 30, cap + 30);
+	assert_true(compare_brief(b, cap + 30, cap + 30, QT_R_NONE, &p));
 
 	cap = build(b, IPPROTO_ICMP, 8, 56);
 	assert_int_equal(qt_packet_parse(b, cap, cap + 56, &p), QT_R_NONE);
@@ -136,6 +174,12 @@ static void test_fast_plain(void **state)
 	assert_false(p.icmp.is_error);
 	assert_int_equal(p.payload_len, 56);
 	compare(b, cap, cap + 56);
+	/* ICMP, and TCP with options, are not brief packets. */
+	assert_false(compare_brief(b, cap, cap + 56, QT_R_NONE, &p));
+	cap = build(b, IPPROTO_TCP, 28, 0);
+	assert_int_equal(qt_packet_parse(b, cap, cap, &p), QT_R_NONE);
+	assert_false(compare_brief(b, cap, cap, QT_R_NONE, &p));
+	cap = build(b, IPPROTO_ICMP, 8, 56);
 	b[20] = 3;	/* an error: the general path */
 	compare(b, cap, cap + 56);
 }
@@ -157,6 +201,7 @@ static void test_fast_differential(void **state)
 	uint8_t b[BUF];
 
 	(void)state;
+	brief_taken = 0;
 	for (unsigned int it = 0; it < 200000; it++) {
 		unsigned int s = rnd() % (sizeof(seeds) / sizeof(seeds[0]));
 		uint32_t pay = rnd() % 3 ? rnd() % 40 : rnd() % 70000;
@@ -190,6 +235,9 @@ static void test_fast_differential(void **state)
 			origlen = rnd() % (caplen + 1);
 		compare(b, caplen, origlen);
 	}
+	/* About a third of the seeds are brief packets, and most
+	 * mutations leave them so. */
+	assert_true(brief_taken > 20000);
 }
 
 int main(void)

@@ -319,6 +319,100 @@ static void test_lookup_hint(void **state)
 	qt_table_destroy(&t);
 }
 
+/* qt_table_find4_hint() of @tp's fields with hash @h and @hint. */
+static struct qt_conn *find4(const struct qt_table *t, const struct qt_tuple *tp,
+			     uint64_t h, unsigned int hint, enum qt_dir *d)
+{
+	return qt_table_find4_hint(t, h, hint, tp->src.ip, tp->dst.ip, tp->l4,
+				   tp->proto, d);
+}
+
+/*
+ * The express way's lookup: it finds an entry only in the slot the hint
+ * names, and only the entry of the tuple (either direction).  Called
+ * with an entry's hash but another tuple (what a tag collision looks
+ * like), every tuple that differs in one field, or has the addresses or
+ * the ports swapped but not both, must find nothing.
+ */
+static void test_find4_hint(void **state)
+{
+	enum { N = 300 };
+	struct qt_table t;
+	enum qt_dir d, d2;
+
+	(void)state;
+	assert_int_equal(qt_table_init(&t, MAX, MAX, 9), 0);
+	for (uint32_t k = 0; k < N; k++) {
+		struct qt_tuple tp = tuple_of(k), r, v[10];
+		struct qt_conn *ct = qt_table_alloc(&t);
+		uint64_t h = qt_table_hash(&t, &tp);
+		unsigned int hint;
+
+		if ((tp.proto != IPPROTO_TCP && tp.proto != IPPROTO_UDP) ||
+		    tp.family != AF_INET) {
+			qt_table_release(&t, ct);
+			continue;
+		}
+		qt_table_set_tuple(&t, ct, &tp);
+		qt_table_insert(&t, ct);
+		assert_int_equal(qt_table_hash4(&t, tp.src.ip, tp.dst.ip, tp.l4,
+						tp.proto), h);
+		hint = qt_table_prefetch_entry(&t, h, AF_INET);
+		assert_int_not_equal(hint, 0);
+		assert_null(find4(&t, &tp, h, 0, &d));
+		assert_ptr_equal(find4(&t, &tp, h, hint, &d), ct);
+		assert_int_equal(d, QT_DIR_ORIG);
+		qt_conn_tuple(ct, QT_DIR_REPLY, &r);
+		assert_int_equal(qt_table_hash(&t, &r), h);
+		assert_ptr_equal(find4(&t, &r, h, hint, &d), ct);
+		assert_int_equal(d, QT_DIR_REPLY);
+		for (unsigned int i = 0; i < 7; i++)
+			v[i] = tp;
+		v[0].src.ip ^= htonl(1);
+		v[1].dst.ip ^= htonl(0x100);
+		v[2].sport++;
+		v[3].dport++;
+		v[4].proto = tp.proto == IPPROTO_TCP ? IPPROTO_UDP
+						    : IPPROTO_TCP;
+		v[5].src.ip = tp.dst.ip;	/* addresses swapped only */
+		v[5].dst.ip = tp.src.ip;
+		v[6].sport = tp.dport;		/* ports swapped only */
+		v[6].dport = tp.sport;
+		v[7] = r;			/* the reply, one field off */
+		v[7].sport ^= 0x8000;
+		v[8] = r;
+		v[8].src.ip ^= htonl(1);
+		v[9] = r;
+		v[9].dst.ip ^= htonl(1);
+		for (unsigned int i = 0; i < 10; i++) {
+			/* An address to itself: a swap may give the tuple
+			 * or its reply. */
+			if (qt_tuple_equal(&v[i], &tp) ||
+			    qt_tuple_equal(&v[i], &r))
+				continue;
+			assert_null(find4(&t, &v[i], h, hint, &d));
+		}
+	}
+	/* Random tuples, every hint: the entry of the tuple or nothing. */
+	for (uint32_t k = 0; k < 3 * N; k++) {
+		struct qt_tuple tp = tuple_of(k);
+		uint64_t h = qt_table_hash(&t, &tp);
+		struct qt_conn *want = qt_table_lookup(&t, &tp, &d);
+
+		if ((tp.proto != IPPROTO_TCP && tp.proto != IPPROTO_UDP) ||
+		    tp.family != AF_INET)
+			continue;
+		for (unsigned int hint = 0; hint <= QT_BUCKET_SLOTS; hint++) {
+			struct qt_conn *got = find4(&t, &tp, h, hint, &d2);
+
+			assert_true(got == NULL || got == want);
+			if (got)
+				assert_int_equal(d2, d);
+		}
+	}
+	qt_table_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +421,7 @@ int main(void)
 	    cmocka_unit_test(test_normal_index),
 	    cmocka_unit_test(test_full_table),
 	    cmocka_unit_test(test_lookup_hint),
+	    cmocka_unit_test(test_find4_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
