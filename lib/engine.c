@@ -28,6 +28,7 @@
 #include "expect.h"
 #include "proto.h"
 #include "table.h"
+#include "tcp_window.h"
 #include "timer.h"
 
 /* Entries examined per early-drop attempt (the kernel looks at a few
@@ -589,7 +590,9 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 /*
  * engine_express - engine_fast() for a brief packet (PREP_BRIEF: IPv4,
  * TCP without options or UDP), without a struct qt_pkt: the lookup only
- * tries the slot stage 2 noted, and the TCP tracker reads the brief.
+ * tries the slot stage 2 noted, and the TCP tracker's fast path
+ * (tcp_window.h, inline here) reads the brief; without options a TCP
+ * packet has no SACK blocks.
  * Returns false having changed nothing when engine_fast() would not take
  * the packet, and also when the hinted slot does not hold its connection
  * or its checksum is to be verified (both need the full parse): the
@@ -612,7 +615,8 @@ static inline bool engine_express(struct qt_engine *e,
 	if (!conn_steady(ct))
 		return false;
 	if (b->proto == IPPROTO_TCP ?
-		!qt_tcp_fast_brief(ct, b, dir, &e->conf, &timeout) :
+		!tcp_fast_ack(ct, dir, b->seq, b->ack, b->payload_len,
+			      b->flags, b->win, 0, &e->conf, &timeout) :
 		!engine_udp_fast(e, ct, &timeout))
 		return false;
 	engine_fast_done(e, in, ct, dir, timeout, b->ip_len, res);

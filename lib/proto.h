@@ -134,12 +134,6 @@ static inline const struct qt_proto_ops *qt_proto_find(uint8_t proto)
 bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
 		 const struct qt_conf *conf, uint32_t *timeout);
 
-/* The same for a brief packet (qt_packet_brief(): TCP without options),
- * for the batch's express way. */
-bool qt_tcp_fast_brief(struct qt_conn *ct, const struct qt_pkt_brief *b,
-		       enum qt_dir dir, const struct qt_conf *conf,
-		       uint32_t *timeout);
-
 /* The protocol name conntrack -L prints for @proto ("unknown" for ones it
  * has no name for). */
 const char *qt_proto_name(uint8_t proto);

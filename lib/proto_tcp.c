@@ -26,10 +26,7 @@
 #endif
 
 #include "proto.h"
-
-/* Packet classes: the kernel's get_conntrack_index() order, which is also
- * what qt_tcp_conn.last_index stores. */
-enum tcp_class { TC_SYN, TC_SYNACK, TC_FIN, TC_ACK, TC_RST, TC_NONE, TC_MAX };
+#include "tcp_window.h"
 
 /* Table outcomes that are not states. */
 /* clang-format off */
@@ -136,10 +133,6 @@ static const char *const tcp_state_names[QT_TCP_STATE_MAX] = {
     [QT_TCP_CLOSE] = "CLOSE",	    [QT_TCP_SYN_SENT2] = "SYN_SENT2",
 };
 
-/* Lower bound of an acceptable ack, as far below the receiver's end as the
- * sender's largest window, but never less than a fixed 66000 bytes. */
-#define TCP_MAXACK_MIN 66000u
-
 /* What the window tracker decided. */
 enum tcp_win_result {
 	TW_IGNORE,  /* let it through, change nothing more */
@@ -147,16 +140,6 @@ enum tcp_win_result {
 	TW_ACCEPT,  /* in window; the state may move */
 };
 
-/* Sequence number comparisons modulo 2^32. */
-static inline bool seq_before(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) < 0;
-}
-
-static inline bool seq_after(uint32_t a, uint32_t b)
-{
-	return seq_before(b, a);
-}
 
 static enum tcp_class tcp_classify(uint8_t flags)
 {
@@ -251,67 +234,7 @@ static enum tcp_win_result tcp_win_fail(uint8_t snd_flags,
 	return res;
 }
 
-static uint32_t tcp_maxackwin(const struct qt_tcp_dir *snd)
-{
-	return snd->maxwin > TCP_MAXACK_MIN ? snd->maxwin : TCP_MAXACK_MIN;
-}
 
-/*
- * The second half of tcp_in_window(): what a packet found in window
- * changes in both directions' window data.  @win is the packet's window,
- * already scaled; @sack the highest SACK edge or the ack.  Shared with the
- * fast path, so that both update exactly alike.
- */
-static inline __attribute__((always_inline)) void
-tcp_window_update(struct qt_tcp_conn *tc, uint8_t flags, uint16_t rawwin,
-		  enum qt_dir dir, enum tcp_class cls, uint32_t seq,
-		  uint32_t ack, uint32_t sack, uint32_t end, uint32_t win)
-{
-	struct qt_tcp_dir *snd = &tc->seen[dir];
-	struct qt_tcp_dir *rcv = &tc->seen[!dir];
-	uint32_t swin = win + (sack - ack);
-
-	if (snd->maxwin < swin)
-		snd->maxwin = swin;
-	if (seq_after(end, snd->end)) {
-		snd->end = end;
-		tc->flags[dir] |= QT_TCPF_DATA_UNACKED;
-	}
-	if (flags & QT_TCP_ACK) {
-		if (!(tc->flags[dir] & QT_TCPF_MAXACK_SET)) {
-			snd->maxack = ack;
-			tc->flags[dir] |= QT_TCPF_MAXACK_SET;
-		} else if (seq_after(ack, snd->maxack)) {
-			snd->maxack = ack;
-		}
-	}
-
-	if (rcv->maxwin != 0 && seq_after(end, snd->maxend))
-		rcv->maxwin += end - snd->maxend;
-	if (seq_after(sack + win, rcv->maxend - 1)) {
-		rcv->maxend = sack + win;
-		if (win == 0)
-			rcv->maxend++;
-	}
-	if (ack == rcv->end)
-		tc->flags[!dir] &= ~QT_TCPF_DATA_UNACKED;
-
-	/* The same ACK again from the same side is a retransmission. */
-	if (cls == TC_ACK) {
-		if (tc->last_dir == dir && tc->last_seq == seq &&
-		    tc->last_ack == ack && tc->last_end == end &&
-		    tc->last_win == rawwin) {
-			tc->retrans++;
-		} else {
-			tc->last_dir = dir;
-			tc->last_seq = seq;
-			tc->last_ack = ack;
-			tc->last_end = end;
-			tc->last_win = rawwin;
-			tc->retrans = 0;
-		}
-	}
-}
 
 /*
  * tcp_in_window - the four bounds of van Rooij's paper:
@@ -587,26 +510,6 @@ check_ignored:
 	return RST_CHECK;
 }
 
-/* The timeout for the new state, shortened while the conn looks stuck. */
-static uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
-				 const struct qt_conf *conf, enum tcp_class cls,
-				 uint8_t new_state)
-{
-	const uint32_t *to = conf->tcp.timeouts;
-	uint8_t any = tc->flags[0] | tc->flags[1];
-
-	if (tc->retrans >= conf->tcp.max_retrans &&
-	    to[new_state] > to[QT_TCP_TIMEOUT_RETRANS])
-		return to[QT_TCP_TIMEOUT_RETRANS];
-	if (cls == TC_RST)
-		return to[QT_TCP_CLOSE];
-	if (any & QT_TCPF_DATA_UNACKED &&
-	    to[new_state] > to[QT_TCP_TIMEOUT_UNACK])
-		return to[QT_TCP_TIMEOUT_UNACK];
-	if (tc->last_win == 0 && to[new_state] > to[QT_TCP_TIMEOUT_RETRANS])
-		return to[QT_TCP_TIMEOUT_RETRANS];
-	return to[new_state];
-}
 
 /*
  * An assured conn whose FIN or RST was found out of window, answered by a
@@ -779,48 +682,6 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return -1;
 }
 
-/*
- * tcp_fast_ack - the bulk of all packets: an ACK (no SYN, FIN or RST) of
- * an assured ESTABLISHED conn, in window, without SACK blocks.  For it the
- * state table says ESTABLISHED again, no special case of tcp_decide()
- * applies, and of tcp_in_window() only the four bounds and the update
- * remain; this is that path without the tests that cannot fire.  Checks
- * everything before changing anything: returns false with the conn
- * untouched when the packet is anything else (or fails a bound), and the
- * general path decides it as before.
- */
-static inline __attribute__((always_inline)) bool
-tcp_fast_ack(struct qt_conn *ct, enum qt_dir dir, uint32_t seq, uint32_t ack,
-	     uint32_t paylen, uint8_t flags, uint16_t rawwin, uint8_t nsack,
-	     const struct qt_conf *conf, uint32_t *timeout)
-{
-	struct qt_tcp_conn *tc = &ct->proto.tcp;
-	struct qt_tcp_dir *snd = &tc->seen[dir];
-	struct qt_tcp_dir *rcv = &tc->seen[!dir];
-	uint32_t end = seq + paylen;
-
-	if ((flags & (QT_TCP_SYN | QT_TCP_FIN | QT_TCP_RST | QT_TCP_ACK)) !=
-		QT_TCP_ACK ||
-	    tc->state != QT_TCP_ESTABLISHED ||
-	    (ct->status & (QT_CONN_SEEN_REPLY | QT_CONN_ASSURED)) !=
-		(QT_CONN_SEEN_REPLY | QT_CONN_ASSURED) ||
-	    nsack || snd->maxwin == 0)
-		return false;
-	/* I, III, II and IV of tcp_in_window(), sack being the ack. */
-	if (!seq_before(seq, snd->maxend + 1) ||
-	    !seq_before(ack, rcv->end + 1) ||
-	    (rcv->maxwin && !seq_after(end, snd->end - rcv->maxwin - 1)) ||
-	    !seq_after(ack, rcv->end - tcp_maxackwin(snd) - 1))
-		return false;
-
-	tcp_window_update(tc, flags, rawwin, dir, TC_ACK, seq, ack, ack, end,
-			  (uint32_t)rawwin << tc->scale[dir]);
-	tc->last_index = TC_ACK;
-	tc->last_dir = dir;
-	*timeout = tcp_timeout_pick(tc, conf, TC_ACK, QT_TCP_ESTABLISHED);
-	return true;
-}
-
 static inline bool tcp_fast_pkt(struct qt_conn *ct, const struct qt_pkt *pkt,
 				enum qt_dir dir, const struct qt_conf *conf,
 				uint32_t *timeout)
@@ -911,15 +772,6 @@ bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
 		 const struct qt_conf *conf, uint32_t *timeout)
 {
 	return tcp_fast_pkt(ct, pkt, dir, conf, timeout);
-}
-
-bool qt_tcp_fast_brief(struct qt_conn *ct, const struct qt_pkt_brief *b,
-		       enum qt_dir dir, const struct qt_conf *conf,
-		       uint32_t *timeout)
-{
-	/* No options, so no SACK blocks. */
-	return tcp_fast_ack(ct, dir, b->seq, b->ack, b->payload_len,
-			    b->flags, b->win, 0, conf, timeout);
 }
 #endif
 

@@ -40,9 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "proto.h"
 #include "table.h"
@@ -323,33 +320,6 @@ static inline struct qt_bucket *table_bucket(const struct qt_table *t,
 	return &t->bucket[hash & t->bmask];
 }
 
-/* The slots of @b with tag @tag (qt_table_tag()), as a bit mask.  Computed
- * over all sixteen words with no branch (nmore's bit is dropped): four
- * vector compares where SSE2 exists (every x86-64), a loop elsewhere.  A
- * loop that stopped at the match would mispredict about once per lookup. */
-static inline uint32_t bucket_match(const struct qt_table *t,
-				    const struct qt_bucket *b, uint32_t tag)
-{
-	uint32_t tmask = ~((UINT32_C(1) << t->link_bits) - 1);
-	uint32_t m = 0;
-
-#ifdef __SSE2__
-	__m128i vtag = _mm_set1_epi32((int)tag);
-	__m128i vmask = _mm_set1_epi32((int)tmask);
-
-	for (unsigned i = 0; i < 4; i++) {
-		__m128i w = _mm_loadu_si128((const __m128i *)&b->word[4 * i]);
-		__m128i eq = _mm_cmpeq_epi32(_mm_and_si128(w, vmask), vtag);
-
-		m |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(eq)) << (4 * i);
-	}
-#else
-	for (unsigned i = 0; i < QT_BUCKET_SLOTS + 1; i++)
-		m |= (uint32_t)((b->word[i] & tmask) == tag) << i;
-#endif
-	return m & ((UINT32_C(1) << QT_BUCKET_SLOTS) - 1);
-}
-
 struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 				       const struct qt_tuple *tp, uint64_t hash,
 				       enum qt_dir *dir)
@@ -359,7 +329,7 @@ struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 	enum qt_dir d;
 
 	for (;;) {
-		for (uint32_t m = bucket_match(t, b, tag); m; m &= m - 1) {
+		for (uint32_t m = qt_table_bucket_match(t, b, tag); m; m &= m - 1) {
 			unsigned i = (unsigned)__builtin_ctz(m);
 			struct qt_conn *ct = qt_table_slot_conn(t, b->slot[i]);
 
@@ -407,40 +377,6 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 	return qt_table_lookup_hashed(t, tp, qt_table_hash(t, tp), dir);
 }
 
-/* Both lines of the entry (96 bytes at a multiple of 32: two lines
- * wherever it is, its first and last byte in different ones): the lookup
- * compares the tuple, and the packet then reads and writes status, timer
- * and TCP state. */
-static inline void conn_prefetch(const struct qt_conn *ct)
-{
-	const char *p = (const char *)ct;
-
-	_Static_assert(sizeof(*ct) == 96, "conn_prefetch: two lines");
-	__builtin_prefetch(p, 1);
-	__builtin_prefetch(p + sizeof(*ct) - 1, 1);
-}
-
-unsigned int qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
-				     uint8_t family)
-{
-	const struct qt_bucket *b = table_bucket(t, hash);
-	uint32_t m = bucket_match(t, b, qt_table_tag(t, hash));
-	unsigned int hint = m ? (unsigned int)__builtin_ctz(m) + 1 : 0;
-
-	for (; m; m &= m - 1) {
-		uint32_t slot = b->slot[__builtin_ctz(m)];
-
-		conn_prefetch(qt_table_slot_conn(t, slot));
-		/* An IPv6 lookup compares the address pair too. */
-		if (family == AF_INET6)
-			__builtin_prefetch(&t->addr6[qt_table_slot_link(t, slot) - 1]);
-	}
-	/* Not here: the rest of the chain (rare) is what the lookup reads
-	 * next. */
-	if (!hint && b->nmore)
-		__builtin_prefetch(&t->ovf[~b->nmore]);
-	return hint;
-}
 
 struct qt_conn *qt_table_alloc(struct qt_table *t)
 {

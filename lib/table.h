@@ -38,6 +38,10 @@
 #include "conn.h"
 #include "tuple.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define QT_BUCKET_SLOTS 15
 #define QT_BUCKET_PER_CONF 8	/* configured buckets per index bucket */
 
@@ -193,13 +197,75 @@ static inline void qt_table_prefetch_bucket(const struct qt_table *t,
 	__builtin_prefetch(&t->bucket[hash & t->bmask]);
 }
 
+/* The slots of @b with tag @tag (qt_table_tag()), as a bit mask.  Computed
+ * over all sixteen words with no branch (nmore's bit is dropped): four
+ * vector compares where SSE2 exists (every x86-64), a loop elsewhere.  A
+ * loop that stopped at the match would mispredict about once per lookup. */
+static inline uint32_t qt_table_bucket_match(const struct qt_table *t,
+					      const struct qt_bucket *b,
+					      uint32_t tag)
+{
+	uint32_t tmask = ~((UINT32_C(1) << t->link_bits) - 1);
+	uint32_t m = 0;
+
+#ifdef __SSE2__
+	__m128i vtag = _mm_set1_epi32((int)tag);
+	__m128i vmask = _mm_set1_epi32((int)tmask);
+
+	for (unsigned i = 0; i < 4; i++) {
+		__m128i w = _mm_loadu_si128((const __m128i *)&b->word[4 * i]);
+		__m128i eq = _mm_cmpeq_epi32(_mm_and_si128(w, vmask), vtag);
+
+		m |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(eq)) << (4 * i);
+	}
+#else
+	for (unsigned i = 0; i < QT_BUCKET_SLOTS + 1; i++)
+		m |= (uint32_t)((b->word[i] & tmask) == tag) << i;
+#endif
+	return m & ((UINT32_C(1) << QT_BUCKET_SLOTS) - 1);
+}
+
+/* Both lines of the entry (96 bytes at a multiple of 32: two lines
+ * wherever it is, its first and last byte in different ones): the lookup
+ * compares the tuple, and the packet then reads and writes status, timer
+ * and TCP state. */
+static inline void qt_table_conn_prefetch(const struct qt_conn *ct)
+{
+	const char *p = (const char *)ct;
+
+	_Static_assert(sizeof(*ct) == 96, "conn_prefetch: two lines");
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch(p + sizeof(*ct) - 1, 1);
+}
+
 /* A new connection is linked into the bucket its lookup prefetched, so
  * no more than this is needed for either case.  @family is the packet's:
  * for AF_INET6 the candidates' address pairs (addr6) are loaded too.
  * Returns a hint for qt_table_lookup_hint(): 1 + the first slot of the
- * bucket whose tag matched, 0 for none. */
-unsigned int qt_table_prefetch_entry(const struct qt_table *t, uint64_t hash,
-				     uint8_t family);
+ * bucket whose tag matched, 0 for none.  Inline: it runs for every packet
+ * of a batch. */
+static inline unsigned int qt_table_prefetch_entry(const struct qt_table *t,
+						   uint64_t hash, uint8_t family)
+{
+	const struct qt_bucket *b = &t->bucket[hash & t->bmask];
+	uint32_t m = qt_table_bucket_match(t, b, qt_table_tag(t, hash));
+	unsigned int hint = m ? (unsigned int)__builtin_ctz(m) + 1 : 0;
+
+	for (; m; m &= m - 1) {
+		uint32_t slot = b->slot[__builtin_ctz(m)];
+
+		qt_table_conn_prefetch(qt_table_slot_conn(t, slot));
+		/* An IPv6 lookup compares the address pair too. */
+		if (family == AF_INET6)
+			__builtin_prefetch(
+			    &t->addr6[qt_table_slot_link(t, slot) - 1]);
+	}
+	/* Not here: the rest of the chain (rare) is what the lookup reads
+	 * next. */
+	if (!hint && b->nmore)
+		__builtin_prefetch(&t->ovf[~b->nmore]);
+	return hint;
+}
 
 /* qt_table_lookup_hashed() that first tries the slot @hint names (from
  * qt_table_prefetch_entry() of the same hash, however long ago: a stale
