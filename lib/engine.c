@@ -463,6 +463,7 @@ struct engine_prep {
 		struct qt_pkt_brief brief; /* PREP_BRIEF */
 	};
 	uint64_t hash;		/* qt_table_hash() of the tuple */
+	uint32_t hword;		/* the hinted slot's content then */
 	uint8_t hint;		/* qt_table_prefetch_entry()'s, 0 none */
 	uint8_t what;		/* PREP_* */
 	uint8_t why;		/* enum qt_reason of a parse error */
@@ -610,8 +611,8 @@ static inline bool engine_express(struct qt_engine *e,
 
 	if ((flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum)
 		return false;
-	ct = qt_table_find4_hint(&e->table, p->hash, p->hint, b->src, b->dst,
-				 b->l4, b->proto, &dir);
+	ct = qt_table_find4_hint(&e->table, p->hash, p->hint, p->hword, b->src,
+				 b->dst, b->l4, b->proto, &dir);
 	if (!conn_steady(ct))
 		return false;
 	if (b->proto == IPPROTO_TCP ?
@@ -730,10 +731,27 @@ static inline void pipe_stage2(const struct qt_engine *e, size_t k,
 
 	if (p->what == PREP_BRIEF)
 		p->hint = (uint8_t)qt_table_prefetch_entry(&e->table, p->hash,
-							   AF_INET);
+							   AF_INET, &p->hword);
 	else if (p->what == PREP_TRACK)
 		p->hint = (uint8_t)qt_table_prefetch_entry(
-		    &e->table, p->hash, p->pkt.tuple.family);
+		    &e->table, p->hash, p->pkt.tuple.family, &p->hword);
+}
+
+/* Stage 3 of packet @i: classify it. */
+static inline void pipe_stage3(struct qt_engine *e, const struct qt_input *in,
+			       size_t i, struct engine_prep *ring,
+			       struct qt_result *res)
+{
+	struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
+	uint32_t flags = in[i].flags;
+
+	if (p->what == PREP_BRIEF) {
+		if (engine_express(e, &in[i], p, flags, &res[i]))
+			return;
+		engine_unbrief(&in[i], p);
+	}
+	if (!engine_fast(e, &in[i], p, &flags, &res[i]))
+		engine_finish(e, &in[i], p, flags, &res[i]);
 }
 
 /*
@@ -758,28 +776,19 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			     size_t n, uint64_t now, struct qt_result *res)
 {
 	struct engine_prep ring[PIPE_RING];
-	size_t k;
+	size_t i, k;
 
 	engine_tick(e, now);
 	for (k = 0; k < n && k < PIPE_AHEAD; k++)
 		pipe_stage1(e, in, k, ring);
 	for (k = 0; k < n && k < PIPE_AHEAD / 2; k++)
 		pipe_stage2(e, k, ring);
-	for (size_t i = 0; i < n; i++) {
-		struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
-		uint32_t flags = in[i].flags;
-
+	for (i = 0; i < n; i++) {
 		if (i + PIPE_AHEAD < n)
 			pipe_stage1(e, in, i + PIPE_AHEAD, ring);
 		if (i + PIPE_AHEAD / 2 < n)
 			pipe_stage2(e, i + PIPE_AHEAD / 2, ring);
-		if (p->what == PREP_BRIEF) {
-			if (engine_express(e, &in[i], p, flags, &res[i]))
-				continue;
-			engine_unbrief(&in[i], p);
-		}
-		if (!engine_fast(e, &in[i], p, &flags, &res[i]))
-			engine_finish(e, &in[i], p, flags, &res[i]);
+		pipe_stage3(e, in, i, ring, res);
 	}
 }
 

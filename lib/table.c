@@ -165,6 +165,7 @@ int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 	t->seed = seed;
 	/* Links are index + 1 <= max; the tag keeps at least one bit. */
 	t->link_bits = 32u - (uint32_t)__builtin_clz(max);
+	t->link_mask = (UINT32_C(1) << t->link_bits) - 1;
 	t->conns = table_map((size_t)max * sizeof(*t->conns), &t->conns_size);
 	t->bucket = table_map((size_t)nb * sizeof(*t->bucket), &t->bucket_size);
 	/* Index 0 of the overflow pool is never used: nmore 0 means none. */
@@ -354,7 +355,7 @@ struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
 				     unsigned int hint, enum qt_dir *dir)
 {
 	if (hint) {
-		uint32_t tmask = ~((UINT32_C(1) << t->link_bits) - 1);
+		uint32_t tmask = ~t->link_mask;
 		uint32_t slot = table_bucket(t, hash)->slot[hint - 1];
 		struct qt_conn *ct;
 		enum qt_dir d;

@@ -73,6 +73,7 @@ struct qt_table {
 	uint32_t fresh;	    /* entries [fresh, max) never used */
 	uint32_t seed;
 	uint32_t link_bits; /* low bits of a slot that hold entry index + 1 */
+	uint32_t link_mask; /* (1 << link_bits) - 1; its complement masks tags */
 	size_t conns_size; /* bytes mapped */
 	size_t bucket_size;
 	struct qt_bucket *ovf; /* overflow buckets, [0] unused */
@@ -179,7 +180,7 @@ static inline uint32_t qt_table_tag(const struct qt_table *t, uint64_t hash)
 static inline uint32_t qt_table_slot_link(const struct qt_table *t,
 					  uint32_t slot)
 {
-	return slot & ((UINT32_C(1) << t->link_bits) - 1);
+	return slot & t->link_mask;
 }
 
 static inline struct qt_conn *qt_table_slot_conn(const struct qt_table *t,
@@ -205,7 +206,7 @@ static inline uint32_t qt_table_bucket_match(const struct qt_table *t,
 					      const struct qt_bucket *b,
 					      uint32_t tag)
 {
-	uint32_t tmask = ~((UINT32_C(1) << t->link_bits) - 1);
+	uint32_t tmask = ~t->link_mask;
 	uint32_t m = 0;
 
 #ifdef __SSE2__
@@ -242,14 +243,18 @@ static inline void qt_table_conn_prefetch(const struct qt_conn *ct)
  * no more than this is needed for either case.  @family is the packet's:
  * for AF_INET6 the candidates' address pairs (addr6) are loaded too.
  * Returns a hint for qt_table_lookup_hint(): 1 + the first slot of the
- * bucket whose tag matched, 0 for none.  Inline: it runs for every packet
- * of a batch. */
+ * bucket whose tag matched, 0 for none; *@word receives that slot's
+ * content (0 for none), for qt_table_find4_hint().  Inline: it runs for
+ * every packet of a batch. */
 static inline unsigned int qt_table_prefetch_entry(const struct qt_table *t,
-						   uint64_t hash, uint8_t family)
+						   uint64_t hash, uint8_t family,
+						   uint32_t *word)
 {
 	const struct qt_bucket *b = &t->bucket[hash & t->bmask];
 	uint32_t m = qt_table_bucket_match(t, b, qt_table_tag(t, hash));
 	unsigned int hint = m ? (unsigned int)__builtin_ctz(m) + 1 : 0;
+
+	*word = hint ? b->slot[hint - 1] : 0;
 
 	for (; m; m &= m - 1) {
 		uint32_t slot = b->slot[__builtin_ctz(m)];
@@ -277,27 +282,25 @@ struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
 /*
  * qt_table_find4_hint - the express way's lookup of an IPv4 TCP or UDP
  * packet (addresses @src, @dst, l4 word @l4, hash
- * qt_table_hash4()): only the slot @hint names (qt_table_prefetch_entry()
- * of the same hash) is tried, as qt_table_lookup_hint() tries it first.
- * NULL when that is not the packet's connection (no hint, a stale one);
- * the caller then looks up in full.  TCP's and UDP's reply tuple is the
- * original one with addresses and ports swapped.
+ * qt_table_hash4()): only the slot @hint names is tried, and only if it
+ * still holds @word, as qt_table_prefetch_entry() of the same hash found
+ * it (however long ago): then its entry is linked there, under the tag
+ * that matched.  NULL when that is not the packet's connection (no hint,
+ * the slot changed, another tuple); the caller then looks up in full.
+ * TCP's and UDP's reply tuple is the original one with addresses and
+ * ports swapped.
  */
 static inline struct qt_conn *
 qt_table_find4_hint(const struct qt_table *t, uint64_t hash, unsigned int hint,
-		    uint32_t src, uint32_t dst, uint32_t l4, uint8_t proto,
-		    enum qt_dir *dir)
+		    uint32_t word, uint32_t src, uint32_t dst, uint32_t l4,
+		    uint8_t proto, enum qt_dir *dir)
 {
-	uint32_t tmask = ~((UINT32_C(1) << t->link_bits) - 1);
 	struct qt_conn *ct;
-	uint32_t slot;
 
-	if (!hint)
+	/* A free slot is 0, and a hint always comes with its word. */
+	if (!word || t->bucket[hash & t->bmask].slot[hint - 1] != word)
 		return NULL;
-	slot = t->bucket[hash & t->bmask].slot[hint - 1];
-	if ((slot & tmask) != qt_table_tag(t, hash))
-		return NULL;
-	ct = qt_table_slot_conn(t, slot);
+	ct = qt_table_slot_conn(t, word);
 	if (ct->l4proto != proto || ct->v6)
 		return NULL;
 	if (ct->addr.ip4[0] == src && ct->addr.ip4[1] == dst && ct->l4 == l4) {

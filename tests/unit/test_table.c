@@ -263,7 +263,7 @@ static void test_lookup_hint(void **state)
 	struct qt_conn *one;
 	struct qt_table t;
 	enum qt_dir d, d2;
-	uint32_t k;
+	uint32_t k, word;
 	unsigned int hint;
 
 	(void)state;
@@ -272,7 +272,8 @@ static void test_lookup_hint(void **state)
 	one = qt_table_alloc(&t);
 	qt_table_set_tuple(&t, one, &a);
 	qt_table_insert(&t, one);
-	hint = qt_table_prefetch_entry(&t, qt_table_hash(&t, &a), AF_INET);
+	hint = qt_table_prefetch_entry(&t, qt_table_hash(&t, &a), AF_INET,
+				       &word);
 	assert_int_not_equal(hint, 0);
 	assert_ptr_equal(qt_table_lookup_hint(&t, &a, qt_table_hash(&t, &a),
 					      hint, &d), one);
@@ -286,7 +287,7 @@ static void test_lookup_hint(void **state)
 	for (k = 1; k < (1u << 23); k++) {
 		b = tuple_of(k);
 		hint = qt_table_prefetch_entry(&t, qt_table_hash(&t, &b),
-					       AF_INET);
+					       AF_INET, &word);
 		if (hint)
 			break;
 	}
@@ -319,12 +320,13 @@ static void test_lookup_hint(void **state)
 	qt_table_destroy(&t);
 }
 
-/* qt_table_find4_hint() of @tp's fields with hash @h and @hint. */
+/* qt_table_find4_hint() of @tp's fields with hash @h, @hint and @word. */
 static struct qt_conn *find4(const struct qt_table *t, const struct qt_tuple *tp,
-			     uint64_t h, unsigned int hint, enum qt_dir *d)
+			     uint64_t h, unsigned int hint, uint32_t word,
+			     enum qt_dir *d)
 {
-	return qt_table_find4_hint(t, h, hint, tp->src.ip, tp->dst.ip, tp->l4,
-				   tp->proto, d);
+	return qt_table_find4_hint(t, h, hint, word, tp->src.ip, tp->dst.ip,
+				   tp->l4, tp->proto, d);
 }
 
 /*
@@ -347,6 +349,7 @@ static void test_find4_hint(void **state)
 		struct qt_conn *ct = qt_table_alloc(&t);
 		uint64_t h = qt_table_hash(&t, &tp);
 		unsigned int hint;
+		uint32_t word;
 
 		if ((tp.proto != IPPROTO_TCP && tp.proto != IPPROTO_UDP) ||
 		    tp.family != AF_INET) {
@@ -357,14 +360,17 @@ static void test_find4_hint(void **state)
 		qt_table_insert(&t, ct);
 		assert_int_equal(qt_table_hash4(&t, tp.src.ip, tp.dst.ip, tp.l4,
 						tp.proto), h);
-		hint = qt_table_prefetch_entry(&t, h, AF_INET);
+		hint = qt_table_prefetch_entry(&t, h, AF_INET, &word);
 		assert_int_not_equal(hint, 0);
-		assert_null(find4(&t, &tp, h, 0, &d));
-		assert_ptr_equal(find4(&t, &tp, h, hint, &d), ct);
+		assert_int_equal(word, t.bucket[h & t.bmask].slot[hint - 1]);
+		assert_null(find4(&t, &tp, h, 0, 0, &d));
+		assert_ptr_equal(find4(&t, &tp, h, hint, word, &d), ct);
 		assert_int_equal(d, QT_DIR_ORIG);
+		/* The slot's content changed since: no answer. */
+		assert_null(find4(&t, &tp, h, hint, word ^ 1, &d));
 		qt_conn_tuple(ct, QT_DIR_REPLY, &r);
 		assert_int_equal(qt_table_hash(&t, &r), h);
-		assert_ptr_equal(find4(&t, &r, h, hint, &d), ct);
+		assert_ptr_equal(find4(&t, &r, h, hint, word, &d), ct);
 		assert_int_equal(d, QT_DIR_REPLY);
 		for (unsigned int i = 0; i < 7; i++)
 			v[i] = tp;
@@ -390,7 +396,7 @@ static void test_find4_hint(void **state)
 			if (qt_tuple_equal(&v[i], &tp) ||
 			    qt_tuple_equal(&v[i], &r))
 				continue;
-			assert_null(find4(&t, &v[i], h, hint, &d));
+			assert_null(find4(&t, &v[i], h, hint, word, &d));
 		}
 	}
 	/* Random tuples, every hint: the entry of the tuple or nothing. */
@@ -403,7 +409,10 @@ static void test_find4_hint(void **state)
 		    tp.family != AF_INET)
 			continue;
 		for (unsigned int hint = 0; hint <= QT_BUCKET_SLOTS; hint++) {
-			struct qt_conn *got = find4(&t, &tp, h, hint, &d2);
+			/* The slot's content, whatever its tag. */
+			uint32_t w = hint ? t.bucket[h & t.bmask].slot[hint - 1]
+					  : 0;
+			struct qt_conn *got = find4(&t, &tp, h, hint, w, &d2);
 
 			assert_true(got == NULL || got == want);
 			if (got)
