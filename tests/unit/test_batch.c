@@ -17,6 +17,9 @@
  * (INVALID in the batch; qt_engine_process() verifies none, so they are
  * left out of its run); a small flow pool puts many packets of one flow
  * in a batch; clock jumps expire connections; two buckets make overflow chains.
+ * Only the batch takes the short ways (engine_fast(), and for plain IPv4
+ * TCP and UDP packets parsed in brief engine_express()), so this is what
+ * checks them against the full one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
