@@ -140,7 +140,6 @@ enum tcp_win_result {
 	TW_ACCEPT,  /* in window; the state may move */
 };
 
-
 static enum tcp_class tcp_classify(uint8_t flags)
 {
 	if (flags & QT_TCP_RST)
@@ -233,8 +232,6 @@ static enum tcp_win_result tcp_win_fail(uint8_t snd_flags,
 		return TW_ACCEPT;
 	return res;
 }
-
-
 
 /*
  * tcp_in_window - the four bounds of van Rooij's paper:
@@ -509,7 +506,6 @@ check_ignored:
 
 	return RST_CHECK;
 }
-
 
 /*
  * An assured conn whose FIN or RST was found out of window, answered by a

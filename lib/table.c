@@ -282,18 +282,13 @@ static inline bool conn_match(const struct qt_conn *ct,
 	    tp->family != (ct->v6 ? AF_INET6 : AF_INET))
 		return false;
 	if (!ct->v6) {
-		uint32_t src = ct->addr.ip4[0], dst = ct->addr.ip4[1];
+		int how = qt_conn_dir4(ct, tp->src.ip, tp->dst.ip, tp->l4);
 
-		if (src == tp->src.ip && dst == tp->dst.ip &&
-		    ct->l4 == tp->l4) {
-			*d = QT_DIR_ORIG;
-			return true;
-		}
-		*d = QT_DIR_REPLY;
-		/* Addresses first: they settle almost every mismatch
-		 * without the tracker's invert(). */
-		if (src != tp->dst.ip || dst != tp->src.ip)
+		if (how < 0)
 			return false;
+		*d = (enum qt_dir)how;
+		if (how == QT_DIR_ORIG)
+			return true;
 	} else {
 		const struct qt_addr6pair *p = ct->addr.ip6;
 

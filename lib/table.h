@@ -279,6 +279,24 @@ struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
 				     const struct qt_tuple *tp, uint64_t hash,
 				     unsigned int hint, enum qt_dir *dir);
 
+/* How an IPv4 entry @ct compares with a tuple of addresses @src, @dst
+ * (network order) and l4 word @l4 of its protocol: QT_DIR_ORIG when it
+ * is the entry's original tuple; QT_DIR_REPLY when the addresses are
+ * swapped, so that it is the reply tuple if the layer 4 part is the
+ * inverse too (the caller's test, which depends on the tracker); -1
+ * otherwise.  Addresses first: they settle almost every mismatch. */
+static inline int qt_conn_dir4(const struct qt_conn *ct, uint32_t src,
+			       uint32_t dst, uint32_t l4)
+{
+	uint32_t a = ct->addr.ip4[0], b = ct->addr.ip4[1];
+
+	if (a == src && b == dst && ct->l4 == l4)
+		return QT_DIR_ORIG;
+	if (a == dst && b == src)
+		return QT_DIR_REPLY;
+	return -1;
+}
+
 /*
  * qt_table_find4_hint - the express way's lookup of an IPv4 TCP or UDP
  * packet (addresses @src, @dst, l4 word @l4, hash
@@ -303,16 +321,16 @@ qt_table_find4_hint(const struct qt_table *t, uint64_t hash, unsigned int hint,
 	ct = qt_table_slot_conn(t, word);
 	if (ct->l4proto != proto || ct->v6)
 		return NULL;
-	if (ct->addr.ip4[0] == src && ct->addr.ip4[1] == dst && ct->l4 == l4) {
+	switch (qt_conn_dir4(ct, src, dst, l4)) {
+	case QT_DIR_ORIG:
 		*dir = QT_DIR_ORIG;
 		return ct;
-	}
-	if (ct->addr.ip4[0] == dst && ct->addr.ip4[1] == src &&
-	    ct->l4 == (l4 >> 16 | l4 << 16)) {
+	case QT_DIR_REPLY:
 		*dir = QT_DIR_REPLY;
-		return ct;
+		return ct->l4 == (l4 >> 16 | l4 << 16) ? ct : NULL;
+	default:
+		return NULL;
 	}
-	return NULL;
 }
 
 /* Take a free entry (zeroed), or NULL if full. */
