@@ -588,21 +588,30 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 	return true;
 }
 
+/* What engine_express() did with a packet. */
+enum express {
+	EXPRESS_DONE,	/* classified it */
+	EXPRESS_FAST,	/* left it to engine_fast(): a checksum to verify, or
+			 * the hinted slot does not hold its connection */
+	EXPRESS_FULL,	/* found its connection and saw that engine_fast()
+			 * would not take it either */
+};
+
 /*
  * engine_express - engine_fast() for a brief packet (PREP_BRIEF: IPv4,
  * TCP without options or UDP), without a struct qt_pkt: the lookup only
  * tries the slot stage 2 noted, and the TCP tracker's fast path
  * (tcp_window.h, inline here) reads the brief; without options a TCP
- * packet has no SACK blocks.
- * Returns false having changed nothing when engine_fast() would not take
- * the packet, and also when the hinted slot does not hold its connection
- * or its checksum is to be verified (both need the full parse): the
- * caller then parses the packet in full and goes engine_fast()'s way.
+ * packet has no SACK blocks.  Changes nothing unless it returns
+ * EXPRESS_DONE; the caller then parses the packet in full and, for
+ * EXPRESS_FAST, tries engine_fast(), which does the checksum and the full
+ * lookup, before the full way.  For EXPRESS_FULL engine_fast() would make
+ * the same checks on the same connection and refuse.
  */
-static inline bool engine_express(struct qt_engine *e,
-				  const struct qt_input *in,
-				  const struct engine_prep *p, uint32_t flags,
-				  struct qt_result *res)
+static inline enum express engine_express(struct qt_engine *e,
+					  const struct qt_input *in,
+					  const struct engine_prep *p,
+					  uint32_t flags, struct qt_result *res)
 {
 	const struct qt_pkt_brief *b = &p->brief;
 	struct qt_conn *ct;
@@ -610,18 +619,20 @@ static inline bool engine_express(struct qt_engine *e,
 	uint32_t timeout;
 
 	if ((flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum)
-		return false;
+		return EXPRESS_FAST;
 	ct = qt_table_find4_hint(&e->table, p->hash, p->hint, p->hword, b->src,
 				 b->dst, b->l4, b->proto, &dir);
+	if (!ct)
+		return EXPRESS_FAST;
 	if (!conn_steady(ct))
-		return false;
+		return EXPRESS_FULL;
 	if (b->proto == IPPROTO_TCP ?
 		!tcp_fast_ack(ct, dir, b->seq, b->ack, b->payload_len,
 			      b->flags, b->win, 0, &e->conf, &timeout) :
 		!engine_udp_fast(e, ct, &timeout))
-		return false;
+		return EXPRESS_FULL;
 	engine_fast_done(e, in, ct, dir, timeout, b->ip_len, res);
-	return true;
+	return EXPRESS_DONE;
 }
 
 /* A PREP_BRIEF packet that engine_express() did not take: parse it in
@@ -729,12 +740,11 @@ static inline void pipe_stage2(const struct qt_engine *e, size_t k,
 {
 	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
 
-	if (p->what == PREP_BRIEF)
-		p->hint = (uint8_t)qt_table_prefetch_entry(&e->table, p->hash,
-							   AF_INET, &p->hword);
-	else if (p->what == PREP_TRACK)
+	if (p->what == PREP_BRIEF || p->what == PREP_TRACK)
 		p->hint = (uint8_t)qt_table_prefetch_entry(
-		    &e->table, p->hash, p->pkt.tuple.family, &p->hword);
+		    &e->table, p->hash,
+		    p->what == PREP_BRIEF ? AF_INET : p->pkt.tuple.family,
+		    &p->hword);
 }
 
 /* Stage 3 of packet @i: classify it. */
@@ -746,9 +756,15 @@ static inline void pipe_stage3(struct qt_engine *e, const struct qt_input *in,
 	uint32_t flags = in[i].flags;
 
 	if (p->what == PREP_BRIEF) {
-		if (engine_express(e, &in[i], p, flags, &res[i]))
+		enum express x = engine_express(e, &in[i], p, flags, &res[i]);
+
+		if (x == EXPRESS_DONE)
 			return;
 		engine_unbrief(&in[i], p);
+		if (x == EXPRESS_FULL) {
+			engine_finish(e, &in[i], p, flags, &res[i]);
+			return;
+		}
 	}
 	if (!engine_fast(e, &in[i], p, &flags, &res[i]))
 		engine_finish(e, &in[i], p, flags, &res[i]);
