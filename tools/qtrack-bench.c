@@ -41,7 +41,8 @@
 #define BATCH 256	     /* packets prepared, then processed, at once */
 #define PKT_ROOM 64	     /* IPv6 (40) + TCP (20) fits */
 #define DATA_LEN 100	     /* payload bytes of an established packet */
-#define PKTS_PER_MS 1024     /* synthetic clock: 1 ms per this many packets */
+#define PKTS_PER_MS 1024     /* synthetic clock: 1 ms per this many packets, */
+#define PASS_MS 1000	     /* or more: a pass over every flow in at most 1 s */
 #define FLOWS_PER_ADDR 50000 /* client ports per client address */
 #define SERVER_ADDR 0xac100001u /* 172.16.0.1 */
 #define CLIENT_BASE 0x0a000001u /* 10.0.0.1, and up */
@@ -110,6 +111,7 @@ struct bench {
 	unsigned int nbatch;
 	uint64_t now;
 	uint64_t sent; /* packets processed, drives the clock */
+	uint64_t pkts_per_ms; /* the clock's rate, bench_clock_rate() */
 	uint64_t rng;
 	unsigned int examples;
 	struct run *run;
@@ -415,9 +417,9 @@ static void bench_flush(struct bench *b)
 	}
 	b->sent += b->nbatch;
 	b->nbatch = 0;
-	/* The synthetic clock runs at PKTS_PER_MS; expire as a daemon's
+	/* The synthetic clock runs at pkts_per_ms; expire as a daemon's
 	 * tick would.  Nothing should be due before the expiry phase. */
-	b->now = 1000000 + b->sent / PKTS_PER_MS;
+	b->now = 1000000 + b->sent / b->pkts_per_ms;
 	b->run->early_expired += qt_engine_expire(b->e, b->now, 0);
 }
 
@@ -435,6 +437,23 @@ static void bench_emit(struct bench *b, uint32_t i, enum qt_dir dir,
 	p->phase = (uint8_t)ph;
 	if (b->nbatch == BATCH)
 		bench_flush(b);
+}
+
+/*
+ * The synthetic clock's rate for @n flows: 1 ms per PKTS_PER_MS packets,
+ * unless a pass over all flows (one packet each) would then take longer
+ * than PASS_MS.  A flow can wait three and a half passes' worth of
+ * packets between two of its own (an echo flow from its reply to its
+ * first round, past the TCP handshake's ACK pass; the TCP close, three
+ * packets per TCP flow, after its last round), so with 10M flows at 1024
+ * packets per ms ICMP's 30 s ran out and flows expired early.  Up to
+ * about a million flows the rate is PKTS_PER_MS.
+ */
+static uint64_t bench_clock_rate(uint32_t n)
+{
+	uint64_t rate = (uint64_t)n / PASS_MS;
+
+	return rate > PKTS_PER_MS ? rate : PKTS_PER_MS;
 }
 
 static void bench_shuffle(struct bench *b, uint32_t n)
@@ -512,6 +531,7 @@ static void bench_run(struct run *r, uint32_t n, uint64_t est_packets,
 	/* Everything the bench itself needs is allocated and touched. */
 	r->rss_before = rss_bytes();
 	b->now = 1000000;
+	b->pkts_per_ms = bench_clock_rate(n);
 	b->e = bench_engine(r->table_max, b->now);
 
 	/* New connections; small tables are filled repeatedly so the
@@ -808,6 +828,7 @@ static int bench_ovs(uint32_t n, uint32_t iters, bool json)
 	r.flows = n;
 	b->run = &r;
 	b->now = 1000000;
+	b->pkts_per_ms = bench_clock_rate(n);
 	b->e = bench_engine(round_pow2(n), b->now);
 	for (uint32_t it = 0; it < iters; it++) {
 		for (uint32_t i = 0; i < n; i++)
