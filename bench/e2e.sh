@@ -21,7 +21,10 @@
 #
 # Environment: SAT_SECONDS (8), LAT_SECONDS (5), LAT_RATE (10000),
 # MODES ("kernel bare qtrackd qtrackd2"), QTRACKD (another qtrackd binary,
-# e.g. an older build to compare).  Bounded: about 15 s per mode.
+# e.g. an older build to compare), ROUNDS (1): run all modes ROUNDS times,
+# one after the other, and compute the ratios from each mode's medians
+# (a shared machine's slow and fast spells then fall on every mode alike).
+# Bounded: about 15 s per mode and round.
 # Needs root and network namespaces.  Output: one table on stdout.
 set -u
 build=$(cd "${1:?usage: e2e.sh BUILD_DIR}" && pwd)
@@ -29,6 +32,7 @@ SAT_SECONDS=${SAT_SECONDS:-8}
 LAT_SECONDS=${LAT_SECONDS:-5}
 LAT_RATE=${LAT_RATE:-10000}
 MODES=${MODES:-kernel bare qtrackd qtrackd2}
+ROUNDS=${ROUNDS:-1}
 LG=$build/bench/qtrack-loadgen
 BQ=$build/bench/qtrack-bareq
 QD=${QTRACKD:-$build/daemon/qtrackd}
@@ -133,10 +137,16 @@ start_consumer() {
 
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
+case $ROUNDS in
+'' | *[!0-9]* | 0) echo "e2e.sh: ROUNDS must be a positive integer"; exit 1 ;;
+esac
 printf '%-9s %10s %12s %11s %8s %8s %8s %8s\n' mode "sat pps" \
 	"cpu s/Mpkt" "user s/Mpkt" "q drops" "p50 us" "p99 us" "lat rps"
+# Per mode, the figures of every round (space-separated), then medians.
 declare -A PPS CPU USR P50 P99
 hz=$(getconf CLK_TCK)
+for round in $(seq "$ROUNDS"); do
+[ "$ROUNDS" -gt 1 ] && echo "# round $round of $ROUNDS"
 for mode in $MODES; do
 	topo
 	rules $mode
@@ -166,19 +176,37 @@ for mode in $MODES; do
 	lat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT \
 		-n $((LAT_RATE * LAT_SECONDS)) -t $((LAT_SECONDS + 2)) \
 		-r "$LAT_RATE")
-	PPS[$mode]=$(kv "$sat" pps)
-	CPU[$mode]=$cpu
-	USR[$mode]=$usr
-	P50[$mode]=$(kv "$lat" p50_us)
-	P99[$mode]=$(kv "$lat" p99_us)
+	pps=$(kv "$sat" pps) p50=$(kv "$lat" p50_us) p99=$(kv "$lat" p99_us)
+	PPS[$mode]+=" $pps" CPU[$mode]+=" $cpu" USR[$mode]+=" $usr"
+	P50[$mode]+=" $p50" P99[$mode]+=" $p99"
 	printf '%-9s %10s %12s %11s %8s %8s %8s %8s\n' $mode \
-		"${PPS[$mode]}" "$cpu" "$usr" "$drops" "${P50[$mode]}" \
-		"${P99[$mode]}" \
+		"$pps" "$cpu" "$usr" "$drops" "$p50" "$p99" \
 		"$(kv "$lat" rps)"
 	echo "# $mode saturation: $sat"
 	echo "# $mode latency:    $lat"
 	cleanup
 done
+done
+
+# median LIST: the middle value (the lower of the two middle ones for an
+# even count); "-" when the list is all "-" (the kernel mode's CPU).
+median() {
+	tr ' ' '\n' <<<"$1" | awk '$1 != "" && $1 != "-"' | sort -g |
+		awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'
+}
+for mode in $MODES; do
+	PPS[$mode]=$(median "${PPS[$mode]}") CPU[$mode]=$(median "${CPU[$mode]}")
+	USR[$mode]=$(median "${USR[$mode]}") P50[$mode]=$(median "${P50[$mode]}")
+	P99[$mode]=$(median "${P99[$mode]}")
+done
+if [ "$ROUNDS" -gt 1 ]; then
+	echo "median of $ROUNDS rounds:"
+	for mode in $MODES; do
+		printf '%-9s %10s %12s %11s %8s %8s %8s\n' $mode "${PPS[$mode]}" \
+			"${CPU[$mode]}" "${USR[$mode]}" - "${P50[$mode]}" \
+			"${P99[$mode]}"
+	done
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 if [ -n "${PPS[qtrackd]:-}" ] && [ -n "${PPS[bare]:-}" ]; then
