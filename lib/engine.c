@@ -324,16 +324,24 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 	return ct;
 }
 
+/* Whether a packet's checksum is to be verified at all: nobody has
+ * checked it yet (QT_IN_VERIFY_CSUM in @flags) and [table] checksum is
+ * on. */
+static inline bool engine_csum_asked(const struct qt_engine *e,
+				     uint32_t flags)
+{
+	return (flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum;
+}
+
 /* Whether @pkt's layer 4 checksum is to be verified and is wrong.  The
  * kernel's l4 error() handlers check it before anything else, and only
- * where nobody has checked it yet (QT_IN_VERIFY_CSUM in @flags). */
+ * where nobody has checked it yet. */
 static bool engine_csum_bad(const struct qt_engine *e,
 			    const struct qt_proto_ops *ops,
 			    const struct qt_pkt *pkt, uint32_t flags)
 {
-	return (flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum &&
-	       ops->checksum && qt_checksum_covers(pkt) &&
-	       !qt_checksum_ok(pkt);
+	return engine_csum_asked(e, flags) && ops->checksum &&
+	       qt_checksum_covers(pkt) && !qt_checksum_ok(pkt);
 }
 
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
@@ -618,7 +626,7 @@ static inline enum express engine_express(struct qt_engine *e,
 	enum qt_dir dir;
 	uint32_t timeout;
 
-	if ((flags & QT_IN_VERIFY_CSUM) && e->conf.table.checksum)
+	if (engine_csum_asked(e, flags))
 		return EXPRESS_FAST;
 	ct = qt_table_find4_hint(&e->table, p->hash, p->hint, p->hword, b->src,
 				 b->dst, b->l4, b->proto, &dir);
@@ -710,9 +718,9 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
  * hashed and its bucket prefetched PIPE_AHEAD packets before it is
  * classified, and its entry prefetched PIPE_AHEAD / 2 packets before.
  * An established packet takes 35-50 ns in cache, a miss in a table of a
- * million connections 200-300 ns on the reference VM: eight packets
- * cover it, four did not (docs/performance.md, Round 10; with packets of
- * 60-100 ns a lead of 8 was as good). */
+ * million connections 200-300 ns on the reference VM: the entry's lead of
+ * eight packets covers it, four did not (docs/performance.md, Round 10;
+ * with packets of 60-100 ns a lead of 8 for the bucket was as good). */
 #ifndef PIPE_AHEAD
 #define PIPE_AHEAD 16
 #endif

@@ -310,22 +310,18 @@ static inline bool conn_match(const struct qt_conn *ct,
 	return qt_tuple_equal(&r, tp);
 }
 
-static inline struct qt_bucket *table_bucket(const struct qt_table *t,
-					     uint64_t hash)
-{
-	return &t->bucket[hash & t->bmask];
-}
-
 struct qt_conn *qt_table_lookup_hashed(const struct qt_table *t,
 				       const struct qt_tuple *tp, uint64_t hash,
 				       enum qt_dir *dir)
 {
-	const struct qt_bucket *b = table_bucket(t, hash);
+	const struct qt_bucket *b = qt_table_bucket(t, hash);
 	uint32_t tag = qt_table_tag(t, hash);
 	enum qt_dir d;
 
 	for (;;) {
-		for (uint32_t m = qt_table_bucket_match(t, b, tag); m; m &= m - 1) {
+		uint32_t m = qt_table_bucket_match(t, b, tag);
+
+		for (; m; m &= m - 1) {
 			unsigned i = (unsigned)__builtin_ctz(m);
 			struct qt_conn *ct = qt_table_slot_conn(t, b->slot[i]);
 
@@ -351,7 +347,7 @@ struct qt_conn *qt_table_lookup_hint(const struct qt_table *t,
 {
 	if (hint) {
 		uint32_t tmask = ~t->link_mask;
-		uint32_t slot = table_bucket(t, hash)->slot[hint - 1];
+		uint32_t slot = qt_table_bucket(t, hash)->slot[hint - 1];
 		struct qt_conn *ct;
 		enum qt_dir d;
 
@@ -372,7 +368,6 @@ struct qt_conn *qt_table_lookup(const struct qt_table *t,
 {
 	return qt_table_lookup_hashed(t, tp, qt_table_hash(t, tp), dir);
 }
-
 
 struct qt_conn *qt_table_alloc(struct qt_table *t)
 {
@@ -428,7 +423,7 @@ static void ovf_free(struct qt_table *t, uint32_t ref)
 void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
 			    uint64_t hash)
 {
-	struct qt_bucket *b = table_bucket(t, hash);
+	struct qt_bucket *b = qt_table_bucket(t, hash);
 	uint32_t slot = qt_table_tag(t, hash) | (qt_table_index(t, ct) + 1);
 	struct qt_bucket *o;
 	uint32_t ref;
@@ -464,12 +459,13 @@ static void table_unlink(struct qt_table *t, struct qt_conn *ct)
 	unsigned i, j;
 
 	qt_conn_tuple_orig(ct, &o);
-	head = table_bucket(t, qt_table_hash(t, &o));
+	head = qt_table_bucket(t, qt_table_hash(t, &o));
 	b = head;
 
 	for (;;) {
 		for (i = 0; i < QT_BUCKET_SLOTS; i++)
-			if (b->slot[i] && qt_table_slot_link(t, b->slot[i]) == want)
+			if (b->slot[i] &&
+			    qt_table_slot_link(t, b->slot[i]) == want)
 				break;
 		if (i < QT_BUCKET_SLOTS)
 			break;
@@ -533,7 +529,7 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 	/* Like the kernel's early_drop(): look at a few buckets near the new
 	 * tuple's, never at the whole table. */
 	for (unsigned i = 0; i < 8 && seen < scan; i++) {
-		const struct qt_bucket *b = table_bucket(t, h + i);
+		const struct qt_bucket *b = qt_table_bucket(t, h + i);
 		struct qt_conn *ct;
 
 		for (; b && seen < scan;

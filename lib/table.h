@@ -189,13 +189,20 @@ static inline struct qt_conn *qt_table_slot_conn(const struct qt_table *t,
 	return &t->conns[qt_table_slot_link(t, slot) - 1];
 }
 
+/* The index bucket of @hash (the first of its chain). */
+static inline struct qt_bucket *qt_table_bucket(const struct qt_table *t,
+						uint64_t hash)
+{
+	return &t->bucket[hash & t->bmask];
+}
+
 /* Batch pipeline helpers: stage 1 starts loading the bucket of @hash,
  * stage 2 (a while later) starts loading the entries whose tag matches.
  * Hints only: they change nothing. */
 static inline void qt_table_prefetch_bucket(const struct qt_table *t,
 					    uint64_t hash)
 {
-	__builtin_prefetch(&t->bucket[hash & t->bmask]);
+	__builtin_prefetch(qt_table_bucket(t, hash));
 }
 
 /* The slots of @b with tag @tag (qt_table_tag()), as a bit mask.  Computed
@@ -250,7 +257,7 @@ static inline unsigned int qt_table_prefetch_entry(const struct qt_table *t,
 						   uint64_t hash, uint8_t family,
 						   uint32_t *word)
 {
-	const struct qt_bucket *b = &t->bucket[hash & t->bmask];
+	const struct qt_bucket *b = qt_table_bucket(t, hash);
 	uint32_t m = qt_table_bucket_match(t, b, qt_table_tag(t, hash));
 	unsigned int hint = m ? (unsigned int)__builtin_ctz(m) + 1 : 0;
 
@@ -316,7 +323,7 @@ qt_table_find4_hint(const struct qt_table *t, uint64_t hash, unsigned int hint,
 	struct qt_conn *ct;
 
 	/* A free slot is 0, and a hint always comes with its word. */
-	if (!word || t->bucket[hash & t->bmask].slot[hint - 1] != word)
+	if (!word || qt_table_bucket(t, hash)->slot[hint - 1] != word)
 		return NULL;
 	ct = qt_table_slot_conn(t, word);
 	if (ct->l4proto != proto || ct->v6)
