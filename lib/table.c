@@ -32,8 +32,11 @@
  * used), so resident memory grows with the connections actually tracked.
  * Big arrays are advised MADV_HUGEPAGE: at a million connections every
  * packet touches a few random cache lines of a 250 MB pool, and 2 MB pages
- * spare most of the TLB misses on top of the cache misses.  madvise() is a
- * hint about memory the library owns, not I/O; its failure is ignored.
+ * spare most of the TLB misses on top of the cache misses.  The overflow
+ * pool is the exception (MADV_NOHUGEPAGE): it is used only at its start,
+ * and one huge page there cost 2 bytes per connection at a million.
+ * madvise() is a hint about memory the library owns, not I/O; its failure
+ * is ignored.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -119,12 +122,14 @@ static uint32_t round_pow2(uint32_t v)
 	return p;
 }
 
-/* Zeroed memory of @size bytes, 2 MB aligned when that large, advised
- * for huge pages.  *mapped receives the length to unmap. */
-static void *table_map(size_t size, size_t *mapped)
+/* Zeroed memory of @size bytes, 2 MB aligned when that large and advised
+ * for huge pages with @huge; without, advised against them (a sparse
+ * array whose few used buckets would each keep 2 MB resident).  *mapped
+ * receives the length to unmap. */
+static void *table_map(size_t size, bool huge, size_t *mapped)
 {
 	size_t len = (size + 4095) & ~(size_t)4095;
-	size_t extra = len >= HUGE_ALIGN ? HUGE_ALIGN : 0;
+	size_t extra = huge && len >= HUGE_ALIGN ? HUGE_ALIGN : 0;
 	uint8_t *p, *a;
 
 	p = mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
@@ -143,6 +148,10 @@ static void *table_map(size_t size, size_t *mapped)
 		(void)madvise(a, len, MADV_HUGEPAGE);
 #endif
 	}
+#ifdef MADV_NOHUGEPAGE
+	if (!huge)
+		(void)madvise(a, len, MADV_NOHUGEPAGE);
+#endif
 	*mapped = len;
 	return a;
 }
@@ -166,15 +175,22 @@ int qt_table_init(struct qt_table *t, uint32_t max, uint32_t buckets,
 	/* Links are index + 1 <= max; the tag keeps at least one bit. */
 	t->link_bits = 32u - (uint32_t)__builtin_clz(max);
 	t->link_mask = (UINT32_C(1) << t->link_bits) - 1;
-	t->conns = table_map((size_t)max * sizeof(*t->conns), &t->conns_size);
-	t->bucket = table_map((size_t)nb * sizeof(*t->bucket), &t->bucket_size);
+	t->conns = table_map((size_t)max * sizeof(*t->conns), true,
+			     &t->conns_size);
+	t->bucket = table_map((size_t)nb * sizeof(*t->bucket), true,
+			      &t->bucket_size);
 	/* Index 0 of the overflow pool is never used: nmore 0 means none. */
 	t->ovf_max = (uint32_t)(((uint64_t)max + QT_BUCKET_SLOTS - 1) /
 				QT_BUCKET_SLOTS) + 1;
-	t->ovf = table_map((size_t)t->ovf_max * sizeof(*t->ovf), &t->ovf_size);
+	/* About one connection in a thousand spills (table.h), into buckets
+	 * taken from the start of the pool: small pages keep it a few pages
+	 * resident instead of a whole 2 MB one. */
+	t->ovf = table_map((size_t)t->ovf_max * sizeof(*t->ovf), false,
+			   &t->ovf_size);
 	t->ovf_fresh = 1;
 	/* Touched only by IPv6 connections: free for an IPv4-only table. */
-	t->addr6 = table_map((size_t)max * sizeof(*t->addr6), &t->addr6_size);
+	t->addr6 = table_map((size_t)max * sizeof(*t->addr6), true,
+			     &t->addr6_size);
 	if (!t->conns || !t->bucket || !t->ovf || !t->addr6) {
 		qt_table_destroy(t);
 		errno = ENOMEM;
@@ -209,7 +225,8 @@ int qt_table_acct_enable(struct qt_table *t)
 	if (t->acct)
 		return 0;
 	/* Zero pages until written: costs nothing until packets count. */
-	t->acct = table_map((size_t)t->max * sizeof(*t->acct), &t->acct_size);
+	t->acct = table_map((size_t)t->max * sizeof(*t->acct), true,
+			    &t->acct_size);
 	if (!t->acct) {
 		errno = ENOMEM;
 		return -1;
