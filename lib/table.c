@@ -123,9 +123,9 @@ static uint32_t round_pow2(uint32_t v)
 }
 
 /* Zeroed memory of @size bytes, 2 MB aligned when that large and advised
- * for huge pages with @huge; without, advised against them (a sparse
- * array whose few used buckets would each keep 2 MB resident).  *mapped
- * receives the length to unmap. */
+ * for huge pages with @huge; without, advised against them (for an array
+ * of which only a little at the start is used, where one huge page would
+ * keep 2 MB resident).  *mapped receives the length to unmap. */
 static void *table_map(size_t size, bool huge, size_t *mapped)
 {
 	size_t len = (size + 4095) & ~(size_t)4095;
