@@ -210,8 +210,8 @@ static inline void qt_table_prefetch_bucket(const struct qt_table *t,
  * vector compares where SSE2 exists (every x86-64), a loop elsewhere.  A
  * loop that stopped at the match would mispredict about once per lookup. */
 static inline uint32_t qt_table_bucket_match(const struct qt_table *t,
-					      const struct qt_bucket *b,
-					      uint32_t tag)
+					     const struct qt_bucket *b,
+					     uint32_t tag)
 {
 	uint32_t tmask = ~t->link_mask;
 	uint32_t m = 0;
@@ -254,7 +254,8 @@ static inline void qt_table_conn_prefetch(const struct qt_conn *ct)
  * content (0 for none), for qt_table_find4_hint().  Inline: it runs for
  * every packet of a batch. */
 static inline unsigned int qt_table_prefetch_entry(const struct qt_table *t,
-						   uint64_t hash, uint8_t family,
+						   uint64_t hash,
+						   uint8_t family,
 						   uint32_t *word)
 {
 	const struct qt_bucket *b = qt_table_bucket(t, hash);

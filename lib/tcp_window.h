@@ -98,8 +98,8 @@ tcp_window_update(struct qt_tcp_conn *tc, uint8_t flags, uint16_t rawwin,
 
 /* The timeout for the new state, shortened while the conn looks stuck. */
 static inline uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
-				 const struct qt_conf *conf, enum tcp_class cls,
-				 uint8_t new_state)
+					const struct qt_conf *conf,
+					enum tcp_class cls, uint8_t new_state)
 {
 	const uint32_t *to = conf->tcp.timeouts;
 	uint8_t any = tc->flags[0] | tc->flags[1];
