@@ -127,6 +127,12 @@ static const struct qt_conf_key conf_keys[] = {
 		  "from the network that nobody has verified yet; a bad one "
 		  "is INVALID.",
 	  FIELD(table.checksum) },
+	{ .section = "table", .key = "confirm_timeout", DUR, .def = "2",
+	  .help = "Longest a new connection waits for its first packet to "
+		  "come back from the confirm rule that ends the rule set; "
+		  "an entry not confirmed by then is removed (its packet "
+		  "was dropped).",
+	  FIELD(table.confirm_timeout) },
 
 	TCP_TIMEOUT("syn_sent", QT_TCP_SYN_SENT, "120",
 		    "Timeout after a SYN (also used for SYN_SENT2)."),

@@ -74,6 +74,8 @@ struct qt_conf {
 		uint32_t buckets;	/* nf_conntrack_buckets */
 		bool accounting;	/* nf_conntrack_acct */
 		bool checksum;		/* nf_conntrack_checksum */
+		uint32_t confirm_timeout; /* seconds an entry may wait for
+					   * its confirmation */
 	} table;
 	struct {
 		uint32_t timeouts[QT_TCP_TIMEOUT_MAX];	/* seconds */

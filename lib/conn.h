@@ -18,7 +18,8 @@
 #define QT_CONN_SEEN_REPLY	0x01	/* a reply-direction packet was seen */
 #define QT_CONN_ASSURED		0x02	/* never early-dropped */
 #define QT_CONN_EXPECTED	0x04	/* created from an expectation */
-#define QT_CONN_CONFIRMED	0x08	/* in the hash (survived its 1st packet) */
+#define QT_CONN_HASHED		0x08	/* in the index: a live entry */
+#define QT_CONN_CONFIRMED	0x10	/* its first packet passed the rules */
 
 /* Per-direction TCP window data, the kernel's struct ip_ct_tcp_state. */
 #define QT_TCPF_WINDOW_SCALE	0x01	/* the sender offered window scaling */
@@ -83,7 +84,7 @@ struct qt_addr6pair {
  *     0    8  addr: IPv4 source and destination, or the IPv6 pair's address
  *     8    4  l4: sport/dport, or ICMP id/type/code, as in struct qt_tuple
  *    12    1  l4proto
- *    13    1  status:4, helper:2, v6:1
+ *    13    1  status:5, helper:2, v6:1
  *    14    2  help
  *    16   12  timer
  *    28   56  proto (tcp; udp.stream_ts)
@@ -121,10 +122,9 @@ struct qt_conn {
 		uint32_t l4;	/* both identifiers as one word */
 	};
 	uint8_t l4proto;	/* IPPROTO_* */
-	uint8_t status : 4;	/* QT_CONN_* */
+	uint8_t status : 5;	/* QT_CONN_* */
 	uint8_t helper : 2;	/* enum qt_helper, 0 for none */
 	uint8_t v6 : 1;		/* AF_INET6: addresses in *addr.ip6 */
-	uint8_t : 1;
 	uint16_t help;		/* 1 + helper state index (expect.h), 0 none */
 	struct qt_timer timer;
 	union {

@@ -12,10 +12,17 @@
  * take it parsed only in brief, without a struct qt_pkt
  * (engine_express()), and are parsed in full only if they leave it.
  *
- * Connections are created and confirmed with their first packet: a queue
- * consumer cannot know whether a later rule drops the packet, so unlike the
- * kernel (which confirms only when the packet leaves the host) an entry
- * exists even for a NEW packet the ruleset refuses.
+ * Confirmation: the kernel keeps a new connection only when its first
+ * packet leaves the last hook (nf_conntrack_confirm()); a packet the rules
+ * drop leaves nothing behind.  A queue consumer cannot see later rules, so
+ * the rule sets end with a confirm rule that queues the packets marked NEW
+ * or RELATED in the original direction once more, after the filter
+ * (QT_IN_CONFIRM).  Once such a packet has been seen for a family, new
+ * entries of that family are created unconfirmed: in the index (so that
+ * the confirm packet finds them and they count against [table] max) but
+ * invisible to classification, listing and events, on a short timer, and
+ * the first to go when the table is full.  Without a confirm rule entries
+ * are confirmed with their first packet, as before.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -45,7 +52,17 @@ struct qt_engine {
 	void *ev_arg;
 	uint32_t next_id;
 	uint64_t now;
+	uint8_t confirming;	/* ENGINE_CONFIRM_V4/V6: a confirm rule is
+				 * seen for the family */
 };
+
+#define ENGINE_CONFIRM_V4 0x01
+#define ENGINE_CONFIRM_V6 0x02
+
+static inline uint8_t engine_confirm_bit(uint8_t family)
+{
+	return family == AF_INET6 ? ENGINE_CONFIRM_V6 : ENGINE_CONFIRM_V4;
+}
 
 static const char *const ct_state_names[QT_CT_MAX] = {
 	[QT_CT_NEW] = "NEW",
@@ -82,16 +99,43 @@ static void conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
 		       e->now + (uint64_t)timeout * 1000);
 }
 
-/* Unlink, announce and free a confirmed connection, and the expectations
- * it is master of. */
+/* Arm the timer of a connection the tracker has just seen a packet of.
+ * An unconfirmed one keeps its timeout in ct->timeout for later, but
+ * waits at most [table] confirm_timeout for its confirmation. */
+static void conn_arm_tracked(struct qt_engine *e, struct qt_conn *ct,
+			     uint32_t timeout)
+{
+	uint32_t wait = e->conf.table.confirm_timeout;
+
+	if (ct->status & QT_CONN_CONFIRMED) {
+		conn_arm(e, ct, timeout);
+		return;
+	}
+	if (timeout > QT_CONN_TIMEOUT_MAX)
+		timeout = QT_CONN_TIMEOUT_MAX;
+	ct->timeout = timeout;
+	qt_timer_rearm(&e->wheel, &ct->timer,
+		       e->now + (uint64_t)(timeout < wait ? timeout : wait) *
+				    1000);
+}
+
+/* Unlink and free a hashed entry and the expectations it is master of.
+ * A confirmed connection is announced (DESTROY) and counted; an
+ * unconfirmed one was never announced and goes quietly. */
 static void conn_destroy(struct qt_engine *e, struct qt_conn *ct)
 {
+	bool confirmed = ct->status & QT_CONN_CONFIRMED;
+
 	qt_timer_cancel(&e->wheel, &ct->timer);
 	if (ct->nexpect || ct->help)
 		qt_expect_remove_master(&e->expect, &e->wheel, ct);
-	engine_event(e, QT_EV_DESTROY, ct);
+	if (confirmed)
+		engine_event(e, QT_EV_DESTROY, ct);
 	qt_table_release(&e->table, ct);
-	e->stats.destroyed++;
+	if (confirmed)
+		e->stats.destroyed++;
+	else
+		e->stats.unconfirmed--;
 	e->stats.count = e->table.count;
 	/* Its expectations went with it: a flush or delete must not leave
 	 * the count stale until the next packet. */
@@ -106,6 +150,8 @@ static void engine_timer_fired(struct qt_timer *t, void *arg)
 		qt_expect_timer_fired(&e->expect, t);
 		return;
 	}
+	if (!(conn_of_timer(t)->status & QT_CONN_CONFIRMED))
+		e->stats.unconfirmed_expired++;
 	conn_destroy(e, conn_of_timer(t));
 }
 
@@ -214,28 +260,64 @@ static void result_set(struct qt_result *res, enum qt_ct_state state,
 	res->reason = why;
 }
 
-/* Allocate an entry, evicting a non-assured one when the table is full, as
- * the kernel's early_drop() does. */
+/* Early drop scores: the class of an entry above the time it has left. */
+#define VICTIM_UNCONFIRMED 3	/* its packet was dropped or is in flight */
+#define VICTIM_UNASSURED 2	/* the kernel's early_drop() takes these */
+#define VICTIM_CLOSING 1	/* assured, but closing (can_early_drop()):
+				 * the kernel's gc takes these near full */
+#define VICTIM_LEFT_MAX ((UINT64_C(1) << 40) - 1) /* ms, ~35 years */
+
+/*
+ * engine_victim_score - how good a victim @ct is when the table is full:
+ * 0 for an assured connection that is not closing, which is never
+ * evicted; otherwise its class (above), and within a class the entry
+ * with the least time left scores highest.  An unconfirmed entry that has
+ * waited longest is the likeliest to belong to a dropped packet, and a
+ * half-open entry near its end is the likeliest to be junk, while a
+ * connection still opening (a few ms old) keeps its place.
+ */
+static uint64_t engine_victim_score(void *arg, const struct qt_conn *ct)
+{
+	const struct qt_engine *e = arg;
+	const struct qt_proto_ops *ops;
+	uint64_t class, left;
+
+	if (!(ct->status & QT_CONN_CONFIRMED)) {
+		class = VICTIM_UNCONFIRMED;
+	} else if (!(ct->status & QT_CONN_ASSURED)) {
+		class = VICTIM_UNASSURED;
+	} else {
+		ops = qt_proto_find(qt_conn_l4proto(ct));
+		if (!ops->can_early_drop || !ops->can_early_drop(ct))
+			return 0;
+		class = VICTIM_CLOSING;
+	}
+	left = qt_timer_armed(&ct->timer) ? qt_timer_left(&ct->timer, e->now)
+					  : 0;
+	if (left > VICTIM_LEFT_MAX)
+		left = VICTIM_LEFT_MAX;
+	return class << 40 | (VICTIM_LEFT_MAX - left);
+}
+
+/* Allocate an entry; when the table is full, evict the best victim near
+ * the new tuple's bucket (engine_victim_score()), as the kernel's
+ * early_drop() evicts a non-assured entry from a few buckets near the new
+ * one.  NULL if there is none: the new connection is refused. */
 static struct qt_conn *engine_alloc(struct qt_engine *e,
 				    const struct qt_tuple *tp)
 {
 	struct qt_conn *ct = qt_table_alloc(&e->table);
 	struct qt_conn *victim;
-	const struct qt_proto_ops *ops;
 
 	if (ct)
 		return ct;
-	victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN, NULL);
-	if (victim) {
-		ops = qt_proto_find(qt_conn_l4proto(victim));
-		if (ops->can_early_drop && !ops->can_early_drop(victim))
-			victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN,
-						 ops->can_early_drop);
-	}
+	victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN,
+				 engine_victim_score, e, UINT64_MAX);
 	if (!victim)
 		return NULL;
-	conn_destroy(e, victim);
 	e->stats.early_drop++;
+	e->stats.early_drop_proto[qt_conn_l4proto(victim)]++;
+	conn_destroy(e, victim);
 	return qt_table_alloc(&e->table);
 }
 
@@ -261,7 +343,7 @@ static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
 		return;
 	}
 	ct = qt_table_lookup(&e->table, &want, &dir);
-	if (!ct) {
+	if (!ct || !(ct->status & QT_CONN_CONFIRMED)) {
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_NO_CONN);
 		return;
 	}
@@ -320,6 +402,10 @@ static struct qt_conn *engine_conn_new(struct qt_engine *e,
 		return NULL;
 	}
 	ct->mark = mark_in & e->conf.mark.connmark;
+	/* Without a confirm rule for its family the packet's passage cannot
+	 * be known: the connection is kept at once. */
+	if (!(e->confirming & engine_confirm_bit(pkt->tuple.family)))
+		ct->status |= QT_CONN_CONFIRMED;
 	qt_expect_apply(&e->expect, &e->wheel, ct, &e->conf);
 	return ct;
 }
@@ -377,6 +463,17 @@ static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
 	}
 again:
 	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, hash, hint, &dir);
+	if (ct && !(ct->status & QT_CONN_CONFIRMED)) {
+		/* The packet that opened it has not come back from the
+		 * confirm rule: it was dropped (or is still on its way, as
+		 * a second kernel entry would be).  In the kernel an
+		 * unconfirmed entry is in no table a later packet looks
+		 * in; this packet starts afresh. */
+		e->stats.unconfirmed_replaced++;
+		conn_destroy(e, ct);
+		ct = NULL;
+		hint = 0;
+	}
 	fresh = ct == NULL;
 	if (fresh) {
 		dir = QT_DIR_ORIG;
@@ -426,11 +523,11 @@ again:
 		hint = 0;
 		goto again;
 	case QT_V_ACCEPT:
-		conn_arm(e, ct, timeout);
+		conn_arm_tracked(e, ct, timeout);
 		break;
 	case QT_V_IGNORE:
 		if (fresh)
-			conn_arm(e, ct, timeout);
+			conn_arm_tracked(e, ct, timeout);
 		break;
 	case QT_V_DESTROY:
 		break;
@@ -448,8 +545,12 @@ again:
 		/* Into the bucket the lookup read: a tuple and its
 		 * inverse hash alike. */
 		qt_table_insert_hashed(&e->table, ct, hash);
-		e->stats.created++;
-		engine_event(e, QT_EV_NEW, ct);
+		if (ct->status & QT_CONN_CONFIRMED) {
+			e->stats.created++;
+			engine_event(e, QT_EV_NEW, ct);
+		} else {
+			e->stats.unconfirmed++;
+		}
 	} else if (ct->status != status ||
 		   (ops->state_name && ct->proto.tcp.state != pstate)) {
 		engine_event(e, QT_EV_UPDATE, ct);
@@ -481,6 +582,7 @@ struct engine_prep {
 #define PREP_NOTRACK 1		/* the mark says untracked */
 #define PREP_BAD 2		/* parse error */
 #define PREP_BRIEF 3		/* a brief packet, parsed only in brief */
+#define PREP_CONFIRM 4		/* from a confirm rule (QT_IN_CONFIRM) */
 
 /* Parse @in and hash its tuple; nothing in the engine changes, so this can
  * run ahead of the packets before it.  With @brief, a plain IPv4 TCP or
@@ -493,6 +595,13 @@ static inline void engine_prepare(const struct qt_engine *e,
 	struct qt_pkt_brief *b = &p->brief;
 	enum qt_reason why;
 
+	if (in->flags & QT_IN_CONFIRM) {
+		why = qt_packet_parse(in->data, in->caplen, in->origlen,
+				      &p->pkt);
+		p->what = PREP_CONFIRM;
+		p->why = (uint8_t)why;
+		return;
+	}
 	if (m->notrack && (in->mark & m->notrack) == m->notrack) {
 		p->what = PREP_NOTRACK;
 		return;
@@ -655,6 +764,56 @@ static void engine_unbrief(const struct qt_input *in, struct engine_prep *p)
 	p->why = (uint8_t)why;
 }
 
+bool qt_mark_wants_confirm(const struct qt_conf_mark *m, uint32_t mark)
+{
+	uint32_t code = mark & m->mask;
+
+	return code && (code == (m->state[QT_CT_NEW] & m->mask) ||
+			code == (m->state[QT_CT_RELATED] & m->mask));
+}
+
+/*
+ * engine_confirm - a packet back from the confirm rule (PREP_CONFIRM): it
+ * passed every rule, so the connection it opened becomes permanent, is
+ * announced (NEW) and gets its full timeout, as nf_conntrack_confirm()
+ * inserts the entry when the packet leaves.  Its first sight turns on
+ * confirmation for its family.  A packet whose connection is confirmed
+ * already (a NEW packet before the reply), or gone, changes nothing.  The
+ * packet keeps its mark; the state in the result is the one the mark
+ * carries.
+ */
+static void engine_confirm(struct qt_engine *e, const struct qt_input *in,
+			   const struct engine_prep *p, struct qt_result *res)
+{
+	const struct qt_conf_mark *m = &e->conf.mark;
+	struct qt_conn *ct;
+	enum qt_dir dir;
+
+	e->stats.confirm_packets++;
+	res->state = (in->mark & m->mask) == (m->state[QT_CT_NEW] & m->mask) ?
+			 QT_CT_NEW :
+			 QT_CT_RELATED;
+	res->reason = QT_R_NONE;
+	res->reply = false;
+	res->conn = NULL;
+	res->mark = in->mark;
+	if (p->why != QT_R_NONE)
+		return;
+	e->confirming |= engine_confirm_bit(p->pkt.tuple.family);
+	ct = qt_table_lookup(&e->table, &p->pkt.tuple, &dir);
+	if (!ct || dir != QT_DIR_ORIG)
+		return;
+	res->conn = ct;
+	if (ct->status & QT_CONN_CONFIRMED)
+		return;
+	ct->status |= QT_CONN_CONFIRMED;
+	conn_arm(e, ct, ct->timeout);
+	e->stats.unconfirmed--;
+	e->stats.confirmed++;
+	e->stats.created++;
+	engine_event(e, QT_EV_NEW, ct);
+}
+
 static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 			  const struct engine_prep *p, uint32_t flags,
 			  struct qt_result *res)
@@ -662,6 +821,10 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	const struct qt_conf_mark *m = &e->conf.mark;
 	uint32_t mark_in = in->mark;
 
+	if (p->what == PREP_CONFIRM) {
+		engine_confirm(e, in, p, res);
+		return;
+	}
 	/* Field by field: a memset() of the result was a call per packet. */
 	res->reply = false;
 	res->conn = NULL;
@@ -834,16 +997,31 @@ void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 	engine_finish(e, &in, &prep, in.flags, res);
 }
 
-const struct qt_conn *qt_engine_next(const struct qt_engine *e,
-				     uint32_t *cursor)
+/* The next hashed entry from *@cursor whose QT_CONN_CONFIRMED bit is
+ * @confirmed. */
+static const struct qt_conn *engine_next(const struct qt_engine *e,
+					 uint32_t *cursor, uint8_t confirmed)
 {
 	while (*cursor < qt_table_used(&e->table)) {
 		const struct qt_conn *ct = &e->table.conns[(*cursor)++];
 
-		if (ct->status & QT_CONN_CONFIRMED)
+		if ((ct->status & (QT_CONN_HASHED | QT_CONN_CONFIRMED)) ==
+		    (QT_CONN_HASHED | confirmed))
 			return ct;
 	}
 	return NULL;
+}
+
+const struct qt_conn *qt_engine_next(const struct qt_engine *e,
+				     uint32_t *cursor)
+{
+	return engine_next(e, cursor, QT_CONN_CONFIRMED);
+}
+
+const struct qt_conn *qt_engine_next_unconfirmed(const struct qt_engine *e,
+						 uint32_t *cursor)
+{
+	return engine_next(e, cursor, 0);
 }
 
 const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
@@ -867,15 +1045,26 @@ uint32_t qt_engine_timeout_left(const struct qt_engine *e,
 	return (uint32_t)(qt_timer_left(&ct->timer, now) / 1000);
 }
 
+/* The confirmed connection one of whose tuples is @t: as in the kernel,
+ * an unconfirmed entry cannot be found, changed or deleted from outside. */
+static struct qt_conn *engine_lookup_confirmed(const struct qt_engine *e,
+					       const struct qt_tuple *t,
+					       enum qt_dir *dir)
+{
+	struct qt_conn *ct = qt_table_lookup(&e->table, t, dir);
+
+	return ct && (ct->status & QT_CONN_CONFIRMED) ? ct : NULL;
+}
+
 const struct qt_conn *qt_engine_find(const struct qt_engine *e,
 				     const struct qt_tuple *t, enum qt_dir *dir)
 {
-	return qt_table_lookup(&e->table, t, dir);
+	return engine_lookup_confirmed(e, t, dir);
 }
 
 int qt_engine_delete(struct qt_engine *e, const struct qt_tuple *t)
 {
-	struct qt_conn *ct = qt_table_lookup(&e->table, t, NULL);
+	struct qt_conn *ct = engine_lookup_confirmed(e, t, NULL);
 
 	if (!ct)
 		return -1;
@@ -891,9 +1080,10 @@ size_t qt_engine_flush(struct qt_engine *e)
 	for (uint32_t i = 0; i < qt_table_used(&e->table); i++) {
 		struct qt_conn *ct = &e->table.conns[i];
 
-		if (ct->status & QT_CONN_CONFIRMED) {
+		/* Unconfirmed entries go too; only connections count. */
+		if (ct->status & QT_CONN_HASHED) {
+			n += (ct->status & QT_CONN_CONFIRMED) != 0;
 			conn_destroy(e, ct);
-			n++;
 		}
 	}
 	e->stats.count = e->table.count;

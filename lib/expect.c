@@ -265,7 +265,7 @@ const struct qt_conn *qt_expect_master(const struct qt_expect_table *x,
 		return NULL;
 	m = &x->master_of[qt_table_index(x->conns, ct)];
 	master = &x->conns->conns[m->index];
-	if (!(master->status & QT_CONN_CONFIRMED) || master->id != m->id)
+	if (!(master->status & QT_CONN_HASHED) || master->id != m->id)
 		return NULL;
 	return master;
 }

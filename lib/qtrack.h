@@ -53,11 +53,19 @@ typedef void (*qt_event_fn)(void *arg, enum qt_event_type type,
 struct qt_stats {
 	uint64_t packets[QT_CT_MAX];	/* packets per state */
 	uint64_t invalid[QT_R_MAX];	/* INVALID packets per reason */
-	uint64_t created;		/* connections confirmed */
-	uint64_t destroyed;		/* connections freed, any cause */
+	uint64_t created;		/* connections confirmed (kept) */
+	uint64_t destroyed;		/* confirmed ones freed, any cause */
 	uint64_t early_drop;		/* evicted to make room */
 	uint64_t refused;		/* new conns refused: table full */
-	uint32_t count;			/* connections now in the table */
+	uint64_t confirm_packets;	/* packets from a confirm rule */
+	uint64_t confirmed;		/* of created: by a confirm packet */
+	uint64_t unconfirmed_expired;	/* removed, never confirmed */
+	uint64_t unconfirmed_replaced;	/* a later packet came first */
+	uint64_t early_drop_proto[256];	/* early_drop per IP protocol */
+	uint32_t count;			/* entries now in the table, the
+					 * unconfirmed included (the
+					 * kernel's nf_conntrack_count) */
+	uint32_t unconfirmed;		/* of count: waiting to be confirmed */
 	uint32_t max;			/* [table] max */
 	uint32_t buckets;		/* [table] buckets */
 	uint32_t expect_count;		/* expectations now */
@@ -84,6 +92,22 @@ const struct qt_conf *qt_engine_conf(const struct qt_engine *e);
 				 * is on: the packet came from the network and
 				 * nobody has verified it (the kernel checks in
 				 * PREROUTING, nf_conntrack_checksum) */
+
+#define QT_IN_CONFIRM	0x02	/* the packet comes from a confirm rule at
+				 * the end of the rule set: it passed the
+				 * rules, so the connection it opened is
+				 * confirmed (the kernel's
+				 * nf_conntrack_confirm()); it is not
+				 * classified again and keeps its mark */
+
+/*
+ * qt_mark_wants_confirm - whether a packet with @mark carries the state a
+ * confirm rule selects: NEW or RELATED in the original direction, the
+ * states whose first packet may have opened a connection.  The daemon
+ * sets QT_IN_CONFIRM for such packets from the hooks at the end of the
+ * path (INPUT, POSTROUTING).
+ */
+bool qt_mark_wants_confirm(const struct qt_conf_mark *m, uint32_t mark);
 
 /* One packet handed to qt_engine_process_batch(). */
 struct qt_input {
@@ -138,6 +162,11 @@ const struct qt_stats *qt_engine_stats(const struct qt_engine *e);
  * twice if they move, never dangling). */
 const struct qt_conn *qt_engine_next(const struct qt_engine *e,
 				     uint32_t *cursor);
+
+/* Walk the unconfirmed entries (conntrack -L unconfirmed) like
+ * qt_engine_next(). */
+const struct qt_conn *qt_engine_next_unconfirmed(const struct qt_engine *e,
+						 uint32_t *cursor);
 
 /* The connection whose helper announced the RELATED connection @ct (the
  * FTP control connection of a data connection), or NULL if @ct was not

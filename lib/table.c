@@ -445,7 +445,7 @@ void qt_table_insert_hashed(struct qt_table *t, struct qt_conn *ct,
 	struct qt_bucket *o;
 	uint32_t ref;
 
-	ct->status |= QT_CONN_CONFIRMED;
+	ct->status |= QT_CONN_HASHED;
 	/* Only the chain's last bucket can have a free slot. */
 	while (b->nmore)
 		b = &t->ovf[~b->nmore];
@@ -526,7 +526,7 @@ shrink:
 
 void qt_table_release(struct qt_table *t, struct qt_conn *ct)
 {
-	if (ct->status & QT_CONN_CONFIRMED)
+	if (ct->status & QT_CONN_HASHED)
 		table_unlink(t, ct);
 	ct->status = 0;
 	/* A free entry's first word links the free list (entries carry no
@@ -538,30 +538,38 @@ void qt_table_release(struct qt_table *t, struct qt_conn *ct)
 
 struct qt_conn *qt_table_victim(const struct qt_table *t,
 				const struct qt_tuple *tp, unsigned scan,
-				bool (*ok)(const struct qt_conn *ct))
+				qt_victim_score_fn score, void *arg,
+				uint64_t best_possible)
 {
-	uint64_t h = qt_table_hash(t, tp);
+	uint64_t h = qt_table_hash(t, tp), best_score = 0;
+	struct qt_conn *best = NULL;
 	unsigned seen = 0;
 
 	/* Like the kernel's early_drop(): look at a few buckets near the new
 	 * tuple's, never at the whole table. */
 	for (unsigned i = 0; i < 8 && seen < scan; i++) {
 		const struct qt_bucket *b = qt_table_bucket(t, h + i);
-		struct qt_conn *ct;
 
 		for (; b && seen < scan;
 		     b = b->nmore ? &t->ovf[~b->nmore] : NULL) {
 			for (unsigned s = 0; s < QT_BUCKET_SLOTS && seen < scan;
 			     s++) {
+				struct qt_conn *ct;
+				uint64_t v;
+
 				if (!b->slot[s])
 					continue;
 				ct = qt_table_slot_conn(t, b->slot[s]);
 				seen++;
-				if (!(ct->status & QT_CONN_ASSURED) &&
-				    (!ok || ok(ct)))
-					return ct;
+				v = score(arg, ct);
+				if (v <= best_score)
+					continue;
+				best = ct;
+				best_score = v;
+				if (v >= best_possible)
+					return best;
 			}
 		}
 	}
-	return NULL;
+	return best;
 }
