@@ -234,6 +234,12 @@ enum {
 	M_DESTROYED,
 	M_EARLY_DROP,
 	M_REFUSED,
+	M_EARLY_DROP_PROTO,
+	M_UNCONFIRMED,
+	M_CONFIRM_PACKETS,
+	M_CONFIRMED,
+	M_UNCONF_EXPIRED,
+	M_UNCONF_REPLACED,
 	M_BY_PROTO,
 	M_BY_TCP_STATE,
 	M_PACKETS,
@@ -275,6 +281,26 @@ static const struct ctl_metric ctl_metrics[] = {
 		      "Connections evicted to make room."},
     [M_REFUSED] = {"refused", "qtrack_refused_total", "counter", NULL,
 		   "New connections refused: table full."},
+    [M_EARLY_DROP_PROTO] = {"early_drop_proto",
+			    "qtrack_early_drop_by_proto_total", "counter",
+			    "proto", "Early drops per protocol."},
+    [M_UNCONFIRMED] = {"unconfirmed", "qtrack_unconfirmed", "gauge", NULL,
+		       "Entries waiting for their first packet to pass the "
+		       "rules (counted in entries)."},
+    [M_CONFIRM_PACKETS] = {"confirm_packets", "qtrack_confirm_packets_total",
+			   "counter", NULL,
+			   "Packets from a confirm rule."},
+    [M_CONFIRMED] = {"confirmed", "qtrack_confirmed_total", "counter", NULL,
+		     "Connections confirmed by a confirm rule's packet."},
+    [M_UNCONF_EXPIRED] = {"unconfirmed_expired",
+			  "qtrack_unconfirmed_expired_total", "counter", NULL,
+			  "Entries removed unconfirmed: their packet was "
+			  "dropped."},
+    [M_UNCONF_REPLACED] = {"unconfirmed_replaced",
+			   "qtrack_unconfirmed_replaced_total", "counter",
+			   NULL,
+			   "Unconfirmed entries a later packet of the same "
+			   "tuple replaced."},
     [M_BY_PROTO] = {"entries_proto", "qtrack_connections_by_proto", "gauge",
 		    "proto", "Connections per protocol."},
     [M_BY_TCP_STATE] = {"tcp_state", "qtrack_tcp_connections", "gauge", "state",
@@ -420,6 +446,25 @@ static void ctl_kernel_drops(uint16_t num, uint64_t *qdrop, uint64_t *udrop)
 	fclose(fp);
 }
 
+/* TCP, UDP, ICMP and ICMPv6 are always in the per-protocol families, so
+ * that scripts find their keys. */
+static bool ctl_proto_common(unsigned p)
+{
+	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_ICMP ||
+	       p == IPPROTO_ICMPV6;
+}
+
+/* The label of protocol @p: its name, or its number if it has none. */
+static const char *ctl_proto_label(unsigned p, char *buf, size_t len)
+{
+	const char *name = qt_proto_name((uint8_t)p);
+
+	if (strcmp(name, "unknown"))
+		return name;
+	snprintf(buf, len, "%u", p);
+	return buf;
+}
+
 static void ctl_stats_write(struct ctl_client *cl)
 {
 	struct qt_control *c = cl->c;
@@ -458,6 +503,13 @@ static void ctl_stats_write(struct ctl_client *cl)
 		sum.destroyed += st->destroyed;
 		sum.early_drop += st->early_drop;
 		sum.refused += st->refused;
+		sum.confirm_packets += st->confirm_packets;
+		sum.confirmed += st->confirmed;
+		sum.unconfirmed_expired += st->unconfirmed_expired;
+		sum.unconfirmed_replaced += st->unconfirmed_replaced;
+		sum.unconfirmed += st->unconfirmed;
+		for (p = 0; p < 256; p++)
+			sum.early_drop_proto[p] += st->early_drop_proto[p];
 		sum.count += st->count;
 		sum.max += st->max;
 		sum.buckets += st->buckets;
@@ -474,19 +526,23 @@ static void ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_DESTROYED, NULL, sum.destroyed);
 	ctl_emit(&e, M_EARLY_DROP, NULL, sum.early_drop);
 	ctl_emit(&e, M_REFUSED, NULL, sum.refused);
+	for (p = 0; p < 256; p++) {
+		if (!ctl_proto_common(p) && !sum.early_drop_proto[p])
+			continue;
+		ctl_emit(&e, M_EARLY_DROP_PROTO, ctl_proto_label(p, lbl, sizeof(lbl)),
+			 sum.early_drop_proto[p]);
+	}
+	ctl_emit(&e, M_UNCONFIRMED, NULL, sum.unconfirmed);
+	ctl_emit(&e, M_CONFIRM_PACKETS, NULL, sum.confirm_packets);
+	ctl_emit(&e, M_CONFIRMED, NULL, sum.confirmed);
+	ctl_emit(&e, M_UNCONF_EXPIRED, NULL, sum.unconfirmed_expired);
+	ctl_emit(&e, M_UNCONF_REPLACED, NULL, sum.unconfirmed_replaced);
 	/* The four common protocols always, so scripts find their keys. */
 	for (p = 0; p < 256; p++) {
-		bool common = p == IPPROTO_TCP || p == IPPROTO_UDP ||
-			      p == IPPROTO_ICMP || p == IPPROTO_ICMPV6;
-		const char *name = qt_proto_name((uint8_t)p);
-
-		if (!common && !cl->by_proto[p])
+		if (!ctl_proto_common(p) && !cl->by_proto[p])
 			continue;
-		if (!strcmp(name, "unknown")) {
-			snprintf(lbl, sizeof(lbl), "%u", p);
-			name = lbl;
-		}
-		ctl_emit(&e, M_BY_PROTO, name, cl->by_proto[p]);
+		ctl_emit(&e, M_BY_PROTO, ctl_proto_label(p, lbl, sizeof(lbl)),
+			 cl->by_proto[p]);
 	}
 	for (s = 0; s < QT_TCP_STATE_MAX; s++)
 		ctl_emit(&e, M_BY_TCP_STATE,
@@ -711,7 +767,9 @@ static void ctl_walk_step(struct ctl_client *cl)
 			budget--;
 			continue;
 		}
-		ct = qt_engine_next(eng, &cl->cursor);
+		ct = cl->req.f.have & QT_CTLF_UNCONFIRMED ?
+			 qt_engine_next_unconfirmed(eng, &cl->cursor) :
+			 qt_engine_next(eng, &cl->cursor);
 		if (!ct) {
 			cl->worker++;
 			cl->cursor = 0;

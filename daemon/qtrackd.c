@@ -229,8 +229,10 @@ static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	d->ticks++;
 	if (d->ticks % QTD_DROPCHECK_TICKS)
 		return;
-	for (i = 0; i < d->nworkers; i++)
+	for (i = 0; i < d->nworkers; i++) {
 		queue_check_drops(&d->workers[i]);
+		queue_check_confirm(&d->workers[i]);
+	}
 }
 
 static void qtd_sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)

@@ -61,6 +61,8 @@ struct queue_io {
 	uint64_t kern_dropped; /* last seen in /proc */
 	uint64_t user_dropped;
 	bool proc_seen;
+	uint8_t confirm_seen;  /* 1 IPv4, 2 IPv6: a confirm rule's packet */
+	uint8_t confirm_check; /* queue_check_confirm()'s progress */
 };
 
 static struct log_rl rl_rx = LOG_RL_INIT(10000, 5);
@@ -163,6 +165,34 @@ static bool queue_find_id(const struct nlmsghdr *nlh, uint32_t *id)
 
 static void queue_batch_finish(struct qtd_worker *w, uint64_t now);
 
+/*
+ * A packet at the end of the path (INPUT, POSTROUTING) that already
+ * carries NEW or RELATED in the original direction comes from a confirm
+ * rule: it has passed the rules, and the engine confirms its connection
+ * (QT_IN_CONFIRM).  Packets to be classified never carry a state there:
+ * the classifying rules match mark 0 (repeat mode) or run earlier, in
+ * PREROUTING and OUTPUT (accept mode).
+ */
+static void queue_mark_confirm(struct qtd_worker *w, uint8_t hook,
+			       struct qt_input *in)
+{
+	struct queue_io *io = queue_io(w);
+	uint8_t fam;
+
+	if ((hook != NF_INET_LOCAL_IN && hook != NF_INET_POST_ROUTING) ||
+	    !qt_mark_wants_confirm(&qt_engine_conf(w->engine)->mark,
+				   in->mark))
+		return;
+	in->flags |= QT_IN_CONFIRM;
+	fam = in->caplen && in->data[0] >> 4 == 6 ? 2 : 1;
+	if (io->confirm_seen & fam)
+		return;
+	io->confirm_seen |= fam;
+	log_info("queue %u: the %s confirm rule works: a new connection is "
+		 "kept once its first packet has passed the rules",
+		 w->queue_num, fam == 2 ? "IPv6" : "IPv4");
+}
+
 /* Add one packet to the batch; a full batch is classified at once. */
 static void queue_batch_add(struct qtd_worker *w, uint32_t id,
 			    const struct qt_input *in, uint64_t now)
@@ -213,6 +243,7 @@ static void queue_packet(struct qtd_worker *w, const struct nlmsghdr *nlh,
 		in.origlen = in.caplen;
 	if (!queue_attr_u32(attr[NFQA_MARK], &in.mark))
 		in.mark = 0;
+	queue_mark_confirm(w, ph->hook, &in);
 	/* GSO super-packets are classified like any other: the engine takes
 	 * lengths from the IP header and origlen.  The kernel's conntrack
 	 * verifies L4 checksums of packets from the network that nobody has
@@ -298,6 +329,12 @@ static void queue_batch_finish(struct qtd_worker *w, uint64_t now)
 	for (i = 0; i < n; i++) {
 		const struct qt_result *res = &io->res[i];
 
+		/* A confirm packet goes on with its mark: repeating the
+		 * chain would only queue it again. */
+		if (io->in[i].flags & QT_IN_CONFIRM) {
+			queue_verdict_add(w, io->ids[i], res->mark, NF_ACCEPT);
+			continue;
+		}
 		if (res->state == QT_CT_INVALID) {
 			if (res->reason >= QT_R_TRUNCATED &&
 			    res->reason <= QT_R_BAD_OPTIONS)
@@ -610,6 +647,10 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		 conf->queue.mode == QT_MODE_REPEAT ? "repeat" : "accept",
 		 conf->queue.copy_range, conf->queue.maxlen,
 		 conf->queue.fail_open ? ", fail_open" : "");
+	log_info("queue %u: until a packet comes from a confirm rule, a new "
+		 "connection is kept with its first packet (qtrackd(8), "
+		 "CONFIRMATION)",
+		 w->queue_num);
 	return 0;
 fail:
 	if (io) {
@@ -674,6 +715,31 @@ void queue_close(struct qtd_worker *w)
 	free(io->tx);
 	free(io);
 	w->io = NULL;
+}
+
+void queue_check_confirm(struct qtd_worker *w)
+{
+	struct queue_io *io = queue_io(w);
+	uint64_t created;
+	uint8_t seen;
+
+	if (!io || io->confirm_check > 1)
+		return;
+	qtd_worker_lock(w);
+	seen = io->confirm_seen;
+	created = qt_engine_stats(w->engine)->created;
+	qtd_worker_unlock(w);
+	if (seen || !created)
+		return;
+	/* Connections were made a whole check interval ago, and still no
+	 * confirm packet: the rule set has no confirm rule. */
+	if (io->confirm_check++ == 0)
+		return;
+	log_warnx("queue %u: no packet from a confirm rule: connections are "
+		  "kept with their first packet, so packets the rules drop "
+		  "leave entries (add the confirm rules of the shipped rule "
+		  "sets, see qtrackd(8), CONFIRMATION)",
+		  w->queue_num);
 }
 
 void queue_check_drops(struct qtd_worker *w)

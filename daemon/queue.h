@@ -47,4 +47,8 @@ void queue_close(struct qtd_worker *w);
  * they grew. */
 void queue_check_drops(struct qtd_worker *w);
 
+/* Warn once if connections were made but no confirm rule's packet came
+ * (called with the drop check, without the worker's lock). */
+void queue_check_confirm(struct qtd_worker *w);
+
 #endif

@@ -33,8 +33,8 @@
 #define LIST_KEYS                                                              \
 	(QT_CTLF_FAMILY_KEY | QT_CTLF_PROTO | QT_CTLF_SRC | QT_CTLF_DST |      \
 	 QT_CTLF_SPORT | QT_CTLF_DPORT | QT_CTLF_STATE | QT_CTLF_TYPE |        \
-	 QT_CTLF_CODE | QT_CTLF_ID)
-#define DELETE_KEYS (LIST_KEYS & ~QT_CTLF_STATE)
+	 QT_CTLF_CODE | QT_CTLF_ID | QT_CTLF_UNCONFIRMED)
+#define DELETE_KEYS (LIST_KEYS & ~(QT_CTLF_STATE | QT_CTLF_UNCONFIRMED))
 
 static const struct ctl_cmd_desc {
 	const char *name;
@@ -312,6 +312,14 @@ int qt_ctlreq_set(struct qt_ctlreq *r, const char *word, size_t len, char *err,
 	ctl_quote(q, sizeof(q), word, len);
 
 	eq = memchr(word, '=', len);
+	if (!eq && len == 11 && !memcmp(word, "unconfirmed", 11)) {
+		/* conntrack -L unconfirmed: the table word, not a filter. */
+		if (!(cd->keys & QT_CTLF_UNCONFIRMED))
+			return ctl_err(err, errlen, "%s does not take '%s'",
+				       cd->name, q);
+		r->f.have |= QT_CTLF_UNCONFIRMED;
+		return 0;
+	}
 	if (!eq) {
 		for (i = 0;
 		     i < sizeof(ctl_fmt_names) / sizeof(ctl_fmt_names[0]);
@@ -471,6 +479,8 @@ size_t qt_ctlreq_format(const struct qt_ctlreq *r, char *buf, size_t len)
 	PUT("%s", qt_ctl_cmd_name(r->cmd) ? qt_ctl_cmd_name(r->cmd) : "?");
 	if (r->fmt != QT_CTL_FMT_TEXT && (unsigned)r->fmt < 3)
 		PUT(" %s", ctl_fmt_names[r->fmt]);
+	if (f->have & QT_CTLF_UNCONFIRMED)
+		PUT(" unconfirmed");
 	if (f->have & QT_CTLF_FAMILY_KEY)
 		PUT(" family=%s", af == AF_INET6 ? "ipv6" : "ipv4");
 	if (f->have & QT_CTLF_PROTO)

@@ -5,7 +5,8 @@
  * A request is one line of at most QT_CTL_MAX_LINE bytes: a command word,
  * then optional format words and key=value filters separated by blanks:
  *
- *   list [json] [family=F] [proto=P] [src=A] [dst=A] [sport=N] [dport=N]
+ *   list [json] [unconfirmed] [family=F] [proto=P] [src=A] [dst=A]
+ *        [sport=N] [dport=N]
  *        [state=S] [type=N] [code=N] [id=N]
  *   count [filters as list]
  *   stats [json|prometheus]
@@ -59,6 +60,8 @@ enum qt_ctl_fmt {
 #define QT_CTLF_CODE 0x100
 #define QT_CTLF_ID 0x200
 #define QT_CTLF_FAMILY_KEY 0x400 /* family= itself was given */
+#define QT_CTLF_UNCONFIRMED 0x800 /* the word "unconfirmed": list or count
+				   * the entries waiting for confirmation */
 
 /* Filters on the original-direction tuple, as conntrack -L applies its
  * --src, --dst, --sport, ... options. */

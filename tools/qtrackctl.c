@@ -43,6 +43,7 @@ static void usage(FILE *fp, int rc)
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
 		"          delete (-D), expect\n"
+		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats)\n"
 		"filters:  -f ipv4|ipv6, -p PROTO, --src ADDR, --dst ADDR,\n"
@@ -325,6 +326,7 @@ int main(int argc, char **argv)
 	const char *sockarg = NULL, *confarg = NULL, *fmt = NULL, *cmdword;
 	size_t nwords = 0, i, n;
 	int ch, fd, cmd = -1;
+	bool unconfirmed = false;
 
 	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:hLCSEFD", longopts,
 				 NULL)) != -1) {
@@ -376,7 +378,7 @@ int main(int argc, char **argv)
 			usage(stderr, 1);
 		}
 	}
-	if (cmd < 0 && optind == argc - 1) {
+	if (cmd < 0 && optind < argc) {
 		cmdword = argv[optind++];
 		for (i = 0;
 		     i < sizeof(ctl_cmd_words) / sizeof(ctl_cmd_words[0]); i++)
@@ -385,10 +387,23 @@ int main(int argc, char **argv)
 		if (cmd < 0)
 			die("unknown command '%s' (try --help)", cmdword);
 	}
+	/* conntrack -L unconfirmed: the table to list (or count). */
+	if (optind == argc - 1 &&
+	    (cmd == QT_CTL_LIST || cmd == QT_CTL_COUNT)) {
+		const char *table = argv[optind++];
+
+		if (!strcmp(table, "unconfirmed"))
+			unconfirmed = true;
+		else if (strcmp(table, "conntrack"))
+			die("unknown table '%s' (conntrack or unconfirmed)",
+			    table);
+	}
 	if (cmd < 0 || optind != argc)
 		usage(stderr, 1);
 
 	qt_ctlreq_init(&req, (enum qt_ctl_cmd)cmd);
+	if (unconfirmed)
+		req.f.have |= QT_CTLF_UNCONFIRMED;
 	if (fmt && qt_ctlreq_set(&req, fmt, strlen(fmt), err, sizeof(err)))
 		die("-o %s: %s", fmt, err);
 	for (i = 0; i < nwords; i++) {
