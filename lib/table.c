@@ -545,9 +545,12 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 	struct qt_conn *best = NULL;
 	unsigned seen = 0;
 
-	/* Like the kernel's early_drop(): look at a few buckets near the new
-	 * tuple's, never at the whole table. */
-	for (unsigned i = 0; i < 8 && seen < scan; i++) {
+	/* Like the kernel's early_drop(): look at buckets near the new
+	 * tuple's, never at the whole table.  The kernel looks at 8; a table
+	 * with many more buckets than entries ([table] max lowered, buckets
+	 * left) may hold none in 8, so the walk goes on, over at most
+	 * QT_VICTIM_BUCKETS buckets, until @scan entries were seen. */
+	for (unsigned i = 0; i < QT_VICTIM_BUCKETS && seen < scan; i++) {
 		const struct qt_bucket *b = qt_table_bucket(t, h + i);
 
 		for (; b && seen < scan;
