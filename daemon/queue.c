@@ -166,12 +166,13 @@ static bool queue_find_id(const struct nlmsghdr *nlh, uint32_t *id)
 static void queue_batch_finish(struct qtd_worker *w, uint64_t now);
 
 /*
- * A packet at the end of the path (INPUT, POSTROUTING) that already
- * carries NEW or RELATED in the original direction comes from a confirm
- * rule: it has passed the rules, and the engine confirms its connection
- * (QT_IN_CONFIRM).  Packets to be classified never carry a state there:
- * the classifying rules match mark 0 (repeat mode) or run earlier, in
- * PREROUTING and OUTPUT (accept mode).
+ * A packet past PREROUTING that already carries NEW or RELATED in the
+ * original direction comes from a confirm rule (the security table's
+ * INPUT, FORWARD and OUTPUT, after the filter): it has passed the rules,
+ * and the engine confirms its connection (QT_IN_CONFIRM).  Packets to be
+ * classified carry no state code: the repeat mode's queue rules match
+ * mark 0 under the mask, and in accept mode nothing before the queue rule
+ * writes the bits qtrackd owns.
  */
 static void queue_mark_confirm(struct qtd_worker *w, uint8_t hook,
 			       struct qt_input *in)
@@ -179,7 +180,7 @@ static void queue_mark_confirm(struct qtd_worker *w, uint8_t hook,
 	struct queue_io *io = queue_io(w);
 	uint8_t fam;
 
-	if ((hook != NF_INET_LOCAL_IN && hook != NF_INET_POST_ROUTING) ||
+	if (hook == NF_INET_PRE_ROUTING ||
 	    !qt_mark_wants_confirm(&qt_engine_conf(w->engine)->mark,
 				   in->mark))
 		return;
@@ -647,10 +648,11 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		 conf->queue.mode == QT_MODE_REPEAT ? "repeat" : "accept",
 		 conf->queue.copy_range, conf->queue.maxlen,
 		 conf->queue.fail_open ? ", fail_open" : "");
-	log_info("queue %u: until a packet comes from a confirm rule, a new "
-		 "connection is kept with its first packet (qtrackd(8), "
-		 "CONFIRMATION)",
-		 w->queue_num);
+	if (conf->table.confirm == QT_CONFIRM_AUTO)
+		log_info("queue %u: until a packet comes from a confirm rule, "
+			 "a new connection is kept with its first packet "
+			 "(qtrackd(8), CONFIRMATION)",
+			 w->queue_num);
 	return 0;
 fail:
 	if (io) {
@@ -720,26 +722,40 @@ void queue_close(struct qtd_worker *w)
 void queue_check_confirm(struct qtd_worker *w)
 {
 	struct queue_io *io = queue_io(w);
-	uint64_t created;
+	const struct qt_stats *st;
+	enum qt_confirm_mode mode;
+	uint64_t opened;
 	uint8_t seen;
 
 	if (!io || io->confirm_check > 1)
 		return;
 	qtd_worker_lock(w);
 	seen = io->confirm_seen;
-	created = qt_engine_stats(w->engine)->created;
+	st = qt_engine_stats(w->engine);
+	opened = st->created + st->unconfirmed_expired +
+		 st->unconfirmed_replaced;
+	mode = qt_engine_conf(w->engine)->table.confirm;
 	qtd_worker_unlock(w);
-	if (seen || !created)
+	if (seen || !opened || mode == QT_CONFIRM_NO)
 		return;
-	/* Connections were made a whole check interval ago, and still no
+	/* Connections were opened a whole check interval ago, and still no
 	 * confirm packet: the rule set has no confirm rule. */
 	if (io->confirm_check++ == 0)
 		return;
-	log_warnx("queue %u: no packet from a confirm rule: connections are "
-		  "kept with their first packet, so packets the rules drop "
-		  "leave entries (add the confirm rules of the shipped rule "
-		  "sets, see qtrackd(8), CONFIRMATION)",
-		  w->queue_num);
+	if (mode == QT_CONFIRM_YES)
+		log_warnx("queue %u: [table] confirm = yes, but no packet came "
+			  "from a confirm rule: every new connection is "
+			  "removed after confirm_timeout (add the confirm rules "
+			  "of the shipped rule sets, see qtrackd(8), "
+			  "CONFIRMATION)",
+			  w->queue_num);
+	else
+		log_warnx("queue %u: no packet from a confirm rule: "
+			  "connections are kept with their first packet, so "
+			  "packets the rules drop leave entries (add the "
+			  "confirm rules of the shipped rule sets, see "
+			  "qtrackd(8), CONFIRMATION)",
+			  w->queue_num);
 }
 
 void queue_check_drops(struct qtd_worker *w)

@@ -127,6 +127,13 @@ static const struct qt_conf_key conf_keys[] = {
 		  "from the network that nobody has verified yet; a bad one "
 		  "is INVALID.",
 	  FIELD(table.checksum) },
+	{ .section = "table", .key = "confirm", .type = QT_CT_ENUM,
+	  .def = "auto", .choices = "auto|yes|no",
+	  .help = "When a new connection waits for its first packet to come "
+		  "back from the confirm rule before it is kept: auto (once "
+		  "such a packet of its family has been seen), yes (always; "
+		  "only with confirm rules) or no (never).",
+	  FIELD(table.confirm) },
 	{ .section = "table", .key = "confirm_timeout", DUR, .def = "2",
 	  .help = "Longest a new connection waits for its first packet to "
 		  "come back from the confirm rule that ends the rule set; "

@@ -48,6 +48,13 @@ enum qt_queue_mode {
 	QT_MODE_REPEAT,		/* NF_REPEAT with the mark */
 };
 
+/* [table] confirm: when new connections wait for the confirm rule. */
+enum qt_confirm_mode {
+	QT_CONFIRM_AUTO = 0,	/* once a family's confirm packet is seen */
+	QT_CONFIRM_YES,		/* always: the rule set has confirm rules */
+	QT_CONFIRM_NO,		/* never: kept with their first packet */
+};
+
 /* Indexes of the state codes in qt_conf_mark.state[]; equal to enum
  * qt_ct_state in qtrack.h. */
 struct qt_conf_mark {
@@ -74,6 +81,7 @@ struct qt_conf {
 		uint32_t buckets;	/* nf_conntrack_buckets */
 		bool accounting;	/* nf_conntrack_acct */
 		bool checksum;		/* nf_conntrack_checksum */
+		enum qt_confirm_mode confirm;
 		uint32_t confirm_timeout; /* seconds an entry may wait for
 					   * its confirmation */
 	} table;

@@ -155,6 +155,16 @@ static void engine_timer_fired(struct qt_timer *t, void *arg)
 	conn_destroy(e, conn_of_timer(t));
 }
 
+/* Apply [table] confirm: yes turns confirmation on for both families at
+ * once, no turns it off; auto keeps what confirm packets have shown. */
+static void engine_confirm_mode(struct qt_engine *e)
+{
+	if (e->conf.table.confirm == QT_CONFIRM_YES)
+		e->confirming = ENGINE_CONFIRM_V4 | ENGINE_CONFIRM_V6;
+	else if (e->conf.table.confirm == QT_CONFIRM_NO)
+		e->confirming = 0;
+}
+
 struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
 {
 	struct qt_engine *e = calloc(1, sizeof(*e));
@@ -187,6 +197,7 @@ struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
 	e->stats.max = e->table.max;
 	e->stats.buckets = e->table.nbuckets;
 	e->next_id = 1;
+	engine_confirm_mode(e);
 	return e;
 }
 
@@ -215,6 +226,7 @@ int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
 		return -1;
 	}
 	e->conf = *conf;
+	engine_confirm_mode(e);
 	return 0;
 }
 
@@ -799,7 +811,8 @@ static void engine_confirm(struct qt_engine *e, const struct qt_input *in,
 	res->mark = in->mark;
 	if (p->why != QT_R_NONE)
 		return;
-	e->confirming |= engine_confirm_bit(p->pkt.tuple.family);
+	if (e->conf.table.confirm != QT_CONFIRM_NO)
+		e->confirming |= engine_confirm_bit(p->pkt.tuple.family);
 	ct = qt_table_lookup(&e->table, &p->pkt.tuple, &dir);
 	if (!ct || dir != QT_DIR_ORIG)
 		return;

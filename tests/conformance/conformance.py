@@ -53,6 +53,11 @@ QUEUE_LAST = QUEUE + NQUEUES - 1
 QUEUE_ARGS = (["--queue-num", str(QUEUE)] if NQUEUES == 1 else
               ["--queue-balance", "%d:%d" % (QUEUE, QUEUE_LAST)])
 G_PRE, G_POST = 71, 72
+# The end of the path (mangle POSTROUTING, after the confirm rules in
+# security FORWARD): a crafted packet is sent only once the one before it
+# has left fw, so that the kernel has confirmed its entry, which it does
+# only after qtrackd's confirm verdict.
+G_DONE = 73
 WAIT = 0.6          # seconds to wait for a packet that may never arrive
 
 ADDR = {
@@ -218,6 +223,17 @@ class Netns:
                 ["-t", "filter", "-A", "FORWARD", "-j", "NFLOG",
                  "--nflog-group", str(G_POST)],
             ]
+            # qtrackd's confirm rules, as in the shipped rule sets: the
+            # packets that passed marked NEW or RELATED (original
+            # direction) come back once more, so that a connection whose
+            # first packet a rule drops (scenarios with "drop") leaves no
+            # entry, as in the kernel.
+            for code in ("0x1", "0x3"):
+                rules.append(["-t", "security", "-A", "FORWARD", "-m",
+                              "mark", "--mark", code + "/0xff", "-j",
+                              "NFQUEUE"] + QUEUE_ARGS + ["--queue-bypass"])
+            rules.append(["-t", "mangle", "-A", "POSTROUTING", "-j", "NFLOG",
+                          "--nflog-group", str(G_DONE)])
             # Notrack scenarios use ports 9000-9099 and protocol 254.
             for proto in ("tcp", "udp"):
                 rules.append(["-t", "raw", "-A", "PREROUTING", "-p", proto,
@@ -265,6 +281,8 @@ class Daemon:
         num = "%d" % QUEUE if NQUEUES == 1 else "%d-%d" % (QUEUE, QUEUE_LAST)
         out = ["[queue]", "num = %s" % num, "mode = accept", "",
                "[control]", "socket = %s" % self.sock, "",
+               # The fw has confirm rules from the start (_fw_rules).
+               "[table]", "confirm = yes", "",
                "[helper]", "ftp = %s" % ",".join(map(str, ftp_ports)), ""]
         for s in ("tcp", "udp", "icmp", "icmpv6", "generic"):
             out += ["[%s]" % s] + sec.get(s, []) + [""]
@@ -824,7 +842,7 @@ class Runner:
         until a pre-queue one has arrived and its post never does."""
         got, strays = [], []
         deadline = time.time() + WAIT
-        seen_pre = False
+        seen_pre = seen_post = False
         while True:
             left = deadline - time.time()
             if left <= 0:
@@ -834,7 +852,12 @@ class Runner:
                 if r.tag() == tag and r.group == G_PRE and not seen_pre:
                     seen_pre = True
                     deadline = time.time() + 3 * WAIT
-            if any(r.group == G_POST for r in got):
+                # After the verdicts, the packet may still be dropped by
+                # a scenario's rule: wait for it to leave, not forever.
+                if r.tag() == tag and r.group == G_POST and not seen_post:
+                    seen_post = True
+                    deadline = min(deadline, time.time() + WAIT / 2)
+            if any(r.group == G_DONE for r in got):
                 break
         return got, strays
 
@@ -996,14 +1019,37 @@ class Runner:
                    self.net.fw)
         self.daemon.start(knobs, ftp)
 
+    @staticmethod
+    def drop_rule(sc):
+        """The filter rule of a scenario with "drop": after both verdicts
+        are logged, drop what qtrackd marks NEW ("new"), or only NEW
+        packets to one port (a number)."""
+        drop = sc.get("drop")
+        if not drop:
+            return None
+        rule = ["-t", "filter", "-A", "FORWARD", "-m", "mark", "--mark",
+                "0x1/0xff"]
+        if drop != "new":
+            rule += ["-p", sc["proto"], "--dport", str(drop)]
+        return rule + ["-j", "DROP"]
+
     def run(self, sc, base):
         self.apply_config(sc, base)
         self.flush()
         self.nfl.poll(0)
-        if sc.get("real"):
-            rows = self.run_real(sc)
-        else:
-            rows = self.run_crafted(sc)
+        ipt = "ip6tables" if sc["af"] == 6 else "iptables"
+        drop = self.drop_rule(sc)
+        if drop:
+            sh([ipt] + drop, self.net.fw)
+        try:
+            if sc.get("real"):
+                rows = self.run_real(sc)
+            else:
+                rows = self.run_crafted(sc)
+        finally:
+            if drop:
+                drop[2] = "-D"
+                sh([ipt] + drop, self.net.fw, check=False)
         ktab = ct_normalise(self.kernel_table())
         qraw = self.daemon.table()
         table = None
@@ -1183,7 +1229,7 @@ def main():
             s.bind(("eth0", 0))
             socks[d] = s
         net.enter(net.fw)
-        listener = nflog.Listener([G_PRE, G_POST])
+        listener = nflog.Listener([G_PRE, G_POST, G_DONE])
         net.enter(None)
         base = {}
         for name, (sysctl, _s, _k) in KNOBS.items():
