@@ -29,7 +29,7 @@ TMP=$(mktemp -d /tmp/qtrack-confirm.XXXXXX)
 pids=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-trap 'cleanup; rm -rf "$TMP"' EXIT
+trap 'cleanup; [ -n "${QT_KEEP:-}" ] && cat "$TMP/qtrackd.log" >&2; rm -rf "$TMP"' EXIT
 topo
 
 cat >"$TMP/server.py" <<'EOF'
@@ -67,7 +67,10 @@ printf '[queue]\nnum = 0\n[control]\nsocket = %s/sock\n' "$TMP" >"$TMP/q.conf"
 run_mode() {
 	local name=$1 qpid= i out rates=() cpus=() t0 t1
 	if [ "$name" != kernel ]; then
-		ns $FW "$QTRACKD" -c "$TMP/q.conf" 2>"$TMP/qtrackd.log" &
+		# Not through ns(): a backgrounded function is a subshell, and
+		# $! must be qtrackd itself.
+		ip netns exec $FW "$QTRACKD" -d -c "$TMP/q.conf" \
+			>"$TMP/qtrackd.log" 2>&1 &
 		qpid=$!
 		pids+=($qpid)
 		for i in $(seq 50); do
@@ -78,6 +81,7 @@ run_mode() {
 	for i in $(seq "$ROUNDS"); do
 		[ -n "$qpid" ] && t0=$(awk '{ print $14 + $15 }' "/proc/$qpid/stat")
 		out=$(ns $CLI $PY "$TMP/client.py" "$CONNS")
+		echo "# $name: $out" >&2
 		[ -n "$qpid" ] && t1=$(awk '{ print $14 + $15 }' "/proc/$qpid/stat")
 		rates+=("$(awk -v o="$out" 'BEGIN { split(o, a, /[ =]/);
 			printf "%.0f", a[2] / a[4] }')")

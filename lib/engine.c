@@ -354,8 +354,12 @@ static void engine_error(const struct qt_engine *e, const struct qt_pkt *pkt,
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_INNER);
 		return;
 	}
+	/* An unconfirmed entry counts: the firewall's own errors about a
+	 * packet it refuses (REJECT, TTL exceeded) quote a packet that never
+	 * passed, and the kernel attaches them to its unconfirmed entry
+	 * (nf_ct_attach()), so they leave RELATED. */
 	ct = qt_table_lookup(&e->table, &want, &dir);
-	if (!ct || !(ct->status & QT_CONN_CONFIRMED)) {
+	if (!ct) {
 		result_set(res, QT_CT_INVALID, QT_R_ICMP_NO_CONN);
 		return;
 	}

@@ -277,8 +277,28 @@ static void test_unconfirmed_tcp_not_used(void **state)
 	r = run(f, tcp4(A4, B4, 40000, 22, TH_ACK, 5000, 7000));
 	assert_int_equal(r.state, QT_CT_NEW);
 	assert_int_equal(qt_engine_stats(f->e)->unconfirmed_replaced, 1);
-	/* An ICMP error quoting it relates to nothing. */
 	assert_int_equal(qt_engine_stats(f->e)->unconfirmed, 1);
+}
+
+/* The firewall's own ICMP error about a packet it refuses (REJECT, TTL
+ * exceeded) quotes a packet whose entry is unconfirmed: RELATED, as the
+ * kernel attaches such errors to the unconfirmed entry. */
+static void test_error_about_unconfirmed(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt q = udp4(A4, B4, 1000, 53);
+	uint8_t h[8 + 28] = { 3, 3 };	/* port unreachable */
+	struct qt_result r;
+
+	enable_confirm(f);
+	run(f, q);
+	memcpy(h + 8, q.b, 28);
+	r = run(f, ip4(B4, A4, 1, h, sizeof(h)));
+	assert_int_equal(r.state, QT_CT_RELATED);
+	assert_true(r.reply);
+	/* It does not confirm the entry. */
+	assert_int_equal(qt_engine_stats(f->e)->unconfirmed, 1);
+	assert_int_equal(count_listed(f->e, false), 0);
 }
 
 static void test_confirm_other_family_off(void **state)
@@ -434,6 +454,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_dropped_packet_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unconfirmed_tcp_not_used,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_about_unconfirmed,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confirm_other_family_off,
 						setup, teardown),
