@@ -308,8 +308,8 @@ static void queue_fragments_check(struct qtd_worker *w, struct queue_io *io)
 	log_rl(&rl_frag, LOG_WARNING,
 	       "queue %u: %llu IP fragments received: the kernel does not "
 	       "reassemble before the queue; load a socket match in the raw "
-	       "table (-t raw -N qtrack-defrag; -A qtrack-defrag -m socket, "
-	       "see conf/iptables-*.rules)",
+	       "table (iptables and ip6tables -t raw -N qtrack-defrag; "
+	       "-A qtrack-defrag -m socket; see conf/*.rules)",
 	       w->queue_num, (unsigned long long)seen);
 	io->fragments = seen;
 }
