@@ -711,7 +711,9 @@ static inline bool tcp_fast_pkt(struct qt_conn *ct, const struct qt_pkt *pkt,
 {
 	/* A first fragment's segment end is not its payload's: see
 	 * tcp_frag_end(). */
-	return !pkt->fragment && tcp_fast_ack(ct, dir, pkt->tcp.seq, pkt->tcp.ack,
+	if (pkt->fragment)
+		return false;
+	return tcp_fast_ack(ct, dir, pkt->tcp.seq, pkt->tcp.ack,
 			    pkt->payload_len, pkt->tcp.flags, pkt->tcp.win,
 			    pkt->tcp.nsack, conf, timeout);
 }

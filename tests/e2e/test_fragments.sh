@@ -34,9 +34,11 @@ qt_topo_setup
 # Probe for the socket match in a namespace of its own: in fw it would
 # switch defragmentation on.
 QT_NETNS+=("qtp-$QT_RND")
-ip netns add "qtp-$QT_RND" &&
-	qt_ns "qtp-$QT_RND" iptables -t raw -A PREROUTING -m socket \
-		2>/dev/null || qt_skip "kernel lacks the socket match (xt_socket)"
+if ! ip netns add "qtp-$QT_RND" ||
+	! qt_ns "qtp-$QT_RND" iptables -t raw -A PREROUTING -m socket \
+		2>/dev/null; then
+	qt_skip "kernel lacks the socket match (xt_socket)"
+fi
 
 # The client's kernel has no socket for the hand-made TCP connection and
 # would reset it: drop those resets (in the client, not the firewall).
@@ -91,12 +93,14 @@ flush_rules() {
 # Counting rules at the top of mangle POSTROUTING: for each kind of large
 # datagram, one rule for all of them and one for those with the expected
 # mark.  Equal counts (and not zero) mean every one had the mark.
+# shellcheck disable=SC2034 # read through a nameref in add_counters
 COUNTS4=(
 	"-p icmp --icmp-type echo-request|0x1/0xff"
 	"-p icmp --icmp-type echo-reply|0x12/0xff"
 	"-p udp --sport 53|0x12/0xff"
 	"-p tcp --dport 22|0x2/0xff"
 )
+# shellcheck disable=SC2034
 COUNTS6=(
 	"-p ipv6-icmp --icmpv6-type echo-request|0x1/0xff"
 	"-p ipv6-icmp --icmpv6-type echo-reply|0x12/0xff"
@@ -146,7 +150,7 @@ udp_big_reply() {
 	ip netns exec "$NS_SRV" timeout 20 /usr/bin/python3 "$FRAGTOOL" \
 		udp-server $fam 53 3000 &
 	lpid=$!
-	QT_PIDS+=($lpid)
+	QT_PIDS+=("$lpid")
 	qt_wait_for 5 qt_listening "$NS_SRV" udp 53 || return 1
 	qt_ns "$NS_CLI" /usr/bin/python3 "$FRAGTOOL" udp-client $fam "$addr" \
 		53 3000 || rc=1
@@ -167,7 +171,7 @@ tcp_fragments() {
 	ip netns exec "$NS_SRV" timeout 30 /usr/bin/python3 "$FRAGTOOL" \
 		tcp-server $fam 22 "$rx" 7000 &
 	lpid=$!
-	QT_PIDS+=($lpid)
+	QT_PIDS+=("$lpid")
 	qt_wait_for 5 qt_listening "$NS_SRV" tcp 22 ||
 		{ qt_fail "$t: TCP listener"; return; }
 	while read -r line; do
