@@ -83,7 +83,7 @@ load_rules() {
 flush_rules() {
 	local ipt t
 	for ipt in iptables ip6tables; do
-		for t in raw mangle filter; do
+		for t in raw mangle filter security; do
 			qt_ns "$NS_FW" $ipt -t $t -F
 			qt_ns "$NS_FW" $ipt -t $t -X
 		done
