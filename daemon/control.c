@@ -240,6 +240,7 @@ enum {
 	M_CONFIRMED,
 	M_UNCONF_EXPIRED,
 	M_UNCONF_REPLACED,
+	M_FRAGMENTS,
 	M_BY_PROTO,
 	M_BY_TCP_STATE,
 	M_PACKETS,
@@ -301,6 +302,8 @@ static const struct ctl_metric ctl_metrics[] = {
 			   NULL,
 			   "Unconfirmed entries a later packet of the same "
 			   "tuple replaced."},
+    [M_FRAGMENTS] = {"fragments", "qtrack_fragments_total", "counter", NULL,
+		     "IP fragments queued: nothing reassembled them first."},
     [M_BY_PROTO] = {"entries_proto", "qtrack_connections_by_proto", "gauge",
 		    "proto", "Connections per protocol."},
     [M_BY_TCP_STATE] = {"tcp_state", "qtrack_tcp_connections", "gauge", "state",
@@ -510,6 +513,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 		sum.unconfirmed += st->unconfirmed;
 		for (p = 0; p < 256; p++)
 			sum.early_drop_proto[p] += st->early_drop_proto[p];
+		sum.fragments += st->fragments;
 		sum.count += st->count;
 		sum.max += st->max;
 		sum.buckets += st->buckets;
@@ -537,6 +541,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_CONFIRMED, NULL, sum.confirmed);
 	ctl_emit(&e, M_UNCONF_EXPIRED, NULL, sum.unconfirmed_expired);
 	ctl_emit(&e, M_UNCONF_REPLACED, NULL, sum.unconfirmed_replaced);
+	ctl_emit(&e, M_FRAGMENTS, NULL, sum.fragments);
 	/* The four common protocols always, so scripts find their keys. */
 	for (p = 0; p < 256; p++) {
 		if (!ctl_proto_common(p) && !cl->by_proto[p])

@@ -63,12 +63,14 @@ struct queue_io {
 	bool proc_seen;
 	uint8_t confirm_seen;  /* 1 IPv4, 2 IPv6: a confirm rule's packet */
 	uint8_t confirm_check; /* queue_check_confirm()'s progress */
+	uint64_t fragments; /* the engine's fragment count last looked at */
 };
 
 static struct log_rl rl_rx = LOG_RL_INIT(10000, 5);
 static struct log_rl rl_tx = LOG_RL_INIT(10000, 5);
 static struct log_rl rl_msg = LOG_RL_INIT(10000, 5);
 static struct log_rl rl_invalid = LOG_RL_INIT(1000, 10);
+static struct log_rl rl_frag = LOG_RL_INIT(600000, 1);
 
 static struct queue_io *queue_io(struct qtd_worker *w)
 {
@@ -292,6 +294,27 @@ static bool queue_relate_elsewhere(struct qtd_worker *w,
 }
 
 /*
+ * Fragments in the queue mean the netns does not reassemble before it:
+ * later fragments have no ports and are INVALID, and the datagram is lost
+ * once the rules drop them.  Say so at the first one, naming the fix, and
+ * then at most every ten minutes.
+ */
+static void queue_fragments_check(struct qtd_worker *w, struct queue_io *io)
+{
+	uint64_t seen = qt_engine_stats(w->engine)->fragments;
+
+	if (seen == io->fragments)
+		return;
+	log_rl(&rl_frag, LOG_WARNING,
+	       "queue %u: %llu IP fragments received: the kernel does not "
+	       "reassemble before the queue; load a socket match in the raw "
+	       "table (iptables and ip6tables -t raw -N qtrack-defrag; "
+	       "-A qtrack-defrag -m socket; see conf/*.rules)",
+	       w->queue_num, (unsigned long long)seen);
+	io->fragments = seen;
+}
+
+/*
  * Classify the gathered batch with one engine call and queue the verdicts.
  * Called with w->lock held; the lock is dropped and taken again around the
  * cross-shard lookups.
@@ -308,6 +331,7 @@ static void queue_batch_finish(struct qtd_worker *w, uint64_t now)
 		return;
 	io->nbatch = 0;
 	qt_engine_process_batch(w->engine, io->in, n, now, io->res);
+	queue_fragments_check(w, io);
 	if (w->d->nworkers > 1) {
 		for (i = 0; i < n; i++)
 			if (io->res[i].state == QT_CT_INVALID &&

@@ -442,8 +442,12 @@ static bool engine_csum_bad(const struct qt_engine *e,
 			    const struct qt_proto_ops *ops,
 			    const struct qt_pkt *pkt, uint32_t flags)
 {
+	/* A first fragment holds only part of what its checksum covers:
+	 * it cannot be verified, and the kernel never verifies one either
+	 * (it checks the datagram it reassembled). */
 	return engine_csum_asked(e, flags) && ops->checksum &&
-	       qt_checksum_covers(pkt) && !qt_checksum_ok(pkt);
+	       !pkt->fragment && qt_checksum_covers(pkt) &&
+	       !qt_checksum_ok(pkt);
 }
 
 static void engine_classify(struct qt_engine *e, const struct qt_pkt *pkt,
@@ -701,8 +705,9 @@ static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
 	enum qt_dir dir;
 	uint32_t timeout;
 
-	if (p->what != PREP_TRACK || (pkt->tuple.proto != IPPROTO_TCP &&
-				      pkt->tuple.proto != IPPROTO_UDP))
+	if (p->what != PREP_TRACK || pkt->fragment ||
+	    (pkt->tuple.proto != IPPROTO_TCP &&
+	     pkt->tuple.proto != IPPROTO_UDP))
 		return false;
 	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, p->hash, p->hint,
 				  &dir);
@@ -855,6 +860,11 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	e->stats.packets[res->state]++;
 	if (res->state == QT_CT_INVALID)
 		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
+	/* Fragments mean nobody reassembles before the queue: counted so
+	 * that the daemon can say so (engine_fast() never takes one). */
+	if (p->what == PREP_TRACK ? p->pkt.fragment :
+	    p->what == PREP_BAD && p->why == QT_R_FRAGMENT)
+		e->stats.fragments++;
 	e->stats.count = e->table.count;
 	e->stats.expect_count = e->expect.count;
 	res->mark = engine_mark(m, mark_in, res);

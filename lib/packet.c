@@ -10,9 +10,11 @@
  * A header that the IP header says lies beyond the packet is malformed
  * (BAD_*); one that the packet has but the capture lacks is TRUNCATED.
  *
- * The kernel defragments before conntrack sees a packet, so fragments only
- * reach us when defragmentation was bypassed; a non-first fragment carries
- * no layer 4 header and is reported as QT_R_FRAGMENT.
+ * The kernel reassembles fragments before its conntrack, and before the
+ * queue when the netns defragments (the shipped rule sets' socket match
+ * in the raw table asks it to).  Fragments reach us when nothing does: a
+ * first fragment is parsed by its headers (pkt->fragment, lengths its
+ * own), a later one carries no layer 4 header and is QT_R_FRAGMENT.
  */
 #include <netinet/in.h>
 #include <stddef.h>

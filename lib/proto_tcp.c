@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* tests/unit/test_tcp_fast.c builds a second copy of this file with
  * QT_TCP_REFERENCE defined: no fast path, exported names renamed, so the
@@ -168,6 +169,30 @@ static uint32_t tcp_seg_end(const struct qt_pkt *pkt)
 }
 
 /*
+ * tcp_frag_end - the end to assume for the segment of a first fragment,
+ * whose own end @end covers only the bytes this fragment carries.  The
+ * rest of the datagram follows in fragments without a TCP header, which
+ * cannot be told apart from any other; the kernel would have seen the
+ * whole segment.  Taking the fragment's end would leave the peer's ack of
+ * the whole segment above the data seen (bound III of tcp_in_window()),
+ * and the connection INVALID from then on.  So the segment is taken to
+ * run as far as it can: up to the right edge of the window the receiver
+ * announced, never beyond what one IP datagram carries, and never short of
+ * this fragment's bytes.
+ */
+static uint32_t tcp_frag_end(const struct qt_pkt *pkt,
+			     const struct qt_tcp_dir *snd, uint32_t end)
+{
+	/* The largest IPv4 total length, or IPv6 payload length after the
+	 * fixed 40-byte header, less the headers in front of the data. */
+	uint32_t dgram = pkt->tuple.family == AF_INET ? 0xffff : 0xffff + 40;
+	uint32_t most = pkt->tcp.seq + (dgram - pkt->l3_len - pkt->tcp.doff);
+	uint32_t edge = seq_before(snd->maxend, most) ? snd->maxend : most;
+
+	return seq_after(edge, end) ? edge : end;
+}
+
+/*
  * Take window scale and SACK permission from the packet's options into
  * a direction's *@scale and *@flags.  Like the kernel, a header without
  * options (or whose options we could not see) leaves them as they were;
@@ -313,6 +338,8 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 		seq = snd->end;
 		end = snd->end;
 	}
+	if (pkt->fragment)
+		end = tcp_frag_end(pkt, snd, end);
 
 	if (!seq_before(seq, snd->maxend + 1)) {
 		/* I fails.  Some stacks send a little more than the window
@@ -682,6 +709,10 @@ static inline bool tcp_fast_pkt(struct qt_conn *ct, const struct qt_pkt *pkt,
 				enum qt_dir dir, const struct qt_conf *conf,
 				uint32_t *timeout)
 {
+	/* A first fragment's segment end is not its payload's: see
+	 * tcp_frag_end(). */
+	if (pkt->fragment)
+		return false;
 	return tcp_fast_ack(ct, dir, pkt->tcp.seq, pkt->tcp.ack,
 			    pkt->payload_len, pkt->tcp.flags, pkt->tcp.win,
 			    pkt->tcp.nsack, conf, timeout);

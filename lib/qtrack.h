@@ -69,6 +69,9 @@ struct qt_stats {
 	uint32_t max;			/* [table] max */
 	uint32_t buckets;		/* [table] buckets */
 	uint32_t expect_count;		/* expectations now */
+	uint64_t fragments;		/* IP fragments seen (first or later):
+					 * nothing reassembled before the
+					 * queue */
 };
 
 struct qt_engine;

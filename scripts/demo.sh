@@ -6,7 +6,7 @@
 # namespaces: client -- firewall -- server.  The firewall loads the shipped
 # rule set conf/iptables-accept.rules, which passes ESTABLISHED and RELATED
 # packets by mark and NEW ones only for ping, TCP 22 and UDP 53, and runs
-# qtrackd.  Then a ping, a TCP transfer, a UDP exchange and one connection
+# qtrackd.  Then a ping, a fragmented 3000-byte ping, a TCP transfer, a UDP exchange and one connection
 # attempt that the firewall refuses; then qtrackd's connection table and the
 # firewall's rule counters.  Everything is removed at the end.
 #
@@ -59,6 +59,11 @@ demo_step() {
 	fi
 }
 
+# demo_big_ping ADDR: a 3000-byte echo, sent and answered in fragments.
+demo_big_ping() {
+	qt_ns "$NS_CLI" ping -c 1 -W 3 -s 3000 "$1" >/dev/null 2>&1
+}
+
 # demo_tcp_through ARGS: a TCP connection got through (see qt_tcp_blocked).
 demo_tcp_through() {
 	! qt_tcp_blocked "$@"
@@ -76,6 +81,7 @@ demo_live() {
 	qt_ns "$NS_FW" iptables-restore <conf/iptables-accept.rules ||
 		qt_die "loading conf/iptables-accept.rules"
 	qt_log "firewall rules: conf/iptables-accept.rules (NFQUEUE in mangle, marks matched in filter)"
+	qt_log "  and a socket match in the raw table: the kernel reassembles fragments first, without its conntrack"
 	qt_conf "$QT_TMP/qtrackd.conf" accept "[log]" "invalid = yes"
 	qt_log "starting qtrackd in $NS_FW"
 	qt_daemon_start "$QT_TMP/qtrackd.conf" ||
@@ -83,6 +89,7 @@ demo_live() {
 
 	qt_log "traffic from the client"
 	demo_step "ping $SRV4" pass qt_ping 4 "$NS_CLI" $SRV4
+	demo_step "ping -s 3000 $SRV4 (fragmented)" pass demo_big_ping $SRV4
 	demo_step "TCP $SRV4:22, 256 KiB transfer" pass \
 		qt_tcp_transfer 4 "$NS_CLI" "$NS_SRV" srv 22 256
 	demo_step "UDP $SRV4:53, request and answer" pass \
