@@ -186,6 +186,7 @@ void qtd_reload(struct qtd *d)
 	for (i = 0; i < d->nworkers; i++)
 		qtd_worker_configure(&d->workers[i], &next);
 	d->conf = next;
+	log_use_syslog(d->conf.log.syslog);
 	log_info("reloaded %s", d->conf_path);
 out:
 	sd_notify(0, "READY=1\nSTATUS=running");

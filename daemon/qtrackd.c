@@ -444,6 +444,7 @@ int main(int argc, char **argv)
 	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, err,
 			  sizeof(err)) < 0)
 		fatalx("%s", err);
+	log_use_syslog(d->conf.log.syslog);
 
 	/* A peer that vanishes from the control socket must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
