@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "format.h"
+#include "kdrops.h"
 #include "log.h"
 #include "qtrackd.h"
 #include "queue.h"
@@ -229,10 +230,9 @@ static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	d->ticks++;
 	if (d->ticks % QTD_DROPCHECK_TICKS)
 		return;
-	for (i = 0; i < d->nworkers; i++) {
-		queue_check_drops(&d->workers[i]);
+	qtd_kdrops_check(d);
+	for (i = 0; i < d->nworkers; i++)
 		queue_check_confirm(&d->workers[i]);
-	}
 }
 
 static void qtd_sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
@@ -413,6 +413,7 @@ int main(int argc, char **argv)
 	char err[512];
 
 	d->conf_path = QT_CONF_DEFAULT_PATH;
+	d->kdrops_fd = -1;
 	while ((ch = getopt(argc, argv, "c:dnvh")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -456,6 +457,7 @@ int main(int argc, char **argv)
 	d->evasync.data = d;
 	ev_async_start(d->loop, &d->evasync);
 	qtd_workers_start(d);
+	qtd_kdrops_open(d);
 	d->control = control_open(d);
 	if (!d->control)
 		fatalx("cannot open the control socket %s",

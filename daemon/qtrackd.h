@@ -53,6 +53,9 @@ struct qtd_worker {
 	bool reconf;		  /* atomic: next_conf holds queue parameters */
 	struct qt_conf next_conf; /* guarded by lock */
 	struct qtd_evring *ring;
+	/* The kernel's drop counters at the last look (main thread). */
+	uint64_t kdrop_queue, kdrop_user;
+	bool kdrop_seen;
 };
 
 struct qtd {
@@ -66,6 +69,7 @@ struct qtd {
 	bool conf_explicit; /* -c given: a missing file is fatal */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer tick; /* housekeeping: kernel drop counters */
+	int kdrops_fd; /* /proc/net/netfilter/nfnetlink_queue, or -1 */
 	unsigned ticks;
 	bool threaded;		 /* workers run on their own threads */
 	ev_async evasync;	 /* a worker's event ring has entries */

@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -58,9 +61,6 @@ struct queue_io {
 	struct qt_input in[QUEUE_BATCH_MAX];
 	uint32_t ids[QUEUE_BATCH_MAX];
 	struct qt_result res[QUEUE_BATCH_MAX];
-	uint64_t kern_dropped; /* last seen in /proc */
-	uint64_t user_dropped;
-	bool proc_seen;
 	uint8_t confirm_seen;  /* 1 IPv4, 2 IPv6: a confirm rule's packet */
 	uint8_t confirm_check; /* queue_check_confirm()'s progress */
 };
@@ -534,35 +534,29 @@ static void queue_put_params(struct nlmsghdr *nlh, const struct qt_conf *conf)
 			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
 }
 
-/* The netlink port id that holds @queue_num according to
- * /proc/net/netfilter/nfnetlink_queue, or 0 if none does. */
-static unsigned long queue_owner(uint16_t queue_num)
+/* Whether this process holds CAP_NET_ADMIN in its effective set.  The
+ * capget(2) system call, to need no libcap for one bit. */
+static bool queue_have_net_admin(void)
 {
-	unsigned long num, portid, owner = 0;
-	char line[256];
-	FILE *fp;
+	struct __user_cap_header_struct hdr = {
+	    .version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	if (!fp)
-		return 0;
-	while (fgets(line, sizeof(line), fp))
-		if (sscanf(line, "%lu %lu", &num, &portid) == 2 &&
-		    num == queue_num) {
-			owner = portid;
-			break;
-		}
-	fclose(fp);
-	return owner;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective &
+	       CAP_TO_MASK(CAP_NET_ADMIN);
 }
 
 static void queue_bind_error(struct qtd_worker *w, int e, char *err,
 			     size_t errlen)
 {
-	unsigned long owner;
-
 	/* The kernel answers EPERM both to a caller without CAP_NET_ADMIN
-	 * and to a bind of a queue that another socket holds. */
-	if (e == EPERM && (owner = queue_owner(w->queue_num)) != 0)
+	 * and to a bind of a queue that another socket holds.  Holding the
+	 * capability tells them apart without reading the 0440 proc file. */
+	if (e == EPERM && queue_have_net_admin())
 		e = EBUSY;
 	switch (e) {
 	case EPERM:
@@ -756,40 +750,4 @@ void queue_check_confirm(struct qtd_worker *w)
 			  "confirm rules of the shipped rule sets, see "
 			  "qtrackd(8), CONFIRMATION)",
 			  w->queue_num);
-}
-
-void queue_check_drops(struct qtd_worker *w)
-{
-	struct queue_io *io = queue_io(w);
-	unsigned long long f[8];
-	char line[256];
-	FILE *fp;
-
-	if (!io)
-		return;
-	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	if (!fp)
-		return;
-	/* queue_num portid total copy_mode copy_range queue_dropped
-	 * user_dropped id_sequence 1 */
-	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu %llu",
-			   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
-			   &f[7]) != 8 ||
-		    f[0] != w->queue_num)
-			continue;
-		if (io->proc_seen &&
-		    (f[5] > io->kern_dropped || f[6] > io->user_dropped))
-			log_warnx("queue %u: the kernel dropped %llu packets "
-				  "(queue full, raise [queue] maxlen) and %llu "
-				  "(netlink buffer full, raise [queue] rcvbuf) "
-				  "since the last check",
-				  w->queue_num, f[5] - io->kern_dropped,
-				  f[6] - io->user_dropped);
-		io->kern_dropped = f[5];
-		io->user_dropped = f[6];
-		io->proc_seen = true;
-		break;
-	}
-	fclose(fp);
 }

@@ -42,11 +42,6 @@ void queue_drain(struct qtd_worker *w);
  * the rule's --queue-bypass. */
 void queue_close(struct qtd_worker *w);
 
-/* Compare the kernel's drop counters for this queue (from
- * /proc/net/netfilter/nfnetlink_queue) with the last look and warn when
- * they grew. */
-void queue_check_drops(struct qtd_worker *w);
-
 /* Warn once if connections were made but no confirm rule's packet came
  * (called with the drop check, without the worker's lock). */
 void queue_check_confirm(struct qtd_worker *w);
