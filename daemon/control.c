@@ -891,7 +891,7 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 {
 	struct qt_control *c = cl->c;
 	struct qtd *d = c->d;
-	char err[256];
+	char err[512];
 	size_t n = 0;
 	unsigned i;
 
@@ -935,6 +935,15 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 	case QT_CTL_EXPECT:
 		/* Expectations stream like list: a walk, chunk by chunk. */
 		ctl_walk_start(cl);
+		return;
+	case QT_CTL_RELOAD:
+		/* Synchronous: the reply is the reload's outcome, which is
+		 * what lets systemctl reload fail when the file is refused. */
+		if (qtd_reload(d, err, sizeof(err)) < 0) {
+			ctl_reply_err(cl, err);
+			return;
+		}
+		ctl_reply_ok(cl);
 		return;
 	case QT_CTL_CMD_MAX:
 		break;

@@ -233,13 +233,17 @@ static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	qtd_kdrops_check(d);
 	for (i = 0; i < d->nworkers; i++)
 		queue_check_confirm(&d->workers[i]);
+	qtd_conf_watch(d);
 }
 
 static void qtd_sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	char err[512];
+
 	(void)loop;
 	(void)revents;
-	qtd_reload(s->data);
+	/* The outcome is logged; `qtrackctl reload` also returns it. */
+	(void)qtd_reload(s->data, err, sizeof(err));
 }
 
 static void qtd_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
@@ -386,7 +390,7 @@ static int qtd_check(struct qtd *d, int verbose)
 	size_t n;
 	char *buf;
 
-	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, err,
+	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, NULL, err,
 			  sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -442,8 +446,8 @@ int main(int argc, char **argv)
 		return qtd_check(d, verbose);
 
 	log_init(debug);
-	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, err,
-			  sizeof(err)) < 0)
+	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf,
+			  &d->conf_stamp, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_use_syslog(d->conf.log.syslog);
 
@@ -478,7 +482,8 @@ int main(int argc, char **argv)
 
 	log_info("started: queues %u-%u, config %s", d->conf.queue.num_first,
 		 d->conf.queue.num_last, d->conf_path);
-	sd_notify(0, "READY=1\nSTATUS=running");
+	sd_notify(0, "READY=1");
+	qtd_status_update(d);
 	ev_run(d->loop, 0);
 
 	qtd_shutdown(d);

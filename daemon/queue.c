@@ -50,6 +50,7 @@ struct queue_io {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
+	uint32_t cfg_seq; /* queue_configure()'s message awaiting its answer */
 	ev_io watcher;
 	char *rx; /* QUEUE_RX_BUDGET buffers of QUEUE_RX_SIZE */
 	struct mmsghdr msgs[QUEUE_RX_BUDGET];
@@ -358,6 +359,7 @@ static void queue_batch_finish(struct qtd_worker *w, uint64_t now)
 static int queue_dispatch(struct qtd_worker *w, const char *buf, size_t len,
 			  uint64_t now, uint32_t ack_seq, int *ack_err)
 {
+	struct queue_io *io = queue_io(w);
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	int left = (int)len;
 	int acked = 0;
@@ -371,6 +373,16 @@ static int queue_dispatch(struct qtd_worker *w, const char *buf, size_t len,
 			if (ack_seq && nlh->nlmsg_seq == ack_seq) {
 				*ack_err = e->error;
 				acked = 1;
+			} else if (io->cfg_seq &&
+				   nlh->nlmsg_seq == io->cfg_seq) {
+				/* The answer to queue_configure(). */
+				io->cfg_seq = 0;
+				if (e->error)
+					log_warnx("queue %u: the kernel refused "
+						  "the new queue parameters: "
+						  "%s",
+						  w->queue_num,
+						  strerror(-e->error));
 			} else if (e->error) {
 				w->qstats.errors++;
 				log_rl(&rl_msg, LOG_WARNING,
@@ -663,17 +675,24 @@ fail:
 int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		    size_t errlen)
 {
+	struct queue_io *io = queue_io(w);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
 	queue_set_rcvbuf(w, conf->queue.rcvbuf);
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
 	queue_put_params(nlh, conf);
-	if (queue_config_send(w, nlh) < 0) {
+	/* Posted, not awaited: the kernel's answer arrives among the
+	 * packets and queue_dispatch() reports a refusal.  Waiting here
+	 * would hold the packets read meanwhile outside their batches. */
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = ++io->seq;
+	if (mnl_socket_sendto(io->nl, nlh, nlh->nlmsg_len) < 0) {
 		snprintf(err, errlen, "configuring queue %u: %s", w->queue_num,
 			 strerror(errno));
 		return -1;
 	}
+	io->cfg_seq = nlh->nlmsg_seq;
 	return 0;
 }
 

@@ -25,7 +25,9 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 	       size_t errlen);
 
 /* Apply the queue parameters of @conf to a bound queue (after a reload).
- * The queue number cannot change.  0, or -1 with a message in @err. */
+ * The queue number cannot change.  The message is sent without waiting
+ * for the kernel's answer; a refusal is logged when it arrives.  0, or -1
+ * with a message in @err if it could not be sent. */
 int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		    size_t errlen);
 

@@ -32,7 +32,7 @@ static const struct {
     {"list", 'L', QT_CTL_LIST},	  {"count", 'C', QT_CTL_COUNT},
     {"stats", 'S', QT_CTL_STATS}, {"events", 'E', QT_CTL_EVENTS},
     {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
-    {"expect", 0, QT_CTL_EXPECT},
+    {"expect", 0, QT_CTL_EXPECT}, {"reload", 0, QT_CTL_RELOAD},
 };
 
 static void usage(FILE *fp, int rc)
@@ -42,7 +42,7 @@ static void usage(FILE *fp, int rc)
 		"[filters]\n"
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
-		"          delete (-D), expect\n"
+		"          delete (-D), expect, reload\n"
 		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats)\n"
@@ -67,6 +67,32 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/*
+ * A file with a mistake elsewhere still names the socket: parse its
+ * [control] section alone (into @conf), so that `qtrackctl reload` can
+ * reach the daemon and hear why the file is refused, and the running
+ * daemon stays reachable while the file is being edited.  Lines of other
+ * sections become blank lines, which keeps line numbers.  0, or -1.
+ */
+static int socket_from_section(struct qt_conf *conf, char *text,
+			       const char *path)
+{
+	char err[512], *p, *eol;
+	bool keep = false;
+
+	for (p = text; *p; p = eol + (*eol != '\0')) {
+		char *q = p + strspn(p, " \t");
+
+		eol = p + strcspn(p, "\n");
+		if (*q == '[')
+			keep = !strncmp(q, "[control]", 9);
+		if (!keep)
+			memset(p, ' ', (size_t)(eol - p));
+	}
+	qt_conf_init(conf);
+	return qt_conf_parse(conf, text, path, err, sizeof(err));
 }
 
 /* The socket [control] socket names in @path.  A missing default file is
@@ -98,7 +124,8 @@ static void socket_from_conf(const char *path, bool must_exist, char *sock,
 	text[n] = '\0';
 	fclose(fp);
 	qt_conf_init(&conf);
-	if (qt_conf_parse(&conf, text, path, err, sizeof(err)) < 0)
+	if (qt_conf_parse(&conf, text, path, err, sizeof(err)) < 0 &&
+	    socket_from_section(&conf, text, path) < 0)
 		die("%s", err);
 	free(text);
 	snprintf(sock, socklen, "%s", conf.control.socket);
@@ -197,6 +224,9 @@ static void reply_summary(const struct reply *r)
 			"qtrackctl: %llu expectation entries have been "
 			"shown.\n",
 			r->lines);
+		break;
+	case QT_CTL_RELOAD:
+		fprintf(stderr, "qtrackctl: the configuration is reloaded.\n");
 		break;
 	default:
 		break;
