@@ -64,6 +64,9 @@ struct qtd_worker {
 	bool reconf;		  /* atomic: next_conf holds queue parameters */
 	struct qt_conf next_conf; /* guarded by lock */
 	struct qtd_evring *ring;
+	/* Milliseconds (qtd_now_ms) of the last turn of this worker's
+	 * loop: the watchdog pings only while every packet loop turns. */
+	uint64_t alive_ms; /* atomic */
 	/* The kernel's drop counters at the last look (main thread). */
 	uint64_t kdrop_queue, kdrop_user;
 	bool kdrop_seen;
@@ -86,6 +89,8 @@ struct qtd {
 	ev_timer tick; /* housekeeping: kernel drop counters */
 	int kdrops_fd; /* /proc/net/netfilter/nfnetlink_queue, or -1 */
 	unsigned ticks;
+	uint64_t watchdog_ms;	   /* WatchdogSec= in ms, 0 when off */
+	uint64_t watchdog_last_ms; /* last WATCHDOG=1 sent */
 	bool threaded;		 /* workers run on their own threads */
 	ev_async evasync;	 /* a worker's event ring has entries */
 	unsigned events_wanted;	 /* atomic: subscribers exist */

@@ -37,7 +37,7 @@ else
 fi
 
 for key in "Type=notify" "ExecStart=/usr/sbin/qtrackd" \
-	"ExecReload=/usr/bin/qtrackctl reload" "Restart=on-failure" \
+	"ExecReload=/usr/bin/qtrackctl reload" "Restart=on-failure" "WatchdogSec=10s" \
 	"User=qtrack" "AmbientCapabilities=CAP_NET_ADMIN" \
 	"CapabilityBoundingSet=CAP_NET_ADMIN" "NoNewPrivileges=yes" \
 	"ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
