@@ -10,10 +10,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -265,6 +267,8 @@ int qtd_reload(struct qtd *d, char *err, size_t errlen)
 	d->conf_note[0] = '\0';
 	log_use_syslog(d->conf.log.syslog);
 	log_info("reloaded %s", d->conf_path);
+	d->on_lastgood = false;
+	qtd_conf_save_good(d);
 	sd_notify(0, "READY=1");
 	qtd_status_update(d);
 	return 0;
@@ -276,4 +280,108 @@ fail:
 	sd_notify(0, "READY=1");
 	qtd_status_update(d);
 	return -1;
+}
+
+/* ---- the last-known-good copy ------------------------------------------ */
+
+/* The state directory systemd made for us (StateDirectory=, passed as
+ * $STATE_DIRECTORY, several separated by ':'), as the path of the copy in
+ * @buf; -1 when there is none (run by hand). */
+static int qtd_lastgood_path(char *buf, size_t len)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+	size_t n;
+
+	if (!dir || dir[0] != '/')
+		return -1;
+	n = strcspn(dir, ":");
+	if ((size_t)snprintf(buf, len, "%.*s/%s", (int)n, dir,
+			     QTD_LASTGOOD_NAME) >= len)
+		return -1;
+	return 0;
+}
+
+void qtd_conf_save_good(struct qtd *d)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], when[64];
+	size_t n = qt_conf_format(&d->conf, NULL, 0) + 1;
+	time_t t = time(NULL);
+	struct tm tm;
+	char *text;
+	FILE *fp;
+	int fd;
+
+	if (qtd_lastgood_path(path, sizeof(path)) < 0)
+		return;
+	text = malloc(n);
+	if (!text) {
+		log_warn("saving %s", path);
+		return;
+	}
+	qt_conf_format(&d->conf, text, n);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	/* Written beside it and renamed over it: a crash mid-write never
+	 * leaves a half copy where the next start would look. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!fp) {
+		log_warn("saving the last known good configuration to %s",
+			 tmp);
+		if (fd >= 0)
+			close(fd);
+		free(text);
+		return;
+	}
+	fprintf(fp,
+		"# The last configuration qtrackd ran with, loaded from %s\n"
+		"# and saved %s.  Written by qtrackd after every successful\n"
+		"# start and reload; read at start only when %s cannot be\n"
+		"# loaded.  Do not edit: edit %s.\n",
+		d->conf_path, when, d->conf_path, d->conf_path);
+	fputs(text, fp);
+	free(text);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) < 0) {
+		log_warn("saving the last known good configuration to %s",
+			 tmp);
+		fclose(fp);
+		unlink(tmp);
+		return;
+	}
+	fclose(fp);
+	if (rename(tmp, path) < 0) {
+		log_warn("saving the last known good configuration to %s",
+			 path);
+		unlink(tmp);
+	}
+}
+
+int qtd_conf_load_good(struct qtd *d, const char *why)
+{
+	char path[PATH_MAX], err[512];
+
+	if (qtd_lastgood_path(path, sizeof(path)) < 0)
+		return -1;
+	if (access(path, F_OK) < 0) {
+		log_warnx("no last known good configuration to start on "
+			  "(%s: %s)",
+			  path, strerror(errno));
+		return -1;
+	}
+	if (qtd_conf_load(path, true, &d->conf, NULL, err, sizeof(err)) < 0) {
+		log_warnx("the last known good configuration is unusable too: "
+			  "%s",
+			  err);
+		return -1;
+	}
+	log_warnx("STARTING ON THE LAST KNOWN GOOD CONFIGURATION %s, because "
+		  "%s cannot be loaded: %s; fix the file, then reload",
+		  path, d->conf_path, why);
+	snprintf(d->conf_note, sizeof(d->conf_note),
+		 "%.200s is broken (%.300s), running on the last known good "
+		 "copy %.200s",
+		 d->conf_path, why, path);
+	d->on_lastgood = true;
+	return 0;
 }

@@ -493,9 +493,14 @@ int main(int argc, char **argv)
 		return qtd_check(d, verbose);
 
 	log_init(debug);
+	/* A broken file must not keep a firewall's tracker down when a
+	 * configuration that worked is at hand (qtrackd.8, LAST KNOWN GOOD
+	 * CONFIGURATION). */
 	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf,
-			  &d->conf_stamp, err, sizeof(err)) < 0)
-		fatalx("%s", err);
+			  &d->conf_stamp, err, sizeof(err)) < 0) {
+		if (qtd_conf_load_good(d, err) < 0)
+			fatalx("%s", err);
+	}
 	log_use_syslog(d->conf.log.syslog);
 
 	/* A peer that vanishes from the control socket must not kill us. */
@@ -532,6 +537,8 @@ int main(int argc, char **argv)
 	qtd_watchdog_start(d);
 	sd_notify(0, "READY=1");
 	qtd_status_update(d);
+	if (!d->on_lastgood)
+		qtd_conf_save_good(d);
 	ev_run(d->loop, 0);
 
 	qtd_shutdown(d);

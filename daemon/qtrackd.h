@@ -80,6 +80,7 @@ struct qtd {
 	/* Why the file on disk is not what runs ("" when it is): for the
 	 * status line systemctl status shows. */
 	char conf_note[768];
+	bool on_lastgood; /* started on the last-known-good copy */
 	struct qtd_worker *workers;
 	unsigned nworkers;
 	struct qt_control *control; /* control socket, NULL if off */
@@ -131,6 +132,20 @@ int qtd_conf_load(const char *path, bool must_exist, struct qt_conf *c,
  * @err; on failure the configuration in force stays, and the status line
  * says the file on disk is not what runs (config.c). */
 int qtd_reload(struct qtd *d, char *err, size_t errlen);
+
+/*
+ * The last-known-good copy: QTD_LASTGOOD_NAME in the state directory
+ * systemd gives the unit ($STATE_DIRECTORY, StateDirectory=qtrack), the
+ * normalised configuration in force, rewritten after every successful
+ * start and reload (config.c).  None when run without one.
+ */
+#define QTD_LASTGOOD_NAME "last-good.conf"
+void qtd_conf_save_good(struct qtd *d);
+
+/* Start-up found the file unusable for reason @why: load the copy into
+ * d->conf and say so loudly (log, status line).  0, or -1 if there is no
+ * usable copy. */
+int qtd_conf_load_good(struct qtd *d, const char *why);
 
 /* Send STATUS= to systemd: running, and whether the file on disk is what
  * runs. */

@@ -57,7 +57,7 @@ qt_check "stats json: a number" \
 qt_ct systemctl stop qtrackd.service
 qt_ct chgrp root $PROC
 qt_ct mkdir -p /run/systemd/system/qtrackd.service.d
-printf '[Service]\nExecStartPre=\nExecStartPre=/usr/sbin/qtrackd -n\n' |
+printf '[Service]\nExecStartPre=\n' |
 	qt_ct tee /run/systemd/system/qtrackd.service.d/nochgrp.conf >/dev/null
 qt_ct systemctl daemon-reload
 qt_ct systemctl start qtrackd.service
