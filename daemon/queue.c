@@ -121,21 +121,18 @@ static void queue_log_invalid(struct qtd_worker *w, const uint8_t *data,
 			      uint32_t caplen, uint32_t origlen,
 			      const struct qt_result *res)
 {
-	char src[64] = "?", dst[64] = "?";
+	char tuple[192];
 	struct qt_pkt pkt;
 
 	memset(&pkt, 0, sizeof(pkt));
 	if (data && qt_packet_parse(data, caplen, origlen, &pkt) == QT_R_NONE) {
-		qt_format_addr(pkt.tuple.family, &pkt.tuple.src, src,
-			       sizeof(src));
-		qt_format_addr(pkt.tuple.family, &pkt.tuple.dst, dst,
-			       sizeof(dst));
+		/* The protocol's own fields, as conntrack prints them: ports,
+		 * or ICMP type, code and id. */
+		qt_format_tuple(&pkt.tuple, tuple, sizeof(tuple));
 		log_rl(&rl_invalid, LOG_INFO,
-		       "queue %u: INVALID %s: proto=%u src=%s dst=%s sport=%u "
-		       "dport=%u len=%u",
+		       "queue %u: INVALID %s: proto=%u %s len=%u",
 		       w->queue_num, qt_reason_name(res->reason),
-		       pkt.tuple.proto, src, dst, pkt.tuple.sport,
-		       pkt.tuple.dport, origlen);
+		       pkt.tuple.proto, tuple, origlen);
 	} else {
 		log_rl(&rl_invalid, LOG_INFO,
 		       "queue %u: INVALID %s: caplen=%u len=%u", w->queue_num,
