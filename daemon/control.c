@@ -1371,9 +1371,22 @@ struct qt_control *control_open(struct qtd *d)
 	}
 	/* Permissions before listen(): nobody can connect until they are
 	 * right, and SO_PEERCRED is checked on every accept anyway. */
-	if (chmod(c->path, 0660) < 0 ||
-	    (c->have_group && chown(c->path, (uid_t)-1, c->gid) < 0)) {
-		log_warn("control: setting the owner and mode of %s", c->path);
+	if (chmod(c->path, 0660) < 0) {
+		log_warn("control: setting the mode of %s", c->path);
+		goto fail_unlink;
+	}
+	/* Without CAP_CHOWN a process may give its file only to a group it
+	 * belongs to; under the shipped unit that takes a drop-in. */
+	if (c->have_group && chown(c->path, (uid_t)-1, c->gid) < 0) {
+		if (errno == EPERM)
+			log_warnx("control: cannot give %s to group '%s': "
+				  "qtrackd is not a member of it (under "
+				  "systemd: systemctl edit qtrackd, "
+				  "[Service] SupplementaryGroups=%s)",
+				  c->path, conf->control.group,
+				  conf->control.group);
+		else
+			log_warn("control: setting the group of %s", c->path);
 		goto fail_unlink;
 	}
 	if (listen(c->fd, CTL_BACKLOG) < 0) {

@@ -43,6 +43,7 @@ for key in "Type=notify" "ExecStart=/usr/sbin/qtrackd" \
 	"ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
 	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" \
 	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd" \
+	"RuntimeDirectoryMode=0755" \
 	"StateDirectory=qtrack"; do
 	qt_check "unit has $key" grep -qxF "$key" "$unit"
 done
