@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "kdrops.h"
 #include "ctlreq.h"
 #include "format.h"
 #include "log.h"
@@ -381,6 +382,39 @@ static void ctl_emit_close_family(struct ctl_emit *e)
 		ctl_put(e->cl, "}", 1);
 }
 
+/* A counter that could not be read: "unavailable" in text, null in JSON,
+ * no sample in Prometheus (its way of saying unknown).  Never a 0 that
+ * looks like a reading. */
+static void ctl_emit_unavailable(struct ctl_emit *e, const struct ctl_metric *d,
+				 bool new_family, const char *label)
+{
+	const char *sep = e->first ? "" : ",";
+
+	switch (e->fmt) {
+	case QT_CTL_FMT_JSON:
+		if (!d->label)
+			ctl_printf(e->cl, "%s\"%s\":null", sep, d->key);
+		else if (new_family)
+			ctl_printf(e->cl, "%s\"%s\":{\"%s\":null", sep, d->key,
+				   label);
+		else
+			ctl_printf(e->cl, ",\"%s\":null", label);
+		e->first = false;
+		return;
+	case QT_CTL_FMT_PROMETHEUS:
+		if (new_family)
+			ctl_printf(e->cl, "# HELP %s %s\n# TYPE %s %s\n",
+				   d->prom, d->help, d->prom, d->type);
+		return;
+	case QT_CTL_FMT_TEXT:
+		if (d->label)
+			ctl_printf(e->cl, "%s.%s unavailable\n", d->key, label);
+		else
+			ctl_printf(e->cl, "%s unavailable\n", d->key);
+		return;
+	}
+}
+
 static void ctl_emit(struct ctl_emit *e, int m, const char *label, uint64_t v)
 {
 	const struct ctl_metric *d = &ctl_metrics[m];
@@ -391,6 +425,10 @@ static void ctl_emit(struct ctl_emit *e, int m, const char *label, uint64_t v)
 	if (new_family) {
 		ctl_emit_close_family(e);
 		e->cur = m;
+	}
+	if (v == QTD_KDROPS_UNAVAILABLE) {
+		ctl_emit_unavailable(e, d, new_family, label);
+		return;
 	}
 	switch (e->fmt) {
 	case QT_CTL_FMT_JSON:
@@ -422,31 +460,16 @@ static void ctl_emit(struct ctl_emit *e, int m, const char *label, uint64_t v)
 	}
 }
 
-/* The kernel's drop counters for queue @num from
- * /proc/net/netfilter/nfnetlink_queue (this network namespace's view):
- * fields 6 and 7 are queue_dropped and user_dropped.  A small procfs read
- * that never blocks on the network. */
-static void ctl_kernel_drops(uint16_t num, uint64_t *qdrop, uint64_t *udrop)
+/* The kernel's drop counters for queue @num, or QTD_KDROPS_UNAVAILABLE
+ * when the file cannot be read (0 when the queue is not listed). */
+static void ctl_kernel_drops(struct qtd *d, uint16_t num, uint64_t *qdrop,
+			     uint64_t *udrop)
 {
-	unsigned long long f[7];
-	char line[256];
-	FILE *fp;
+	struct qtd_kdrops k = {0};
+	int rc = qtd_kdrops_read(d, num, &k);
 
-	*qdrop = *udrop = 0;
-	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	if (!fp)
-		return;
-	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &f[0],
-			   &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]) != 7)
-			continue;
-		if (f[0] == num) {
-			*qdrop = f[5];
-			*udrop = f[6];
-			break;
-		}
-	}
-	fclose(fp);
+	*qdrop = rc < 0 ? QTD_KDROPS_UNAVAILABLE : k.queue_dropped;
+	*udrop = rc < 0 ? QTD_KDROPS_UNAVAILABLE : k.user_dropped;
 }
 
 /* TCP, UDP, ICMP and ICMPv6 are always in the per-protocol families, so
@@ -577,7 +600,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 		int m;
 
 		for (i = 0; i < nq; i++)
-			ctl_kernel_drops(d->workers[i].queue_num, &kd[i],
+			ctl_kernel_drops(d, d->workers[i].queue_num, &kd[i],
 					 &ud[i]);
 		for (m = M_Q_RECEIVED; m <= M_Q_UDROP; m++) {
 			for (i = 0; i < nq; i++) {
@@ -873,7 +896,7 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 {
 	struct qt_control *c = cl->c;
 	struct qtd *d = c->d;
-	char err[256];
+	char err[512];
 	size_t n = 0;
 	unsigned i;
 
@@ -917,6 +940,15 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 	case QT_CTL_EXPECT:
 		/* Expectations stream like list: a walk, chunk by chunk. */
 		ctl_walk_start(cl);
+		return;
+	case QT_CTL_RELOAD:
+		/* Synchronous: the reply is the reload's outcome, which is
+		 * what lets systemctl reload fail when the file is refused. */
+		if (qtd_reload(d, err, sizeof(err)) < 0) {
+			ctl_reply_err(cl, err);
+			return;
+		}
+		ctl_reply_ok(cl);
 		return;
 	case QT_CTL_CMD_MAX:
 		break;
@@ -1344,9 +1376,22 @@ struct qt_control *control_open(struct qtd *d)
 	}
 	/* Permissions before listen(): nobody can connect until they are
 	 * right, and SO_PEERCRED is checked on every accept anyway. */
-	if (chmod(c->path, 0660) < 0 ||
-	    (c->have_group && chown(c->path, (uid_t)-1, c->gid) < 0)) {
-		log_warn("control: setting the owner and mode of %s", c->path);
+	if (chmod(c->path, 0660) < 0) {
+		log_warn("control: setting the mode of %s", c->path);
+		goto fail_unlink;
+	}
+	/* Without CAP_CHOWN a process may give its file only to a group it
+	 * belongs to; under the shipped unit that takes a drop-in. */
+	if (c->have_group && chown(c->path, (uid_t)-1, c->gid) < 0) {
+		if (errno == EPERM)
+			log_warnx("control: cannot give %s to group '%s': "
+				  "qtrackd is not a member of it (under "
+				  "systemd: systemctl edit qtrackd, "
+				  "[Service] SupplementaryGroups=%s)",
+				  c->path, conf->control.group,
+				  conf->control.group);
+		else
+			log_warn("control: setting the group of %s", c->path);
 		goto fail_unlink;
 	}
 	if (listen(c->fd, CTL_BACKLOG) < 0) {

@@ -1,28 +1,62 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * log.c - stderr or syslog logging with a rate limiter for the packet path.
+ *
+ * qtrackd runs in the foreground, so standard error is where its messages
+ * go unless [log] syslog says otherwise: a terminal shows them, and under
+ * systemd the journal reads them.  When standard error is the journal's
+ * stream (JOURNAL_STREAM names its device and inode) each line starts with
+ * the sd-daemon "<N>" priority prefix, so warnings keep their level there.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <pthread.h>
 
 #include "log.h"
 
-static int log_debug_on; /* -d: stderr, debug messages shown */
+static int log_debug_on; /* -d: stderr forced, debug messages shown */
+static int log_syslog;	 /* messages go to syslog */
+static int log_journal;	 /* stderr is the journal: "<N>" prefixes */
 static pthread_mutex_t log_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_verbose;
+
+/* Whether fd 2 is the stream $JOURNAL_STREAM ("DEVICE:INODE") names. */
+static int log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(2, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(int debug)
 {
 	log_debug_on = debug;
 	log_verbose = debug;
-	if (!debug)
-		openlog("qtrackd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_journal = log_stderr_is_journal();
 	tzset();
+}
+
+void log_use_syslog(int on)
+{
+	if (log_debug_on)
+		on = 0;
+	if (on && !log_syslog)
+		openlog("qtrackd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!on && log_syslog)
+		closelog();
+	log_syslog = on;
 }
 
 void log_setverbose(int verbose)
@@ -39,13 +73,16 @@ static void log_vwrite(int pri, const char *fmt, va_list ap)
 {
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
-	if (log_debug_on) {
+	if (!log_syslog) {
 		/* One write per line so lines from a test's background
 		 * daemon never interleave half-way. */
 		char line[1024];
 
 		vsnprintf(line, sizeof(line), fmt, ap);
-		fprintf(stderr, "qtrackd: %s\n", line);
+		if (log_journal)
+			fprintf(stderr, "<%d>%s\n", pri, line);
+		else
+			fprintf(stderr, "qtrackd: %s\n", line);
 		fflush(stderr);
 	} else {
 		vsyslog(pri, fmt, ap);

@@ -2,8 +2,9 @@
 /*
  * log.h - qtrackd's logging, in the OpenBSD daemon style.
  *
- * log_init(1) sends everything to stderr, debug messages included (qtrackd
- * -d); log_init(0) sends to syslog and drops debug messages.  log_warn()
+ * log_init() sends messages to stderr; log_init(1) shows debug messages too
+ * (qtrackd -d), log_init(0) drops them.  log_use_syslog(1) switches to
+ * syslog ([log] syslog = yes), except under -d.  log_warn()
  * appends strerror(errno); the x variants do not.  fatal() and fatalx() log
  * and exit(1).
  *
@@ -19,6 +20,7 @@
 #include <syslog.h>
 
 void log_init(int debug);
+void log_use_syslog(int on);
 void log_setverbose(int verbose);
 /* Non-zero when debug messages are shown: skip formatting them if not. */
 int log_debug_enabled(void);

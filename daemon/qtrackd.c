@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "format.h"
+#include "kdrops.h"
 #include "log.h"
 #include "qtrackd.h"
 #include "queue.h"
@@ -154,16 +155,43 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 	log_debug("queue %u: %s", w->queue_num, line);
 }
 
-/* Idle expiry, on the worker's loop. */
+/* Idle expiry, on the worker's loop; the loop also shows it is alive. */
 static void qtd_worker_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct qtd_worker *w = t->data;
+	uint64_t now = qtd_now_ms();
 
 	(void)loop;
 	(void)revents;
 	qtd_worker_lock(w);
-	qt_engine_expire(w->engine, qtd_now_ms(), 0);
+	qt_engine_expire(w->engine, now, 0);
 	qtd_worker_unlock(w);
+	__atomic_store_n(&w->alive_ms, now, __ATOMIC_RELAXED);
+}
+
+/*
+ * systemd's watchdog (WatchdogSec=): WATCHDOG=1 goes out twice per period,
+ * but only while every packet loop has turned within half a period.  With
+ * one queue the packet loop is this loop; with several, a worker thread
+ * stuck in a batch or on a lock stops the pings as surely as a stopped
+ * process, and systemd restarts qtrackd.
+ */
+static void qtd_watchdog(struct qtd *d)
+{
+	uint64_t now = qtd_now_ms();
+	unsigned i;
+
+	if (!d->watchdog_ms || now - d->watchdog_last_ms < d->watchdog_ms / 2)
+		return;
+	for (i = 0; i < d->nworkers; i++) {
+		uint64_t alive = __atomic_load_n(&d->workers[i].alive_ms,
+						 __ATOMIC_RELAXED);
+
+		if (now - alive > d->watchdog_ms / 2)
+			return;
+	}
+	sd_notify(0, "WATCHDOG=1");
+	d->watchdog_last_ms = now;
 }
 
 /* A stop or reconfigure request from the main thread. */
@@ -227,19 +255,42 @@ static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	d->ticks++;
+	qtd_watchdog(d);
 	if (d->ticks % QTD_DROPCHECK_TICKS)
 		return;
-	for (i = 0; i < d->nworkers; i++) {
-		queue_check_drops(&d->workers[i]);
+	qtd_kdrops_check(d);
+	for (i = 0; i < d->nworkers; i++)
 		queue_check_confirm(&d->workers[i]);
-	}
+	qtd_conf_watch(d);
+}
+
+/* WatchdogSec= of the unit, if any: its period, and a first ping. */
+static void qtd_watchdog_start(struct qtd *d)
+{
+	uint64_t usec = 0;
+	unsigned i;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || !usec)
+		return;
+	d->watchdog_ms = usec / 1000 ? usec / 1000 : 1;
+	for (i = 0; i < d->nworkers; i++)
+		__atomic_store_n(&d->workers[i].alive_ms, qtd_now_ms(),
+				 __ATOMIC_RELAXED);
+	log_info("watchdog: a ping every %llu ms while every queue's loop "
+		 "turns",
+		 (unsigned long long)d->watchdog_ms / 2);
+	sd_notify(0, "WATCHDOG=1");
+	d->watchdog_last_ms = qtd_now_ms();
 }
 
 static void qtd_sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	char err[512];
+
 	(void)loop;
 	(void)revents;
-	qtd_reload(s->data);
+	/* The outcome is logged; `qtrackctl reload` also returns it. */
+	(void)qtd_reload(s->data, err, sizeof(err));
 }
 
 static void qtd_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
@@ -386,7 +437,7 @@ static int qtd_check(struct qtd *d, int verbose)
 	size_t n;
 	char *buf;
 
-	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, err,
+	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, NULL, err,
 			  sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -413,6 +464,7 @@ int main(int argc, char **argv)
 	char err[512];
 
 	d->conf_path = QT_CONF_DEFAULT_PATH;
+	d->kdrops_fd = -1;
 	while ((ch = getopt(argc, argv, "c:dnvh")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -441,9 +493,15 @@ int main(int argc, char **argv)
 		return qtd_check(d, verbose);
 
 	log_init(debug);
-	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf, err,
-			  sizeof(err)) < 0)
-		fatalx("%s", err);
+	/* A broken file must not keep a firewall's tracker down when a
+	 * configuration that worked is at hand (qtrackd.8, LAST KNOWN GOOD
+	 * CONFIGURATION). */
+	if (qtd_conf_load(d->conf_path, d->conf_explicit, &d->conf,
+			  &d->conf_stamp, err, sizeof(err)) < 0) {
+		if (qtd_conf_load_good(d, err) < 0)
+			fatalx("%s", err);
+	}
+	log_use_syslog(d->conf.log.syslog);
 
 	/* A peer that vanishes from the control socket must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -455,6 +513,7 @@ int main(int argc, char **argv)
 	d->evasync.data = d;
 	ev_async_start(d->loop, &d->evasync);
 	qtd_workers_start(d);
+	qtd_kdrops_open(d);
 	d->control = control_open(d);
 	if (!d->control)
 		fatalx("cannot open the control socket %s",
@@ -475,7 +534,11 @@ int main(int argc, char **argv)
 
 	log_info("started: queues %u-%u, config %s", d->conf.queue.num_first,
 		 d->conf.queue.num_last, d->conf_path);
-	sd_notify(0, "READY=1\nSTATUS=running");
+	qtd_watchdog_start(d);
+	sd_notify(0, "READY=1");
+	qtd_status_update(d);
+	if (!d->on_lastgood)
+		qtd_conf_save_good(d);
 	ev_run(d->loop, 0);
 
 	qtd_shutdown(d);

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <ev.h>
 
@@ -33,6 +35,15 @@ struct qtd_qstats {
 	uint64_t errors;   /* other receive/send errors */
 	uint64_t unparsed; /* packets the engine could not parse */
 	uint64_t xrelated; /* ICMP errors found RELATED in another shard */
+};
+
+/* Which version of the configuration file was loaded. */
+struct qtd_conf_stamp {
+	bool exists; /* false: the default path was missing */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
 };
 
 struct qtd_evring; /* engine events from a worker thread (qtrackd.c) */
@@ -53,12 +64,23 @@ struct qtd_worker {
 	bool reconf;		  /* atomic: next_conf holds queue parameters */
 	struct qt_conf next_conf; /* guarded by lock */
 	struct qtd_evring *ring;
+	/* Milliseconds (qtd_now_ms) of the last turn of this worker's
+	 * loop: the watchdog pings only while every packet loop turns. */
+	uint64_t alive_ms; /* atomic */
+	/* The kernel's drop counters at the last look (main thread). */
+	uint64_t kdrop_queue, kdrop_user;
+	bool kdrop_seen;
 };
 
 struct qtd {
 	struct ev_loop *loop;
 	const char *conf_path;
 	struct qt_conf conf; /* the configuration in force */
+	struct qtd_conf_stamp conf_stamp; /* the file it came from */
+	/* Why the file on disk is not what runs ("" when it is): for the
+	 * status line systemctl status shows. */
+	char conf_note[768];
+	bool on_lastgood; /* started on the last-known-good copy */
 	struct qtd_worker *workers;
 	unsigned nworkers;
 	struct qt_control *control; /* control socket, NULL if off */
@@ -66,7 +88,10 @@ struct qtd {
 	bool conf_explicit; /* -c given: a missing file is fatal */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer tick; /* housekeeping: kernel drop counters */
+	int kdrops_fd; /* /proc/net/netfilter/nfnetlink_queue, or -1 */
 	unsigned ticks;
+	uint64_t watchdog_ms;	   /* WatchdogSec= in ms, 0 when off */
+	uint64_t watchdog_last_ms; /* last WATCHDOG=1 sent */
 	bool threaded;		 /* workers run on their own threads */
 	ev_async evasync;	 /* a worker's event ring has entries */
 	unsigned events_wanted;	 /* atomic: subscribers exist */
@@ -97,12 +122,37 @@ uint64_t qtd_now_ms(void);
  * qtd_conf_load - defaults, then @path parsed on top (config.c).
  * A missing file is an error only if @must_exist.  Returns 0, or -1 with
  * "cannot read FILE: reason" or "FILE:LINE: [section] key: reason" in @err.
+ * @stamp (may be NULL) receives the identity of the version read.
  */
 int qtd_conf_load(const char *path, bool must_exist, struct qt_conf *c,
-		  char *err, size_t errlen);
+		  struct qtd_conf_stamp *stamp, char *err, size_t errlen);
 
-/* SIGHUP: parse, validate, check, reconfigure every engine, swap.  Any
- * failure is logged and the configuration in force stays (config.c). */
-void qtd_reload(struct qtd *d);
+/* SIGHUP or the control socket's reload: parse, validate, check,
+ * reconfigure every engine, swap.  Returns 0, or -1 with the reason in
+ * @err; on failure the configuration in force stays, and the status line
+ * says the file on disk is not what runs (config.c). */
+int qtd_reload(struct qtd *d, char *err, size_t errlen);
+
+/*
+ * The last-known-good copy: QTD_LASTGOOD_NAME in the state directory
+ * systemd gives the unit ($STATE_DIRECTORY, StateDirectory=qtrack), the
+ * normalised configuration in force, rewritten after every successful
+ * start and reload (config.c).  None when run without one.
+ */
+#define QTD_LASTGOOD_NAME "last-good.conf"
+void qtd_conf_save_good(struct qtd *d);
+
+/* Start-up found the file unusable for reason @why: load the copy into
+ * d->conf and say so loudly (log, status line).  0, or -1 if there is no
+ * usable copy. */
+int qtd_conf_load_good(struct qtd *d, const char *why);
+
+/* Send STATUS= to systemd: running, and whether the file on disk is what
+ * runs. */
+void qtd_status_update(struct qtd *d);
+
+/* Look whether the file changed on disk since it was loaded; if so, say
+ * so once in the log and in the status line. */
+void qtd_conf_watch(struct qtd *d);
 
 #endif

@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -47,6 +50,7 @@ struct queue_io {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
+	uint32_t cfg_seq; /* queue_configure()'s message awaiting its answer */
 	ev_io watcher;
 	char *rx; /* QUEUE_RX_BUDGET buffers of QUEUE_RX_SIZE */
 	struct mmsghdr msgs[QUEUE_RX_BUDGET];
@@ -58,9 +62,6 @@ struct queue_io {
 	struct qt_input in[QUEUE_BATCH_MAX];
 	uint32_t ids[QUEUE_BATCH_MAX];
 	struct qt_result res[QUEUE_BATCH_MAX];
-	uint64_t kern_dropped; /* last seen in /proc */
-	uint64_t user_dropped;
-	bool proc_seen;
 	uint8_t confirm_seen;  /* 1 IPv4, 2 IPv6: a confirm rule's packet */
 	uint8_t confirm_check; /* queue_check_confirm()'s progress */
 	uint64_t fragments; /* the engine's fragment count last looked at */
@@ -122,21 +123,18 @@ static void queue_log_invalid(struct qtd_worker *w, const uint8_t *data,
 			      uint32_t caplen, uint32_t origlen,
 			      const struct qt_result *res)
 {
-	char src[64] = "?", dst[64] = "?";
+	char tuple[192];
 	struct qt_pkt pkt;
 
 	memset(&pkt, 0, sizeof(pkt));
 	if (data && qt_packet_parse(data, caplen, origlen, &pkt) == QT_R_NONE) {
-		qt_format_addr(pkt.tuple.family, &pkt.tuple.src, src,
-			       sizeof(src));
-		qt_format_addr(pkt.tuple.family, &pkt.tuple.dst, dst,
-			       sizeof(dst));
+		/* The protocol's own fields, as conntrack prints them: ports,
+		 * or ICMP type, code and id. */
+		qt_format_tuple(&pkt.tuple, tuple, sizeof(tuple));
 		log_rl(&rl_invalid, LOG_INFO,
-		       "queue %u: INVALID %s: proto=%u src=%s dst=%s sport=%u "
-		       "dport=%u len=%u",
+		       "queue %u: INVALID %s: proto=%u %s len=%u",
 		       w->queue_num, qt_reason_name(res->reason),
-		       pkt.tuple.proto, src, dst, pkt.tuple.sport,
-		       pkt.tuple.dport, origlen);
+		       pkt.tuple.proto, tuple, origlen);
 	} else {
 		log_rl(&rl_invalid, LOG_INFO,
 		       "queue %u: INVALID %s: caplen=%u len=%u", w->queue_num,
@@ -382,6 +380,7 @@ static void queue_batch_finish(struct qtd_worker *w, uint64_t now)
 static int queue_dispatch(struct qtd_worker *w, const char *buf, size_t len,
 			  uint64_t now, uint32_t ack_seq, int *ack_err)
 {
+	struct queue_io *io = queue_io(w);
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	int left = (int)len;
 	int acked = 0;
@@ -395,6 +394,16 @@ static int queue_dispatch(struct qtd_worker *w, const char *buf, size_t len,
 			if (ack_seq && nlh->nlmsg_seq == ack_seq) {
 				*ack_err = e->error;
 				acked = 1;
+			} else if (io->cfg_seq &&
+				   nlh->nlmsg_seq == io->cfg_seq) {
+				/* The answer to queue_configure(). */
+				io->cfg_seq = 0;
+				if (e->error)
+					log_warnx("queue %u: the kernel refused "
+						  "the new queue parameters: "
+						  "%s",
+						  w->queue_num,
+						  strerror(-e->error));
 			} else if (e->error) {
 				w->qstats.errors++;
 				log_rl(&rl_msg, LOG_WARNING,
@@ -558,35 +567,29 @@ static void queue_put_params(struct nlmsghdr *nlh, const struct qt_conf *conf)
 			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
 }
 
-/* The netlink port id that holds @queue_num according to
- * /proc/net/netfilter/nfnetlink_queue, or 0 if none does. */
-static unsigned long queue_owner(uint16_t queue_num)
+/* Whether this process holds CAP_NET_ADMIN in its effective set.  The
+ * capget(2) system call, to need no libcap for one bit. */
+static bool queue_have_net_admin(void)
 {
-	unsigned long num, portid, owner = 0;
-	char line[256];
-	FILE *fp;
+	struct __user_cap_header_struct hdr = {
+	    .version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	if (!fp)
-		return 0;
-	while (fgets(line, sizeof(line), fp))
-		if (sscanf(line, "%lu %lu", &num, &portid) == 2 &&
-		    num == queue_num) {
-			owner = portid;
-			break;
-		}
-	fclose(fp);
-	return owner;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective &
+	       CAP_TO_MASK(CAP_NET_ADMIN);
 }
 
 static void queue_bind_error(struct qtd_worker *w, int e, char *err,
 			     size_t errlen)
 {
-	unsigned long owner;
-
 	/* The kernel answers EPERM both to a caller without CAP_NET_ADMIN
-	 * and to a bind of a queue that another socket holds. */
-	if (e == EPERM && (owner = queue_owner(w->queue_num)) != 0)
+	 * and to a bind of a queue that another socket holds.  Holding the
+	 * capability tells them apart without reading the 0440 proc file. */
+	if (e == EPERM && queue_have_net_admin())
 		e = EBUSY;
 	switch (e) {
 	case EPERM:
@@ -693,17 +696,24 @@ fail:
 int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		    size_t errlen)
 {
+	struct queue_io *io = queue_io(w);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
 	queue_set_rcvbuf(w, conf->queue.rcvbuf);
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
 	queue_put_params(nlh, conf);
-	if (queue_config_send(w, nlh) < 0) {
+	/* Posted, not awaited: the kernel's answer arrives among the
+	 * packets and queue_dispatch() reports a refusal.  Waiting here
+	 * would hold the packets read meanwhile outside their batches. */
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = ++io->seq;
+	if (mnl_socket_sendto(io->nl, nlh, nlh->nlmsg_len) < 0) {
 		snprintf(err, errlen, "configuring queue %u: %s", w->queue_num,
 			 strerror(errno));
 		return -1;
 	}
+	io->cfg_seq = nlh->nlmsg_seq;
 	return 0;
 }
 
@@ -780,40 +790,4 @@ void queue_check_confirm(struct qtd_worker *w)
 			  "confirm rules of the shipped rule sets, see "
 			  "qtrackd(8), CONFIRMATION)",
 			  w->queue_num);
-}
-
-void queue_check_drops(struct qtd_worker *w)
-{
-	struct queue_io *io = queue_io(w);
-	unsigned long long f[8];
-	char line[256];
-	FILE *fp;
-
-	if (!io)
-		return;
-	fp = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	if (!fp)
-		return;
-	/* queue_num portid total copy_mode copy_range queue_dropped
-	 * user_dropped id_sequence 1 */
-	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu %llu",
-			   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
-			   &f[7]) != 8 ||
-		    f[0] != w->queue_num)
-			continue;
-		if (io->proc_seen &&
-		    (f[5] > io->kern_dropped || f[6] > io->user_dropped))
-			log_warnx("queue %u: the kernel dropped %llu packets "
-				  "(queue full, raise [queue] maxlen) and %llu "
-				  "(netlink buffer full, raise [queue] rcvbuf) "
-				  "since the last check",
-				  w->queue_num, f[5] - io->kern_dropped,
-				  f[6] - io->user_dropped);
-		io->kern_dropped = f[5];
-		io->user_dropped = f[6];
-		io->proc_seen = true;
-		break;
-	}
-	fclose(fp);
 }

@@ -25,7 +25,9 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 	       size_t errlen);
 
 /* Apply the queue parameters of @conf to a bound queue (after a reload).
- * The queue number cannot change.  0, or -1 with a message in @err. */
+ * The queue number cannot change.  The message is sent without waiting
+ * for the kernel's answer; a refusal is logged when it arrives.  0, or -1
+ * with a message in @err if it could not be sent. */
 int queue_configure(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		    size_t errlen);
 
@@ -41,11 +43,6 @@ void queue_drain(struct qtd_worker *w);
  * for the queue are dropped by the kernel; packets arriving later follow
  * the rule's --queue-bypass. */
 void queue_close(struct qtd_worker *w);
-
-/* Compare the kernel's drop counters for this queue (from
- * /proc/net/netfilter/nfnetlink_queue) with the last look and warn when
- * they grew. */
-void queue_check_drops(struct qtd_worker *w);
 
 /* Warn once if connections were made but no confirm rule's packet came
  * (called with the drop check, without the worker's lock). */

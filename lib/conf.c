@@ -239,6 +239,10 @@ static const struct qt_conf_key conf_keys[] = {
 	  SYSCTL("log_invalid"),
 	  .help = "Log every INVALID packet with its reason (rate-limited).",
 	  FIELD(log.invalid) },
+	{ .section = "log", .key = "syslog", BOOL, .def = "no",
+	  .help = "Send messages to syslog instead of standard error (which "
+		  "the journal reads under systemd).",
+	  FIELD(log.syslog) },
 };
 
 /* clang-format on */

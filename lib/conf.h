@@ -112,6 +112,7 @@ struct qt_conf {
 	} control;
 	struct {
 		bool invalid;		/* log every INVALID packet (rate-limited) */
+		bool syslog;		/* syslog instead of stderr */
 	} log;
 };
 

@@ -107,6 +107,18 @@ static void fmt_tuple(struct qt_strbuf *o, const struct qt_tuple *t)
 	}
 }
 
+size_t qt_format_tuple(const struct qt_tuple *t, char *buf, size_t len)
+{
+	struct qt_strbuf out;
+
+	fmt_init(&out, buf, len);
+	fmt_tuple(&out, t);
+	/* Every field ends in a blank; drop the last one. */
+	if (out.n <= len)
+		buf[out.n - 1] = '\0';
+	return out.n - 1;
+}
+
 size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		      char *buf, size_t len)
 {

@@ -31,6 +31,12 @@ struct qt_format_opts {
 size_t qt_format_conn(const struct qt_conn *ct,
 		      const struct qt_format_opts *o, char *buf, size_t len);
 
+/* One direction's tuple as conntrack prints it, no newline: "src=A dst=B
+ * sport=N dport=M" for protocols with ports, "src=A dst=B type=T code=C
+ * id=I" for ICMP and ICMPv6, "src=A dst=B" for the rest.  Returns the
+ * length needed, like snprintf. */
+size_t qt_format_tuple(const struct qt_tuple *t, char *buf, size_t len);
+
 /* The same data as one JSON object, no newline. */
 size_t qt_format_conn_json(const struct qt_conn *ct,
 			   const struct qt_format_opts *o, char *buf,

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "ctlreq.h"
+#include "qtrackctl.h"
 
 #define CTL_READBUF (64 * 1024)
 
@@ -32,25 +33,31 @@ static const struct {
     {"list", 'L', QT_CTL_LIST},	  {"count", 'C', QT_CTL_COUNT},
     {"stats", 'S', QT_CTL_STATS}, {"events", 'E', QT_CTL_EVENTS},
     {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
-    {"expect", 0, QT_CTL_EXPECT},
+    {"expect", 0, QT_CTL_EXPECT}, {"reload", 0, QT_CTL_RELOAD},
 };
 
 static void usage(FILE *fp, int rc)
 {
 	fprintf(fp,
-		"usage: qtrackctl [-s SOCKET] [-c FILE] COMMAND [-o FORMAT] "
-		"[filters]\n"
+		"usage: qtrackctl [--socket SOCKET] [-c FILE] COMMAND "
+		"[-o FORMAT] [filters]\n"
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
-		"          delete (-D), expect\n"
+		"          delete (-D), get (-G), expect, reload\n"
 		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
-		"-o prometheus (stats)\n"
-		"filters:  -f ipv4|ipv6, -p PROTO, --src ADDR, --dst ADDR,\n"
+		"-o prometheus (stats),\n"
+		"          -o extended (list)\n"
+		"filters:  -f ipv4|ipv6, -p PROTO, -s|--src ADDR, -d|--dst ADDR,\n"
+		"          -r|--reply-src ADDR, -q|--reply-dst ADDR,\n"
 		"          --sport N, --dport N, --state TCPSTATE,\n"
+		"          -m|--mark MARK[/MASK], --status ASSURED|SEEN_REPLY|"
+		"UNSET,\n"
 		"          --icmp-type N, --icmp-code N, --icmp-id N\n"
-		"delete:   -p PROTO --src ADDR --dst ADDR "
-		"(--sport N --dport N | --icmp-id N)\n");
+		"events:   -e NEW,UPDATE,DESTROY|ALL\n"
+		"delete:   a whole tuple (-p PROTO -s ADDR -d ADDR --sport N "
+		"--dport N),\n"
+		"          or any filters: every match is deleted\n");
 	exit(rc);
 }
 
@@ -67,6 +74,32 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/*
+ * A file with a mistake elsewhere still names the socket: parse its
+ * [control] section alone (into @conf), so that `qtrackctl reload` can
+ * reach the daemon and hear why the file is refused, and the running
+ * daemon stays reachable while the file is being edited.  Lines of other
+ * sections become blank lines, which keeps line numbers.  0, or -1.
+ */
+static int socket_from_section(struct qt_conf *conf, char *text,
+			       const char *path)
+{
+	char err[512], *p, *eol;
+	bool keep = false;
+
+	for (p = text; *p; p = eol + (*eol != '\0')) {
+		char *q = p + strspn(p, " \t");
+
+		eol = p + strcspn(p, "\n");
+		if (*q == '[')
+			keep = !strncmp(q, "[control]", 9);
+		if (!keep)
+			memset(p, ' ', (size_t)(eol - p));
+	}
+	qt_conf_init(conf);
+	return qt_conf_parse(conf, text, path, err, sizeof(err));
 }
 
 /* The socket [control] socket names in @path.  A missing default file is
@@ -98,7 +131,8 @@ static void socket_from_conf(const char *path, bool must_exist, char *sock,
 	text[n] = '\0';
 	fclose(fp);
 	qt_conf_init(&conf);
-	if (qt_conf_parse(&conf, text, path, err, sizeof(err)) < 0)
+	if (qt_conf_parse(&conf, text, path, err, sizeof(err)) < 0 &&
+	    socket_from_section(&conf, text, path) < 0)
 		die("%s", err);
 	free(text);
 	snprintf(sock, socklen, "%s", conf.control.socket);
@@ -148,6 +182,14 @@ struct reply {
 	int send_errno;		  /* the request did not go out */
 	unsigned long long lines; /* data lines printed */
 	char first[64];		  /* first data line (flush count) */
+	/* conntrack(8) habits carried out here (qtrackctl-compat.c). */
+	const struct ctl_post *post; /* filters on whole list lines */
+	unsigned evmask;	     /* -e: events to show, 0 = all */
+	bool extended;		     /* -o extended */
+	bool quiet;		     /* count only (-C with filters) */
+	char **keep;		     /* -D with a partial filter: matches */
+	size_t nkeep;
+	bool soft_err; /* an ERR ends the reply instead of exiting */
 };
 
 /* One line of the reply, without its newline.  Returns 1 when the reply
@@ -157,12 +199,33 @@ static int reply_line(struct reply *r, const char *line, size_t len)
 	if (len == 2 && !memcmp(line, "OK", 2))
 		return 1;
 	if (len >= 4 && !memcmp(line, "ERR ", 4)) {
+		if (r->soft_err)
+			return 1;
 		fflush(stdout);
 		die("%.*s", (int)(len - 4), line + 4);
+	}
+	if (r->post && !ctl_post_match(r->post, line, len))
+		return 0;
+	if (r->evmask && !ctl_event_match(r->evmask, line, len))
+		return 0;
+	if (r->keep) {
+		char *copy = strndup(line, len);
+		char **more = realloc(r->keep, (r->nkeep + 2) * sizeof(*more));
+
+		if (!copy || !more)
+			die("out of memory");
+		r->keep = more;
+		r->keep[r->nkeep++] = copy;
+		r->keep[r->nkeep] = NULL;
+		return 0;
 	}
 	if (r->lines == 0)
 		snprintf(r->first, sizeof(r->first), "%.*s", (int)len, line);
 	r->lines++;
+	if (r->quiet)
+		return 0;
+	if (r->extended)
+		fputs(ctl_extended_prefix(line, len), stdout);
 	if (r->cmd == QT_CTL_FLUSH)
 		return 0; /* the count goes into the summary */
 	fwrite(line, 1, len, stdout);
@@ -197,6 +260,9 @@ static void reply_summary(const struct reply *r)
 			"qtrackctl: %llu expectation entries have been "
 			"shown.\n",
 			r->lines);
+		break;
+	case QT_CTL_RELOAD:
+		fprintf(stderr, "qtrackctl: the configuration is reloaded.\n");
 		break;
 	default:
 		break;
@@ -251,7 +317,14 @@ static int read_reply(int fd, struct reply *r)
 	die("the daemon closed the connection before the reply ended");
 }
 
+/* A filter option as given, turned into a key=value word later. */
+struct filter_word {
+	int opt;
+	const char *arg;
+};
+
 enum {
+	OPT_SOCKET = 255,
 	OPT_SRC = 256,
 	OPT_DST,
 	OPT_SPORT,
@@ -260,6 +333,7 @@ enum {
 	OPT_ICMP_TYPE,
 	OPT_ICMP_CODE,
 	OPT_ICMP_ID,
+	OPT_STATUS,
 };
 
 /* Options that become a key=value word of the request. */
@@ -290,10 +364,77 @@ static const char *opt_key(int opt)
 	return NULL;
 }
 
+/* Build @r for @cmd from the format and the filter words. */
+static int request_build(struct qt_ctlreq *r, enum qt_ctl_cmd cmd,
+			 bool unconfirmed, const char *fmt,
+			 const struct filter_word *words, size_t nwords,
+			 char *err, size_t errlen)
+{
+	char word[QT_CTL_MAX_LINE], why[200];
+	size_t i, n;
+
+	qt_ctlreq_init(r, cmd);
+	if (unconfirmed)
+		r->f.have |= QT_CTLF_UNCONFIRMED;
+	if (fmt && qt_ctlreq_set(r, fmt, strlen(fmt), why, sizeof(why))) {
+		snprintf(err, errlen, "-o %.32s: %s", fmt, why);
+		return -1;
+	}
+	for (i = 0; i < nwords; i++) {
+		n = (size_t)snprintf(word, sizeof(word), "%s=%s",
+				     opt_key(words[i].opt), words[i].arg);
+		if (n >= sizeof(word)) {
+			snprintf(err, errlen, "filter too long");
+			return -1;
+		}
+		if (qt_ctlreq_set(r, word, n, err, errlen))
+			return -1;
+	}
+	/* Like conntrack, --state alone means TCP. */
+	if ((r->f.have & QT_CTLF_STATE) && !(r->f.have & QT_CTLF_PROTO) &&
+	    qt_ctlreq_set(r, "proto=tcp", 9, err, errlen))
+		return -1;
+	return qt_ctlreq_check(r, err, errlen);
+}
+
+/* Delete each connection @listed kept, by its original tuple, printing
+ * the removed entries; one that expired meanwhile is skipped. */
+static void delete_each(const char *sock, struct reply *listed)
+{
+	unsigned long long deleted = 0;
+	char line[QT_CTL_MAX_LINE + 1];
+	size_t i;
+
+	for (i = 0; i < listed->nkeep; i++) {
+		char *l = listed->keep[i];
+		struct reply rep;
+		size_t n;
+		int fd;
+
+		if (ctl_delete_request(l, strlen(l), line, sizeof(line) - 1))
+			continue;
+		n = strlen(line);
+		line[n++] = '\n';
+		fd = ctl_connect(sock);
+		memset(&rep, 0, sizeof(rep));
+		rep.cmd = QT_CTL_DELETE;
+		rep.soft_err = true;
+		rep.send_errno = send_all(fd, line, n);
+		read_reply(fd, &rep);
+		close(fd);
+		deleted += rep.lines;
+		free(l);
+	}
+	free(listed->keep);
+	fflush(stdout);
+	fprintf(stderr, "qtrackctl: %llu flow entries have been deleted.\n",
+		deleted);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 's'},
+	    {"socket", required_argument, NULL, OPT_SOCKET},
 	    {"config", required_argument, NULL, 'c'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"proto", required_argument, NULL, 'p'},
@@ -310,39 +451,94 @@ int main(int argc, char **argv)
 	    {"icmp-type", required_argument, NULL, OPT_ICMP_TYPE},
 	    {"icmp-code", required_argument, NULL, OPT_ICMP_CODE},
 	    {"icmp-id", required_argument, NULL, OPT_ICMP_ID},
+	    {"reply-src", required_argument, NULL, 'r'},
+	    {"reply-dst", required_argument, NULL, 'q'},
+	    {"mark", required_argument, NULL, 'm'},
+	    {"status", required_argument, NULL, OPT_STATUS},
+	    {"event-mask", required_argument, NULL, 'e'},
+	    {"dump", no_argument, NULL, 'L'},
+	    {"get", no_argument, NULL, 'G'},
+	    {"delete", no_argument, NULL, 'D'},
+	    {"flush", no_argument, NULL, 'F'},
+	    {"stats", no_argument, NULL, 'S'},
+	    {"count", no_argument, NULL, 'C'},
+	    {"event", no_argument, NULL, 'E'},
+	    {"update", no_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	/* Filters are collected first: the command, which decides what is
 	 * allowed, may come after them on the command line. */
-	struct {
-		int opt;
-		const char *arg;
-	} words[32];
+	struct filter_word words[32];
 	struct qt_ctlreq req;
 	struct reply rep;
 	char sock[108] = QT_CONF_DEFAULT_SOCKET;
-	char line[QT_CTL_MAX_LINE + 1], err[256], word[QT_CTL_MAX_LINE];
+	char line[QT_CTL_MAX_LINE + 1], err[256];
 	const char *sockarg = NULL, *confarg = NULL, *fmt = NULL, *cmdword;
 	size_t nwords = 0, i, n;
 	int ch, fd, cmd = -1;
-	bool unconfirmed = false;
+	bool unconfirmed = false, get = false, extended = false;
+	bool partial = false, counting = false;
+	struct ctl_post post;
+	unsigned evmask = 0;
 
-	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:hLCSEFD", longopts,
-				 NULL)) != -1) {
+	memset(&post, 0, sizeof(post));
+	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:r:q:m:e:hLCSEFDGU",
+				 longopts, NULL)) != -1) {
 		switch (ch) {
-		case 's':
+		case OPT_SOCKET:
 			sockarg = optarg;
 			break;
+		case 's':
+			/* conntrack's -s is the source address.  A socket
+			 * path is absolute, so "-s /path" still means the
+			 * socket, as it did before. */
+			if (optarg[0] == '/') {
+				sockarg = optarg;
+				break;
+			}
+			ch = OPT_SRC;
+			goto filter;
+		case 'r':
+		case 'q':
+		case 'm':
+		case OPT_STATUS:
+			if (ctl_post_set(&post, ch == OPT_STATUS ? 't' : ch,
+					 optarg, err, sizeof(err)))
+				die("%s: %s",
+				    ch == OPT_STATUS ? "--status"
+				    : ch == 'm'	     ? "--mark"
+				    : ch == 'r'	     ? "--reply-src"
+						     : "--reply-dst",
+				    err);
+			break;
+		case 'e':
+			if (ctl_event_mask(optarg, &evmask))
+				die("-e %s: not NEW, UPDATE, DESTROY or ALL",
+				    optarg);
+			break;
+		case 'G':
+			get = true;
+			ch = 'L';
+			goto command;
+		case 'U':
+			die("-U: qtrackd cannot change a connection's mark "
+			    "from outside");
 		case 'c':
 			confarg = optarg;
 			break;
 		case 'o':
-			fmt = optarg;
+			if (!strcmp(optarg, "extended"))
+				extended = true;
+			else if (!strcmp(optarg, "id"))
+				die("-o id: qtrackd's connections have no id");
+			else
+				fmt = optarg;
 			break;
 		case 'd':
 			ch = OPT_DST;
 			/* fall through */
+filter:
 		case 'p':
 		case 'f':
 		case OPT_SRC:
@@ -365,6 +561,7 @@ int main(int argc, char **argv)
 		case 'E':
 		case 'F':
 		case 'D':
+command:
 			for (i = 0; ctl_cmd_words[i].letter != ch; i++)
 				;
 			if (cmd >= 0 && cmd != (int)ctl_cmd_words[i].cmd)
@@ -401,23 +598,32 @@ int main(int argc, char **argv)
 	if (cmd < 0 || optind != argc)
 		usage(stderr, 1);
 
-	qt_ctlreq_init(&req, (enum qt_ctl_cmd)cmd);
-	if (unconfirmed)
-		req.f.have |= QT_CTLF_UNCONFIRMED;
-	if (fmt && qt_ctlreq_set(&req, fmt, strlen(fmt), err, sizeof(err)))
-		die("-o %s: %s", fmt, err);
-	for (i = 0; i < nwords; i++) {
-		n = (size_t)snprintf(word, sizeof(word), "%s=%s",
-				     opt_key(words[i].opt), words[i].arg);
-		if (n >= sizeof(word) ||
-		    qt_ctlreq_set(&req, word, n, err, sizeof(err)))
-			die("%s", n >= sizeof(word) ? "filter too long" : err);
+	if (ctl_post_active(&post) &&
+	    (fmt || (cmd != QT_CTL_LIST && cmd != QT_CTL_COUNT &&
+		     cmd != QT_CTL_DELETE)))
+		die("-r, -q, -m and --status filter list, count and delete "
+		    "lines in text form");
+	if (evmask && cmd != QT_CTL_EVENTS)
+		die("-e goes with -E");
+	if (extended && cmd != QT_CTL_LIST)
+		die("-o extended goes with -L");
+	/* -D with less than a whole tuple, or with filters the socket does
+	 * not know, deletes every match: list them, then delete each by its
+	 * tuple, as conntrack -D does with a partial filter. */
+	if (cmd == QT_CTL_DELETE &&
+	    (ctl_post_active(&post) ||
+	     request_build(&req, QT_CTL_DELETE, unconfirmed, fmt, words,
+			   nwords, err, sizeof(err)) < 0)) {
+		partial = true;
+		cmd = QT_CTL_LIST;
 	}
-	/* Like conntrack, --state alone means TCP. */
-	if ((req.f.have & QT_CTLF_STATE) && !(req.f.have & QT_CTLF_PROTO) &&
-	    qt_ctlreq_set(&req, "proto=tcp", 9, err, sizeof(err)))
-		die("%s", err);
-	if (qt_ctlreq_check(&req, err, sizeof(err)))
+	/* -C with such filters counts the lines that pass them. */
+	if (cmd == QT_CTL_COUNT && ctl_post_active(&post)) {
+		counting = true;
+		cmd = QT_CTL_LIST;
+	}
+	if (request_build(&req, (enum qt_ctl_cmd)cmd, unconfirmed, fmt, words,
+			  nwords, err, sizeof(err)) < 0)
 		die("%s", err);
 	n = qt_ctlreq_format(&req, line, sizeof(line) - 1);
 	if (n >= sizeof(line) - 1)
@@ -433,10 +639,24 @@ int main(int argc, char **argv)
 	fd = ctl_connect(sock);
 	memset(&rep, 0, sizeof(rep));
 	rep.cmd = req.cmd;
+	rep.post = ctl_post_active(&post) ? &post : NULL;
+	rep.evmask = evmask;
+	rep.extended = extended;
+	rep.quiet = counting;
+	if (partial && !(rep.keep = calloc(1, sizeof(*rep.keep))))
+		die("out of memory");
 	rep.send_errno = send_all(fd, line, n);
 	read_reply(fd, &rep);
 	close(fd);
-	reply_summary(&rep);
+	if (partial) {
+		delete_each(sock, &rep);
+	} else if (rep.quiet) {
+		printf("%llu\n", rep.lines);
+	} else if (get && rep.lines == 0) {
+		die("0 flow entries: no such connection");
+	} else {
+		reply_summary(&rep);
+	}
 	if (fflush(stdout) != 0)
 		die("writing the output: %s", strerror(errno));
 	return 0;

@@ -5,7 +5,9 @@
 # Every tests/conf/bad/*.conf is rejected with exit status 1 and exactly the
 # message listed for it in tests/conf/bad/expected.txt; good files pass,
 # `-n -v` prints a normalised configuration that checks again and prints
-# the same; a missing -c file is an error naming the file.
+# the same; a missing -c file is an error naming the file.  Started for
+# real (no -n), qtrackd says why it cannot start on standard error, with
+# no syslog involved: that is what a container or the journal shows.
 # Needs neither root nor namespaces.
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +60,28 @@ qt_check "missing -c file: 'cannot read FILE: reason'" test \
 if [ ! -e /etc/qtrack/qtrackd.conf ]; then
 	qt_check "missing default file: defaults, exit 0" "$QTRACKD" -n
 fi
+# The daemon itself, not the checker: the error reaches standard error
+# (journal-less containers, a terminal) and the status is 1.
+got=$("$QTRACKD" -c "$QT_TMP/nonexistent.conf" 2>&1 >/dev/null)
+rc=$?
+qt_check "daemon, missing -c file: exit 1" test $rc -eq 1
+qt_check "daemon, missing -c file: the reason on stderr ('$got')" test \
+	"$got" = "qtrackd: cannot read $QT_TMP/nonexistent.conf: No such file or directory"
+printf '[queue]\nbogus = 1\n' >"$QT_TMP/badkey.conf"
+got=$("$QTRACKD" -c "$QT_TMP/badkey.conf" 2>&1 >/dev/null)
+rc=$?
+qt_check "daemon, unknown key: exit 1" test $rc -eq 1
+qt_check "daemon, unknown key: file, line and key on stderr ('$got')" test \
+	"$got" = "qtrackd: $QT_TMP/badkey.conf:2: [queue] bogus: unknown key"
+# Under systemd stderr is the journal's stream: the line carries its
+# syslog priority (2, LOG_CRIT, for a fatal error) instead of the name.
+: >"$QT_TMP/journal"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$QT_TMP/journal") \
+	"$QTRACKD" -c "$QT_TMP/badkey.conf" 2>"$QT_TMP/journal"
+got=$(cat "$QT_TMP/journal")
+qt_check "daemon, stderr is the journal: '<2>' priority prefix ('$got')" \
+	test "$got" = "<2>$QT_TMP/badkey.conf:2: [queue] bogus: unknown key"
+
 "$QTRACKD" -x >/dev/null 2>&1
 qt_check "unknown option: exit 1" test $? -eq 1
 got=$("$QTRACKD" -h 2>/dev/null)

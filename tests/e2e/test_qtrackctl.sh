@@ -101,6 +101,44 @@ else
 	qt_fail "list equals conntrack -L (tcp, udp, icmp; accounting)"
 	diff -u "$QT_TMP/k.norm" "$QT_TMP/q.norm" | sed 's/^/# /'
 fi
+# conntrack(8)'s everyday command lines, unchanged: the same arguments to
+# conntrack and to qtrackctl (the socket is a long option) list the same
+# entries.
+ctlc() { qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" "$@"; }
+tsport=$(awk '/dport=5001 / { for (i = 1; i <= NF; i++) if ($i ~ /^sport=/)
+	{ print substr($i, 7); exit } }' "$QT_TMP/q.list")
+same_as_conntrack() {
+	qt_ns "$NS_FW" conntrack "$@" 2>/dev/null | norm >"$QT_TMP/k.cmd"
+	ctlc "$@" 2>/dev/null | norm >"$QT_TMP/q.cmd"
+	[ -s "$QT_TMP/k.cmd" ] && cmp -s "$QT_TMP/k.cmd" "$QT_TMP/q.cmd" ||
+		{ diff -u "$QT_TMP/k.cmd" "$QT_TMP/q.cmd" | sed 's/^/# /'
+		  return 1; }
+}
+for args in "-L -f ipv4 -s $CLI4 -p tcp --dport 5001" \
+	"-L -f ipv4 -p udp" "-L -f ipv4 -d $SRV4 -p icmp" \
+	"-L -f ipv4 -r $SRV4" "-L -f ipv4 -q $CLI4 -p tcp" \
+	"-L -f ipv4 --reply-src $SRV4 --reply-dst $CLI4 -p udp" \
+	"-L -f ipv4 --status ASSURED" "-L -f ipv4 -m 0/0xffffffff -p tcp" \
+	"-L -f ipv4 --orig-src $CLI4 -p tcp --state ESTABLISHED" \
+	"-G -s $CLI4 -d $SRV4 -p tcp --sport $tsport --dport 5001"; do
+	# shellcheck disable=SC2086
+	qt_check "conntrack $args: same entries" same_as_conntrack $args
+done
+# -o extended puts the family before each line, as conntrack does; the
+# timeout moves to the fifth field.
+qt_ns "$NS_FW" conntrack -L -o extended -f ipv4 -p udp 2>/dev/null |
+	awk '{ $5 = "" } 1' | norm >"$QT_TMP/k.ext"
+ctlc -L -o extended -f ipv4 -p udp 2>/dev/null |
+	awk '{ $5 = "" } 1' | norm >"$QT_TMP/q.ext"
+qt_check "conntrack -L -o extended: same lines" \
+	cmp -s "$QT_TMP/k.ext" "$QT_TMP/q.ext"
+qt_check "-G of a connection that does not exist: exit 1" \
+	fails_with "no such connection" ctlc -G -s $CLI4 -d $SRV4 -p tcp \
+	--sport 1 --dport 1
+qt_check "-C with -m counts what -L -m lists" test \
+	"$(ctlc -C -m 1/0xffffffff)" = 0 -a "$(ctlc -C -m 0)" = \
+	"$(ctlc -L -m 0 2>/dev/null | wc -l)"
+
 for p in tcp udp icmp; do
 	qt_check "list shows $p" grep -q "^$p " "$QT_TMP/q.list"
 done
@@ -218,6 +256,14 @@ deleted() {
 }
 qt_check "delete by tuple prints the entry" deleted
 qt_check "deleted entry is gone" test "$(ctl count -p udp)" -eq 0
+# conntrack -D with a partial filter deletes every match.
+nicmp=$(ctl count -p icmp)
+ctlc -D -p icmp >"$QT_TMP/dp.out" 2>&1
+qt_check "-D -p icmp: every ICMP entry deleted ($nicmp)" test "$nicmp" -ge 1 \
+	-a "$(ctl count -p icmp)" -eq 0
+qt_check "-D -p icmp: the entries and the count printed" grep -qx \
+	"qtrackctl: $nicmp flow entries have been deleted." "$QT_TMP/dp.out"
+qt_check "-D -p icmp: other entries stay" test "$(ctl count -p tcp)" -ge 1
 
 # Many entries: a list longer than one chunk streams completely.
 qt_ns "$NS_CLI" /usr/bin/python3 -c '
@@ -282,11 +328,21 @@ evpid=$!
 QT_PIDS+=($evpid)
 ctl events -o json >"$QT_TMP/ev.json" 2>&1 &
 QT_PIDS+=($!)
-qt_check "two subscribers" qt_wait_for 5 subscribers 2
+# conntrack -E -e DESTROY: only the ends of connections.
+qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -E -e DESTROY \
+	>"$QT_TMP/ev.destroy" 2>&1 &
+QT_PIDS+=($!)
+qt_check "three subscribers" qt_wait_for 5 subscribers 3
 qt_check "tcp transfer (events)" \
 	qt_tcp_transfer 4 "$NS_CLI" "$NS_SRV" srv 5010 16
 destroyed() { grep -q 'DESTROY.*dport=5010 ' "$QT_TMP/ev"; }
 qt_check "DESTROY arrives after the timeout" qt_wait_for 15 destroyed
+only_destroy() {
+	awk '/dport=5010 / { n++; if ($1 != "[DESTROY]") bad = 1 }
+	END { exit bad || n != 1 }' "$QT_TMP/ev.destroy"
+}
+qt_check "-E -e DESTROY: the DESTROY, and no other event" \
+	qt_wait_for 5 only_destroy
 grep 'dport=5010 ' "$QT_TMP/ev" | awk '{ print $1 }' >"$QT_TMP/ev.seq"
 qt_check "events in order: NEW, UPDATE..., DESTROY" awk '
 	NR == 1 && $0 != "[NEW]" { bad = 1 }

@@ -11,6 +11,7 @@
 # cannot apply live) are refused, the daemon keeps running and traffic
 # keeps passing; putting the good file back then reloads as "no change",
 # which shows that the good configuration stayed in force throughout.
+# `qtrackctl reload` returns the same outcomes as its exit status.
 . "$(dirname "$0")/lib.sh"
 
 qt_require_root
@@ -74,11 +75,29 @@ qt_check "refused reload: qtrackd still running" qt_daemon_alive
 qt_check "refused reload: UDP still passes" \
 	qt_udp_exchange 4 "$NS_CLI" "$NS_SRV" srv 53
 
+# The same two through the control socket: qtrackctl waits for the
+# outcome and fails with it (what the unit's ExecReload relies on).
+ctl() { qt_ns "$NS_FW" "$QT_BUILD/tools/qtrackctl" -c "$conf" "$@"; }
+out=$(ctl reload 2>&1)
+rc=$?
+qt_check "qtrackctl reload, [table] max change: exit 1" test $rc -eq 1
+qt_check "qtrackctl reload: the reason ('$out')" grep -q \
+	"reload refused, keeping the old configuration: \[table\] max: cannot change while running" \
+	<<<"$out"
+# Broken outside [control]: qtrackctl still finds the socket there.
+qt_conf "$conf" accept "[udp]" "timeout = soon"
+out=$(ctl reload 2>&1)
+rc=$?
+qt_check "qtrackctl reload, broken file: exit 1" test $rc -eq 1
+qt_check "qtrackctl reload, broken file: file, line and key ('$out')" \
+	grep -q "reload failed.*$conf:[0-9]*: \[udp\] timeout" <<<"$out"
+
 # The good file again: nothing to change, so the good configuration was in
 # force all along.
 cp "$QT_TMP/good.conf" "$conf"
 qt_check "good file again: reload finds no change" \
 	hup_and_wait "reload: no change"
+qt_check "qtrackctl reload, good file: exit 0" ctl reload
 qt_check "qtrackd exits 0 on SIGTERM" qt_daemon_stop
 [ "$QT_FAILS" -eq 0 ] || cat "$QT_DAEMON_LOG"
 qt_finish

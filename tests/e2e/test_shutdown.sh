@@ -88,5 +88,15 @@ qt_check "repeat + bypass, no daemon: NEW to port 8080 passes (fail open)" \
 qt_ns "$NS_FW" iptables-restore <"$QT_SRC/conf/iptables-repeat.rules"
 qt_check "shipped repeat rules, no daemon: NEW to port 22 dropped" \
 	qt_tcp_blocked 4 "$NS_CLI" "$NS_SRV" srv 22
+# ... but the host's own output is not cut: OUTPUT bypasses the queue
+# (its policy accepts anyway).
+got=$QT_TMP/udp-from-fw
+qt_bg "$NS_SRV" socat -u UDP-RECV:5555 "OPEN:$got,creat"
+fw_sent() {
+	echo from-fw | qt_ns "$NS_FW" socat -u - UDP-SENDTO:$SRV4:5555
+	grep -q from-fw "$got"
+}
+qt_check "shipped repeat rules, no daemon: the host's own output passes" \
+	qt_wait_for 10 fw_sent
 [ "$QT_FAILS" -eq 0 ] || cat "$QT_DAEMON_LOG"
 qt_finish

@@ -3,7 +3,8 @@
 # test_startup.sh BUILD - start-up errors say what to do.
 #
 # A second qtrackd on a queue already bound fails with "queue N is already
-# bound by another process"; qtrackd without CAP_NET_ADMIN fails with
+# bound by another process", also when it runs as a user who cannot read
+# /proc/net/netfilter/nfnetlink_queue; qtrackd without CAP_NET_ADMIN fails with
 # "need CAP_NET_ADMIN"; an unreadable configuration fails with "cannot read
 # FILE"; each exits 1 and leaves the running daemon undisturbed.
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +25,16 @@ out=$(qt_ns "$NS_FW" timeout 10 "$QTRACKD" -d -c "$conf" 2>&1)
 rc=$?
 qt_check "second daemon on queue 0: exit 1" test $rc -eq 1
 qt_check "second daemon: 'queue 0 is already bound by another process'" \
+	grep -q "queue 0 is already bound by another process" <<<"$out"
+
+# As the shipped unit runs it: another user with CAP_NET_ADMIN only, who
+# cannot read the 0440 proc file that names the queue's owner.
+out=$(qt_ns "$NS_FW" timeout 10 setpriv --reuid=65534 --regid=65534 \
+	--clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+	"$QTRACKD" -d -c "$conf" 2>&1)
+rc=$?
+qt_check "second daemon, CAP_NET_ADMIN only: exit 1" test $rc -eq 1
+qt_check "second daemon, CAP_NET_ADMIN only: 'already bound' ('$out')" \
 	grep -q "queue 0 is already bound by another process" <<<"$out"
 
 out=$(qt_ns "$NS_FW" timeout 10 setpriv --reuid=65534 --regid=65534 \

@@ -61,6 +61,17 @@ send(IP(dst=sys.argv[1])/TCP(sport=40000, dport=22, flags="SF"), verbose=0)
 			qt_wait_for 5 grep -q \
 			"INVALID tcp-flags: proto=6 src=$CLI4 dst=$SRV4 sport=40000 dport=22" \
 			"$QT_DAEMON_LOG"
+		# An echo reply nobody asked for: INVALID, logged with the
+		# ICMP fields (type, code, id), not as ports.
+		qt_ns "$NS_CLI" /usr/bin/python3 -c '
+import sys
+from scapy.all import IP, ICMP, send
+send(IP(dst=sys.argv[1])/ICMP(type=0, id=10534, seq=1), verbose=0)
+' $SRV4
+		qt_check "$mode: INVALID ICMP logged with type, code and id" \
+			qt_wait_for 5 grep -q \
+			"INVALID [a-z-]*: proto=1 src=$CLI4 dst=$SRV4 type=0 code=0 id=10534 len=" \
+			"$QT_DAEMON_LOG"
 		local inv
 		inv=$(qt_rule_packets 4 filter qtrack-state "0x4/0xef")
 		qt_check "$mode: INVALID dropped by its mark rule ($inv)" \

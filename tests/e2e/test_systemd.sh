@@ -4,8 +4,9 @@
 # verify` without a single complaint.
 #
 # The build is installed with prefix /usr into a scratch root; inside a
-# private mount namespace that root's /usr/sbin is mounted over /usr/sbin so
-# the unit's ExecStart=/usr/sbin/qtrackd exists, and MANPATH points at the
+# private mount namespace that root's /usr/sbin is mounted over /usr/sbin
+# and its /usr/bin laid over /usr/bin (a read-only overlay) so the unit's
+# ExecStart=/usr/sbin/qtrackd and ExecReload=/usr/bin/qtrackctl exist, and MANPATH points at the
 # installed man pages so Documentation=man:qtrackd(8) is checked too.
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +25,8 @@ qt_check "the sysusers.d file is installed" \
 
 out=$(MANPATH=$root/usr/share/man unshare -m sh -c '
 	mount --bind "$1/usr/sbin" /usr/sbin || exit 99
+	mount -t overlay -o "lowerdir=$1/usr/bin:/usr/bin" overlay /usr/bin ||
+		exit 99
 	systemd-analyze verify "$2" 2>&1' sh "$root" "$unit")
 rc=$?
 [ $rc -eq 99 ] && qt_skip "cannot bind-mount in a private mount namespace"
@@ -34,12 +37,14 @@ else
 fi
 
 for key in "Type=notify" "ExecStart=/usr/sbin/qtrackd" \
-	"ExecReload=/bin/kill -HUP \$MAINPID" "Restart=on-failure" \
+	"ExecReload=/usr/bin/qtrackctl reload" "Restart=on-failure" "WatchdogSec=10s" \
 	"User=qtrack" "AmbientCapabilities=CAP_NET_ADMIN" \
 	"CapabilityBoundingSet=CAP_NET_ADMIN" "NoNewPrivileges=yes" \
 	"ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
 	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" \
-	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd"; do
+	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd" \
+	"RuntimeDirectoryMode=0755" \
+	"StateDirectory=qtrack"; do
 	qt_check "unit has $key" grep -qxF "$key" "$unit"
 done
 qt_finish

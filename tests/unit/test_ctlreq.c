@@ -58,6 +58,7 @@ static void test_commands(void **state)
 	    {"flush", QT_CTL_FLUSH, QT_CTL_FMT_TEXT},
 	    {"expect", QT_CTL_EXPECT, QT_CTL_FMT_TEXT},
 	    {"expect json", QT_CTL_EXPECT, QT_CTL_FMT_JSON},
+	    {"reload", QT_CTL_RELOAD, QT_CTL_FMT_TEXT},
 	    {"  \tlist\t json  \r", QT_CTL_LIST, QT_CTL_FMT_JSON},
 	    {"list text", QT_CTL_LIST, QT_CTL_FMT_TEXT},
 	};
@@ -89,6 +90,8 @@ static void test_refused(void **state)
 	expect_err("list foo=1", "unknown key");
 	expect_err("stats proto=tcp", "does not take");
 	expect_err("flush proto=tcp", "does not take");
+	expect_err("reload json", "does not take format");
+	expect_err("reload proto=tcp", "does not take");
 	expect_err("list proto=tcp proto=udp", "twice");
 	expect_err("list proto=", "bad value");
 	expect_err("list proto=256", "bad value");

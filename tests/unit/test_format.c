@@ -168,6 +168,41 @@ static void test_icmp(void **state)
 		    "src=::1 dst=::1 type=129 code=0 id=7488 mark=0 use=1");
 }
 
+/* One tuple alone, as qtrackd's INVALID log lines print it: ICMP shows its
+ * type, code and id, never the union's bytes read as ports. */
+static void test_tuple(void **state)
+{
+	struct qt_tuple t = {0};
+	char buf[128];
+
+	(void)state;
+	t.family = AF_INET;
+	t.proto = IPPROTO_ICMP;
+	addr_set(AF_INET, &t.src, "10.0.1.2");
+	addr_set(AF_INET, &t.dst, "10.0.2.2");
+	t.icmp.type = 8;
+	t.icmp.code = 0;
+	t.icmp.id = 10534;
+	assert_int_equal(qt_format_tuple(&t, buf, sizeof(buf)),
+			 strlen("src=10.0.1.2 dst=10.0.2.2 type=8 code=0 "
+				"id=10534"));
+	assert_string_equal(buf,
+			    "src=10.0.1.2 dst=10.0.2.2 type=8 code=0 id=10534");
+	t.proto = IPPROTO_TCP;
+	t.sport = 40000;
+	t.dport = 22;
+	qt_format_tuple(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "src=10.0.1.2 dst=10.0.2.2 sport=40000 "
+				 "dport=22");
+	t.proto = 253;
+	qt_format_tuple(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "src=10.0.1.2 dst=10.0.2.2");
+	/* Cut short like snprintf: the length needed, a terminated prefix. */
+	assert_int_equal(qt_format_tuple(&t, buf, 8),
+			 strlen("src=10.0.1.2 dst=10.0.2.2"));
+	assert_string_equal(buf, "src=10.");
+}
+
 static void test_generic(void **state)
 {
 	struct qt_conn ct = conn_make(AF_INET6, 253, "::1", "::1", 0, 0);
@@ -393,6 +428,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tcp),	    cmocka_unit_test(test_tcp_helper),
 	    cmocka_unit_test(test_udp),	    cmocka_unit_test(test_icmp),
+	    cmocka_unit_test(test_tuple),
 	    cmocka_unit_test(test_generic), cmocka_unit_test(test_accounting),
 	    cmocka_unit_test(test_events),  cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_addr),    cmocka_unit_test(test_json),

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * kdrops.h - the kernel's drop counters for our queues.
+ *
+ * The kernel counts the packets it drops for a queue in
+ * /proc/net/netfilter/nfnetlink_queue (this network namespace's view):
+ * queue_dropped (the queue was full) and user_dropped (the netlink buffer
+ * was full).  The file is 0440 root:root; the shipped unit hands it to
+ * group qtrack before the daemon starts (qtrackd.8, FILES).  When it stays
+ * unreadable the counters are "unavailable", never a made-up 0.
+ */
+#ifndef QTRACKD_KDROPS_H
+#define QTRACKD_KDROPS_H
+
+#include <stdint.h>
+
+#include "qtrackd.h"
+
+#define QTD_KDROPS_PATH "/proc/net/netfilter/nfnetlink_queue"
+/* A counter value that means "could not be read". */
+#define QTD_KDROPS_UNAVAILABLE UINT64_MAX
+
+/* One queue's line of the file. */
+struct qtd_kdrops {
+	uint64_t portid;	/* netlink port id bound to the queue */
+	uint64_t queue_dropped; /* queue full */
+	uint64_t user_dropped;	/* netlink buffer full */
+};
+
+/* Open the file and keep it open (d->kdrops_fd); if it cannot be read,
+ * log why once and what to do.  Call after the queues are bound: the file
+ * exists once the nfnetlink_queue module is loaded. */
+void qtd_kdrops_open(struct qtd *d);
+
+/* Read queue @num's line into @k.  Returns 1 if found, 0 if the queue is
+ * not listed (not bound), -1 if the file cannot be read. */
+int qtd_kdrops_read(struct qtd *d, uint16_t num, struct qtd_kdrops *k);
+
+/* Compare every worker's counters with the previous look and warn when
+ * they grew.  The first look compares with 0: a freshly bound queue starts
+ * at 0, so drops in the first seconds are reported too. */
+void qtd_kdrops_check(struct qtd *d);
+
+#endif
