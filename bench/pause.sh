@@ -103,6 +103,8 @@ start_qtrackd() {
 	timeout = 600
 	[control]
 	socket = $SOCK
+	[state]
+	file = $tmp/state
 	EOF
 	ip netns exec $FW "$QD" -c "$tmp/qtrackd.conf" >/dev/null \
 		2>"$tmp/qtrackd-$1.log" &

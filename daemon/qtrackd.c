@@ -24,6 +24,7 @@
 #include "log.h"
 #include "qtrackd.h"
 #include "queue.h"
+#include "state.h"
 
 /* The idle tick expires connections while no packet arrives; every
  * QTD_DROPCHECK_TICKS ticks the kernel's drop counters are looked at. */
@@ -227,6 +228,7 @@ static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	d->ticks++;
+	state_tick(d);
 	if (d->ticks % QTD_DROPCHECK_TICKS)
 		return;
 	for (i = 0; i < d->nworkers; i++) {
@@ -326,6 +328,8 @@ static void qtd_shutdown(struct qtd *d)
 {
 	unsigned i;
 
+	/* No snapshot may walk the tables while they go away. */
+	state_periodic_stop(d);
 	/* Stop reading first, then answer whatever the socket already holds:
 	 * only packets the kernel has not handed over yet are left to the
 	 * unbind (dropped, or bypassed by rules with --queue-bypass).  A
@@ -351,6 +355,8 @@ static void qtd_shutdown(struct qtd *d)
 	}
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	qtd_events_drain(d);
+	/* Every packet read has its verdict: the tables are final. */
+	state_save_now(d);
 	for (i = 0; i < d->nworkers; i++) {
 		struct qtd_worker *w = &d->workers[i];
 
@@ -455,6 +461,7 @@ int main(int argc, char **argv)
 	d->evasync.data = d;
 	ev_async_start(d->loop, &d->evasync);
 	qtd_workers_start(d);
+	state_restore(d);
 	d->control = control_open(d);
 	if (!d->control)
 		fatalx("cannot open the control socket %s",
@@ -472,6 +479,7 @@ int main(int argc, char **argv)
 	d->tick.data = d;
 	ev_timer_start(d->loop, &d->tick);
 	qtd_workers_run(d);
+	state_periodic_start(d);
 
 	log_info("started: queues %u-%u, config %s", d->conf.queue.num_first,
 		 d->conf.queue.num_last, d->conf_path);

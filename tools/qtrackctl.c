@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "ctlreq.h"
+#include "qtrackctl.h"
 
 #define CTL_READBUF (64 * 1024)
 
@@ -32,7 +33,7 @@ static const struct {
     {"list", 'L', QT_CTL_LIST},	  {"count", 'C', QT_CTL_COUNT},
     {"stats", 'S', QT_CTL_STATS}, {"events", 'E', QT_CTL_EVENTS},
     {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
-    {"expect", 0, QT_CTL_EXPECT},
+    {"expect", 0, QT_CTL_EXPECT}, {"save", 0, QT_CTL_SAVE},
 };
 
 static void usage(FILE *fp, int rc)
@@ -42,7 +43,7 @@ static void usage(FILE *fp, int rc)
 		"[filters]\n"
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
-		"          delete (-D), expect\n"
+		"          delete (-D), expect, save FILE\n"
 		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats)\n"
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
 	char sock[108] = QT_CONF_DEFAULT_SOCKET;
 	char line[QT_CTL_MAX_LINE + 1], err[256], word[QT_CTL_MAX_LINE];
 	const char *sockarg = NULL, *confarg = NULL, *fmt = NULL, *cmdword;
+	const char *savepath = NULL;
 	size_t nwords = 0, i, n;
 	int ch, fd, cmd = -1;
 	bool unconfirmed = false;
@@ -377,6 +379,12 @@ int main(int argc, char **argv)
 		default:
 			usage(stderr, 1);
 		}
+	}
+	/* save takes its FILE as an argument. */
+	if (cmd < 0 && optind == argc - 2 && !strcmp(argv[optind], "save")) {
+		cmd = QT_CTL_SAVE;
+		savepath = argv[optind + 1];
+		optind += 2;
 	}
 	if (cmd < 0 && optind < argc) {
 		cmdword = argv[optind++];
@@ -434,6 +442,13 @@ int main(int argc, char **argv)
 	memset(&rep, 0, sizeof(rep));
 	rep.cmd = req.cmd;
 	rep.send_errno = send_all(fd, line, n);
+	if (req.cmd == QT_CTL_SAVE) {
+		if (!savepath)
+			die("save needs a FILE to write");
+		i = (size_t)ctl_save_reply(fd, savepath, rep.send_errno);
+		close(fd);
+		return (int)i;
+	}
 	read_reply(fd, &rep);
 	close(fd);
 	reply_summary(&rep);

@@ -39,7 +39,8 @@ for key in "Type=notify" "ExecStart=/usr/sbin/qtrackd" \
 	"CapabilityBoundingSet=CAP_NET_ADMIN" "NoNewPrivileges=yes" \
 	"ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
 	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" \
-	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd"; do
+	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd" \
+	"StateDirectory=qtrack"; do
 	qt_check "unit has $key" grep -qxF "$key" "$unit"
 done
 qt_finish
