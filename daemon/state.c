@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include "log.h"
 #include "state.h"
 
@@ -79,7 +81,8 @@ void state_walk_header(const struct state_walk *sw, uint8_t *buf)
 {
 	struct qt_state_hdr h;
 
-	qt_state_tally_hdr(&sw->tally, sw->ref_wall, &h);
+	qt_state_tally_hdr(&sw->tally, sw->ref_wall,
+			   sw->final ? QT_STATE_F_FINAL : 0, &h);
 	qt_state_hdr_encode(&h, buf);
 }
 
@@ -193,7 +196,7 @@ static int state_dir(const char *path, char *dir, size_t len, bool create)
  * Returns 0, or -1 with errno and the step that failed in *@what.
  */
 static int state_write(struct qtd *d, const char *path, struct state_walk *sw,
-		       const char **what)
+		       bool final, const char **what)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	uint8_t *buf, hdr[QT_STATE_HDR_LEN];
@@ -201,6 +204,7 @@ static int state_write(struct qtd *d, const char *path, struct state_walk *sw,
 	size_t n;
 
 	state_walk_init(sw, d);
+	sw->final = final;
 	*what = "creating its directory";
 	if (state_dir(path, dir, sizeof(dir), true) < 0)
 		return -1;
@@ -266,7 +270,7 @@ void state_save_now(struct qtd *d)
 	struct state_walk sw;
 	uint64_t t0 = qtd_now_ms();
 
-	if (state_write(d, path, &sw, &what) < 0) {
+	if (state_write(d, path, &sw, true, &what) < 0) {
 		log_warn("state: saving %s failed while %s", path, what);
 		return;
 	}
@@ -297,7 +301,7 @@ static void *state_thread(void *arg)
 		memcpy(path, s->path, sizeof(path));
 		pthread_mutex_unlock(&s->lock);
 
-		if (state_write(d, path, &sw, &what) < 0) {
+		if (state_write(d, path, &sw, false, &what) < 0) {
 			/* Once per run of failures, not every interval. */
 			if (!s->failing)
 				log_warn("state: snapshot to %s failed while "
@@ -398,6 +402,7 @@ struct restore {
 	unsigned pass;		/* 0 masters, 1 expected, 2 expectations */
 	uint64_t age;
 	uint64_t now;
+	bool relearn;		/* TCP windows are older than the last packet */
 	uint32_t result[QT_IMPORT_MAX];
 	uint32_t conns, expects;
 };
@@ -426,7 +431,20 @@ static int restore_one(void *arg, const struct qt_rec *rec)
 		expected = rec->conn.status & QT_REC_ST_EXPECTED;
 		if (r->pass != (expected ? 1u : 0u))
 			return 0;
-		res = qt_engine_import_conn(r->w->engine, &rec->conn, r->age);
+		if (r->relearn && rec->conn.orig.proto == IPPROTO_TCP) {
+			/* A snapshot taken while packets flowed: the windows
+			 * may have moved on since.  Without them the tracker
+			 * takes each direction's window from its next packet,
+			 * as for a connection picked up mid-stream. */
+			struct qt_rec_conn rc = rec->conn;
+
+			rc.tcp.seen[0].maxwin = 0;
+			rc.tcp.seen[1].maxwin = 0;
+			res = qt_engine_import_conn(r->w->engine, &rc, r->age);
+		} else {
+			res = qt_engine_import_conn(r->w->engine, &rec->conn,
+						    r->age);
+		}
 		r->conns += res == QT_IMPORT_OK;
 		break;
 	case QT_REC_EXPECT:
@@ -512,6 +530,7 @@ void state_restore(struct qtd *d)
 		return;
 	}
 
+	r.relearn = !(h.flags & QT_STATE_F_FINAL);
 	wall = state_wall_ms();
 	r.age = wall > h.saved_ms ? wall - h.saved_ms : 0;
 	r.now = qtd_now_ms();
@@ -527,11 +546,13 @@ void state_restore(struct qtd *d)
 	for (unsigned i = 1; i < QT_IMPORT_MAX; i++)
 		skipped += r.result[i];
 	log_info("state: restored %" PRIu32 " connections and %" PRIu32
-		 " expectations from %s, saved %" PRIu64 ".%03" PRIu64
+		 " expectations from %s (%s), saved %" PRIu64 ".%03" PRIu64
 		 " s ago; skipped %zu (%" PRIu32 " expired, %" PRIu32
 		 " table full, %" PRIu32 " already there, %" PRIu32
 		 " without master, %" PRIu32 " untrackable)",
-		 r.conns, r.expects, path, r.age / 1000, r.age % 1000, skipped,
+		 r.conns, r.expects, path,
+		 r.relearn ? "a snapshot: TCP windows relearned" : "saved on stop",
+		 r.age / 1000, r.age % 1000, skipped,
 		 r.result[QT_IMPORT_EXPIRED], r.result[QT_IMPORT_FULL],
 		 r.result[QT_IMPORT_CLASH], r.result[QT_IMPORT_NO_MASTER],
 		 r.result[QT_IMPORT_BAD]);

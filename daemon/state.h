@@ -46,6 +46,7 @@ struct state_walk {
 	uint64_t ref_wall;	/* the same moment on the wall clock */
 	struct qt_state_tally tally;
 	bool done;		/* END written */
+	bool final;		/* no packet comes after: QT_STATE_F_FINAL */
 	uint64_t hold_max_ns;	/* longest lock hold of a chunk */
 };
 

@@ -37,7 +37,8 @@ static uint64_t be_get(const uint8_t *p, unsigned n)
  *   24  4  IPv4 connections
  *   28  4  IPv6 connections
  *   32  4  expectations
- *   36  8  reserved, zero
+ *   36  4  flags (QT_STATE_F_*)
+ *   40  4  reserved, zero
  *   44  4  CRC-32 of bytes 0-43
  */
 void qt_state_hdr_encode(const struct qt_state_hdr *h, uint8_t *buf)
@@ -51,6 +52,7 @@ void qt_state_hdr_encode(const struct qt_state_hdr *h, uint8_t *buf)
 	be_put(buf + 24, h->conns4, 4);
 	be_put(buf + 28, h->conns6, 4);
 	be_put(buf + 32, h->expects, 4);
+	be_put(buf + 36, h->flags, 4);
 	be_put(buf + 44, qt_crc32(0, buf, 44), 4);
 }
 
@@ -59,10 +61,12 @@ enum qt_rec_err qt_state_hdr_decode(const uint8_t *buf, size_t len,
 {
 	uint32_t bom;
 
+	/* A file too short to hold the magic is truncated only if what it
+	 * holds is the magic's start. */
+	if (memcmp(buf, QT_STATE_MAGIC, len < 8 ? len : 8) != 0)
+		return QT_REC_E_MAGIC;
 	if (len < 16)
-		return len < 8 || !memcmp(buf, QT_STATE_MAGIC, len) ?
-			   QT_REC_E_TRUNCATED :
-			   QT_REC_E_MAGIC;
+		return QT_REC_E_TRUNCATED;
 	if (memcmp(buf, QT_STATE_MAGIC, 8) != 0)
 		return QT_REC_E_MAGIC;
 	/* The byte order first: a file written little-endian would also
@@ -81,7 +85,8 @@ enum qt_rec_err qt_state_hdr_decode(const uint8_t *buf, size_t len,
 		return QT_REC_E_TRUNCATED;
 	if (qt_crc32(0, buf, 44) != be_get(buf + 44, 4))
 		return QT_REC_E_CHECKSUM;
-	if (be_get(buf + 36, 8) != 0)
+	h->flags = (uint32_t)be_get(buf + 36, 4);
+	if (h->flags & ~QT_STATE_F_ALL || be_get(buf + 40, 4) != 0)
 		return QT_REC_E_FIELD;
 	h->saved_ms = be_get(buf + 16, 8);
 	h->conns4 = (uint32_t)be_get(buf + 24, 4);
@@ -114,10 +119,11 @@ void qt_state_tally_end(const struct qt_state_tally *t, struct qt_rec *end)
 }
 
 void qt_state_tally_hdr(const struct qt_state_tally *t, uint64_t saved_ms,
-			struct qt_state_hdr *h)
+			uint32_t flags, struct qt_state_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->format = QT_STATE_FORMAT;
+	h->flags = flags;
 	h->saved_ms = saved_ms;
 	h->conns4 = t->conns4;
 	h->conns6 = t->conns6;

@@ -21,8 +21,14 @@
 /* The byte order mark: written big-endian it reads 01 02 03 04. */
 #define QT_STATE_BOM 0x01020304u
 
+/* Header flags. */
+#define QT_STATE_F_FINAL 0x01	/* written after the last packet (a clean
+				 * stop): the TCP window data is exact */
+#define QT_STATE_F_ALL 0x01
+
 struct qt_state_hdr {
 	uint16_t format;	/* QT_STATE_FORMAT */
+	uint32_t flags;		/* QT_STATE_F_* */
 	uint64_t saved_ms;	/* wall clock (ms since the Unix epoch) at
 				 * which the records' left_ms were true */
 	uint32_t conns4;	/* the table's family mix */
@@ -52,9 +58,9 @@ void qt_state_tally_add(struct qt_state_tally *t, const struct qt_rec *rec);
 /* The END record for @t. */
 void qt_state_tally_end(const struct qt_state_tally *t, struct qt_rec *end);
 
-/* The header that goes with @t and @saved_ms. */
+/* The header that goes with @t, @saved_ms and @flags. */
 void qt_state_tally_hdr(const struct qt_state_tally *t, uint64_t saved_ms,
-			struct qt_state_hdr *h);
+			uint32_t flags, struct qt_state_hdr *h);
 
 /* Called for each record of a file, END excepted, in order; a non-zero
  * return stops the walk (qt_state_parse() then returns QT_REC_OK). */

@@ -153,7 +153,7 @@ int ctl_save_reply(int fd, const char *path, int send_errno)
 		free(buf);
 		return 1;
 	}
-	qt_state_tally_hdr(&t, h.saved_ms, &h);
+	qt_state_tally_hdr(&t, h.saved_ms, h.flags, &h);
 	qt_state_hdr_encode(&h, buf);
 	err = qt_state_parse(buf, off, &h, NULL, NULL, &used);
 	if (err != QT_REC_OK) {

@@ -337,7 +337,7 @@ static size_t make_file(uint8_t *buf, size_t len)
 	}
 	qt_state_tally_end(&t, &end);
 	off += qt_rec_encode(&end, buf + off, len - off);
-	qt_state_tally_hdr(&t, 1700000000123ull, &h);
+	qt_state_tally_hdr(&t, 1700000000123ull, QT_STATE_F_FINAL, &h);
 	qt_state_hdr_encode(&h, buf);
 	return off;
 }
@@ -366,6 +366,7 @@ static void test_file(void **state)
 	assert_int_equal(h.conns4, 1);
 	assert_int_equal(h.conns6, 1);
 	assert_int_equal(h.expects, 1);
+	assert_int_equal(h.flags, QT_STATE_F_FINAL);
 	assert_int_equal(qt_state_parse(buf, len, &h, count_fn, n, NULL),
 			 QT_REC_OK);
 	assert_int_equal(n[QT_REC_CONN], 2);
@@ -415,6 +416,13 @@ static void test_file_refused(void **state)
 	copy[20] ^= 1;
 	assert_int_equal(qt_state_parse(copy, len, &h, NULL, NULL, &at),
 			 QT_REC_E_CHECKSUM);
+	/* An unknown flag (CRC fixed up: the check is the flags'). */
+	memcpy(copy, buf, len);
+	assert_int_equal(qt_state_hdr_decode(copy, len, &h), QT_REC_OK);
+	h.flags |= 0x80;
+	qt_state_hdr_encode(&h, copy);
+	assert_int_equal(qt_state_parse(copy, len, &h, NULL, NULL, &at),
+			 QT_REC_E_FIELD);
 	/* A record's checksum: the offset names the record. */
 	memcpy(copy, buf, len);
 	copy[QT_STATE_HDR_LEN + 12 + 10] ^= 1;
