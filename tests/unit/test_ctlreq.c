@@ -58,6 +58,7 @@ static void test_commands(void **state)
 	    {"flush", QT_CTL_FLUSH, QT_CTL_FMT_TEXT},
 	    {"expect", QT_CTL_EXPECT, QT_CTL_FMT_TEXT},
 	    {"expect json", QT_CTL_EXPECT, QT_CTL_FMT_JSON},
+	    {"save", QT_CTL_SAVE, QT_CTL_FMT_TEXT},
 	    {"  \tlist\t json  \r", QT_CTL_LIST, QT_CTL_FMT_JSON},
 	    {"list text", QT_CTL_LIST, QT_CTL_FMT_TEXT},
 	};

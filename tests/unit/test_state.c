@@ -426,6 +426,75 @@ static void test_continue_exactly(void **state)
 	twin_free(w);
 }
 
+/* A snapshot older than a TCP connection's last packets: its windows
+ * are behind, and the next ACK would be out of window.  Restored without
+ * window data (td_maxwin zero, as qtrackd restores a snapshot), the
+ * connection takes its windows from its next packets and stays
+ * ESTABLISHED. */
+static void test_stale_windows_relearned(void **state)
+{
+	struct twin *w = twin_new(64);
+	struct conv t4 = {host4(CLI4), host4(SRV4), 40000, 80, 1000, 5000};
+	struct qt_rec rec, stale;
+	const struct qt_conn *ct;
+	struct qt_result r;
+	uint32_t cur = 0;
+	struct qt_engine *c;
+
+	(void)state;
+	run_a(w, tcp_pkt(&t4, true, SYN, NULL), 0);
+	run_a(w, tcp_pkt(&t4, false, SYN | ACK, NULL), 0);
+	run_a(w, tcp_pkt(&t4, true, ACK, NULL), 0);
+	ct = qt_engine_next(w->a, &cur);
+	stale.type = QT_REC_CONN;
+	qt_engine_export_conn(w->a, ct, w->ta, &stale.conn);
+	/* After the snapshot the server sends much more than one window. */
+	for (int i = 0; i < 40; i++) {
+		char blk[257];
+
+		memset(blk, 'x', 256);
+		blk[256] = 0;
+		for (int k = 0; k < 8; k++)
+			run_a(w, tcp_pkt(&t4, false, ACK | PSH, blk), 0);
+		run_a(w, tcp_pkt(&t4, true, ACK, NULL), 0);
+	}
+	t4.sseq += 200000;
+
+	/* Windows as saved: the client's ACK acknowledges data the saved
+	 * server end never reached. */
+	c = qt_engine_new(&w->conf, w->tb);
+	assert_non_null(c);
+	rec = stale;
+	assert_int_equal(qt_engine_import_conn(c, &rec.conn, 0), QT_IMPORT_OK);
+	{
+		struct pkt p = tcp_pkt(&t4, true, ACK, NULL);
+
+		qt_engine_process(c, p.b, p.len, p.len, 0, w->tb, &r);
+		assert_int_equal(r.state, QT_CT_INVALID);
+	}
+	qt_engine_free(c);
+
+	/* Relearned: ESTABLISHED both ways, the windows taken afresh. */
+	rec = stale;
+	rec.conn.tcp.seen[0].maxwin = rec.conn.tcp.seen[1].maxwin = 0;
+	assert_int_equal(qt_engine_import_conn(w->b, &rec.conn, 0),
+			 QT_IMPORT_OK);
+	{
+		struct pkt p = tcp_pkt(&t4, true, ACK, NULL);
+
+		qt_engine_process(w->b, p.b, p.len, p.len, 0, w->tb, &r);
+		assert_int_equal(r.state, QT_CT_ESTABLISHED);
+		p = tcp_pkt(&t4, false, ACK | PSH, "more");
+		qt_engine_process(w->b, p.b, p.len, p.len, 0, w->tb, &r);
+		assert_int_equal(r.state, QT_CT_ESTABLISHED);
+		assert_true(r.reply);
+		p = tcp_pkt(&t4, true, ACK, NULL);
+		qt_engine_process(w->b, p.b, p.len, p.len, 0, w->tb, &r);
+		assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	}
+	twin_free(w);
+}
+
 /* Entries whose time ran out while away are skipped, the rest aged. */
 static void test_aged(void **state)
 {
@@ -519,6 +588,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_continue_exactly),
 	    cmocka_unit_test(test_aged),
+	    cmocka_unit_test(test_stale_windows_relearned),
 	    cmocka_unit_test(test_full_and_clash),
 	    cmocka_unit_test(test_bad_tuples),
 	};
