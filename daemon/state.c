@@ -33,7 +33,7 @@
 #include "log.h"
 #include "state.h"
 
-#define STATE_CHUNK 256			/* entries per lock hold */
+#define STATE_CHUNK 64			/* entries per lock hold */
 #define STATE_BUF (STATE_CHUNK * QT_REC_MAX + 2 * QT_REC_MAX)
 
 struct qtd_state {
