@@ -405,6 +405,7 @@ struct restore {
 	bool relearn;		/* TCP windows are older than the last packet */
 	uint32_t result[QT_IMPORT_MAX];
 	uint32_t conns, expects;
+	uint32_t later;		/* records left for passes 1 and 2 */
 };
 
 static struct qtd_worker *restore_worker(struct qtd *d, uint16_t queue)
@@ -429,8 +430,10 @@ static int restore_one(void *arg, const struct qt_rec *rec)
 		return 0;
 	case QT_REC_CONN:
 		expected = rec->conn.status & QT_REC_ST_EXPECTED;
-		if (r->pass != (expected ? 1u : 0u))
+		if (r->pass != (expected ? 1u : 0u)) {
+			r->later += r->pass == 0;
 			return 0;
+		}
 		if (r->relearn && rec->conn.orig.proto == IPPROTO_TCP) {
 			/* A snapshot taken while packets flowed: the windows
 			 * may have moved on since.  Without them the tracker
@@ -448,8 +451,10 @@ static int restore_one(void *arg, const struct qt_rec *rec)
 		r->conns += res == QT_IMPORT_OK;
 		break;
 	case QT_REC_EXPECT:
-		if (r->pass != 2)
+		if (r->pass != 2) {
+			r->later += r->pass == 0;
 			return 0;
+		}
 		res = qt_engine_import_expect(r->w->engine, &rec->expect,
 					      r->age);
 		r->expects += res == QT_IMPORT_OK;
@@ -488,6 +493,7 @@ void state_restore(struct qtd *d)
 	uint64_t wall;
 	uint8_t *buf;
 	size_t at = 0, skipped = 0;
+	uint64_t t0 = qtd_now_ms();
 	char why[160];
 	int fd;
 
@@ -537,7 +543,9 @@ void state_restore(struct qtd *d)
 	/* Every engine's clock at now: the import ages from there. */
 	for (unsigned i = 0; i < d->nworkers; i++)
 		qt_engine_expire(d->workers[i].engine, r.now, 0);
-	for (r.pass = 0; r.pass < 3; r.pass++) {
+	/* Passes 1 and 2 only when the first left records for them: most
+	 * tables have no expected connection. */
+	for (r.pass = 0; r.pass < 3 && (r.pass == 0 || r.later); r.pass++) {
 		r.w = &d->workers[0];
 		qt_state_parse(buf, (size_t)st.st_size, &h, restore_one, &r,
 			       NULL);
@@ -546,13 +554,13 @@ void state_restore(struct qtd *d)
 	for (unsigned i = 1; i < QT_IMPORT_MAX; i++)
 		skipped += r.result[i];
 	log_info("state: restored %" PRIu32 " connections and %" PRIu32
-		 " expectations from %s (%s), saved %" PRIu64 ".%03" PRIu64
-		 " s ago; skipped %zu (%" PRIu32 " expired, %" PRIu32
+		 " expectations from %s (%s) in %" PRIu64 " ms, saved %" PRIu64
+		 ".%03" PRIu64 " s ago; skipped %zu (%" PRIu32 " expired, %" PRIu32
 		 " table full, %" PRIu32 " already there, %" PRIu32
 		 " without master, %" PRIu32 " untrackable)",
 		 r.conns, r.expects, path,
 		 r.relearn ? "a snapshot: TCP windows relearned" : "saved on stop",
-		 r.age / 1000, r.age % 1000, skipped,
+		 qtd_now_ms() - t0, r.age / 1000, r.age % 1000, skipped,
 		 r.result[QT_IMPORT_EXPIRED], r.result[QT_IMPORT_FULL],
 		 r.result[QT_IMPORT_CLASH], r.result[QT_IMPORT_NO_MASTER],
 		 r.result[QT_IMPORT_BAD]);
