@@ -126,7 +126,8 @@ static struct pkt tcp_pkt(struct conv *cv, bool from_client, uint8_t flags,
 	t[12] = 5 << 4;
 	t[13] = flags;
 	put16(t + 14, 65535);
-	memcpy(t + 20, data, dlen);
+	if (dlen)
+		memcpy(t + 20, data, dlen);
 	*seq += (uint32_t)dlen + (flags & (SYN | FIN) ? 1 : 0);
 	return from_client ? ip_pkt(&cv->c, &cv->s, IPPROTO_TCP, t, 20 + dlen)
 			   : ip_pkt(&cv->s, &cv->c, IPPROTO_TCP, t, 20 + dlen);
