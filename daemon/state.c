@@ -33,20 +33,20 @@
 #include "log.h"
 #include "state.h"
 
-#define STATE_CHUNK 64			/* entries per lock hold */
+#define STATE_CHUNK 64 /* entries per lock hold */
 #define STATE_BUF (STATE_CHUNK * QT_REC_MAX + 2 * QT_REC_MAX)
 
 struct qtd_state {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool running;		/* the thread exists */
-	bool stop;		/* guarded by lock: leave */
-	bool job;		/* guarded by lock: a snapshot is asked for */
-	bool busy;		/* guarded by lock: a snapshot is under way */
+	bool running; /* the thread exists */
+	bool stop;    /* guarded by lock: leave */
+	bool job;     /* guarded by lock: a snapshot is asked for */
+	bool busy;    /* guarded by lock: a snapshot is under way */
 	char path[sizeof(((struct qt_conf *)0)->state.file)];
-	uint64_t last_ms;	/* main thread: when the last one was asked */
-	bool failing;		/* the thread: the last one failed (logged) */
+	uint64_t last_ms; /* main thread: when the last one was asked */
+	bool failing;	  /* the thread: the last one failed (logged) */
 };
 
 uint64_t state_wall_ms(void)
@@ -320,10 +320,10 @@ static void *state_thread(void *arg)
 				  sw.hold_max_ns / 1000);
 		}
 		__atomic_fetch_add(&d->state_saves, 1, __ATOMIC_RELAXED);
-		if (sw.hold_max_ns > __atomic_load_n(&d->state_hold_max_ns,
-						     __ATOMIC_RELAXED))
-			__atomic_store_n(&d->state_hold_max_ns,
-					 sw.hold_max_ns, __ATOMIC_RELAXED);
+		if (sw.hold_max_ns >
+		    __atomic_load_n(&d->state_hold_max_ns, __ATOMIC_RELAXED))
+			__atomic_store_n(&d->state_hold_max_ns, sw.hold_max_ns,
+					 __ATOMIC_RELAXED);
 
 		pthread_mutex_lock(&s->lock);
 		s->busy = false;
@@ -398,14 +398,14 @@ void state_periodic_stop(struct qtd *d)
 
 struct restore {
 	struct qtd *d;
-	struct qtd_worker *w;	/* where the current SHARD's records go */
-	unsigned pass;		/* 0 masters, 1 expected, 2 expectations */
+	struct qtd_worker *w; /* where the current SHARD's records go */
+	unsigned pass;	      /* 0 masters, 1 expected, 2 expectations */
 	uint64_t age;
 	uint64_t now;
-	bool relearn;		/* TCP windows are older than the last packet */
+	bool relearn; /* TCP windows are older than the last packet */
 	uint32_t result[QT_IMPORT_MAX];
 	uint32_t conns, expects;
-	uint32_t later;		/* records left for passes 1 and 2 */
+	uint32_t later; /* records left for passes 1 and 2 */
 };
 
 static struct qtd_worker *restore_worker(struct qtd *d, uint16_t queue)
@@ -455,8 +455,8 @@ static int restore_one(void *arg, const struct qt_rec *rec)
 			r->later += r->pass == 0;
 			return 0;
 		}
-		res = qt_engine_import_expect(r->w->engine, &rec->expect,
-					      r->age);
+		res =
+		    qt_engine_import_expect(r->w->engine, &rec->expect, r->age);
 		r->expects += res == QT_IMPORT_OK;
 		break;
 	default:
@@ -553,15 +553,16 @@ void state_restore(struct qtd *d)
 	munmap(buf, (size_t)st.st_size);
 	for (unsigned i = 1; i < QT_IMPORT_MAX; i++)
 		skipped += r.result[i];
-	log_info("state: restored %" PRIu32 " connections and %" PRIu32
-		 " expectations from %s (%s) in %" PRIu64 " ms, saved %" PRIu64
-		 ".%03" PRIu64 " s ago; skipped %zu (%" PRIu32 " expired, %" PRIu32
-		 " table full, %" PRIu32 " already there, %" PRIu32
-		 " without master, %" PRIu32 " untrackable)",
-		 r.conns, r.expects, path,
-		 r.relearn ? "a snapshot: TCP windows relearned" : "saved on stop",
-		 qtd_now_ms() - t0, r.age / 1000, r.age % 1000, skipped,
-		 r.result[QT_IMPORT_EXPIRED], r.result[QT_IMPORT_FULL],
-		 r.result[QT_IMPORT_CLASH], r.result[QT_IMPORT_NO_MASTER],
-		 r.result[QT_IMPORT_BAD]);
+	log_info(
+	    "state: restored %" PRIu32 " connections and %" PRIu32
+	    " expectations from %s (%s) in %" PRIu64 " ms, saved %" PRIu64
+	    ".%03" PRIu64 " s ago; skipped %zu (%" PRIu32 " expired, %" PRIu32
+	    " table full, %" PRIu32 " already there, %" PRIu32
+	    " without master, %" PRIu32 " untrackable)",
+	    r.conns, r.expects, path,
+	    r.relearn ? "a snapshot: TCP windows relearned" : "saved on stop",
+	    qtd_now_ms() - t0, r.age / 1000, r.age % 1000, skipped,
+	    r.result[QT_IMPORT_EXPIRED], r.result[QT_IMPORT_FULL],
+	    r.result[QT_IMPORT_CLASH], r.result[QT_IMPORT_NO_MASTER],
+	    r.result[QT_IMPORT_BAD]);
 }

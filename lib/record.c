@@ -17,24 +17,24 @@
 #include "tcp_window.h"
 
 /* Bounds a decoder enforces beyond the fields' own types. */
-#define REC_WSCALE_MAX 14	/* RFC 7323: larger scales are cut to 14 */
+#define REC_WSCALE_MAX 14 /* RFC 7323: larger scales are cut to 14 */
 #define REC_UDP_WAIT_MAX (3600ull * 1000)
 #define REC_LEFT_MAX ((uint64_t)QT_CONN_TIMEOUT_MAX * 1000)
 
 static const char *const rec_errors[QT_REC_E_MAX] = {
-	[QT_REC_OK] = "no error",
-	[QT_REC_E_TRUNCATED] = "truncated",
-	[QT_REC_E_CHECKSUM] = "bad checksum",
-	[QT_REC_E_TYPE] = "unknown record type",
-	[QT_REC_E_VERSION] = "unknown record version",
-	[QT_REC_E_LENGTH] = "record length does not match its fields",
-	[QT_REC_E_FIELD] = "a field out of range",
-	[QT_REC_E_MAGIC] = "not a qtrack state file",
-	[QT_REC_E_FORMAT] = "unsupported format version",
-	[QT_REC_E_BYTEORDER] = "foreign byte order",
-	[QT_REC_E_COUNT] = "counts in the end record do not match",
-	[QT_REC_E_ORDER] = "records out of order",
-	[QT_REC_E_TRAILING] = "data after the end record",
+    [QT_REC_OK] = "no error",
+    [QT_REC_E_TRUNCATED] = "truncated",
+    [QT_REC_E_CHECKSUM] = "bad checksum",
+    [QT_REC_E_TYPE] = "unknown record type",
+    [QT_REC_E_VERSION] = "unknown record version",
+    [QT_REC_E_LENGTH] = "record length does not match its fields",
+    [QT_REC_E_FIELD] = "a field out of range",
+    [QT_REC_E_MAGIC] = "not a qtrack state file",
+    [QT_REC_E_FORMAT] = "unsupported format version",
+    [QT_REC_E_BYTEORDER] = "foreign byte order",
+    [QT_REC_E_COUNT] = "counts in the end record do not match",
+    [QT_REC_E_ORDER] = "records out of order",
+    [QT_REC_E_TRAILING] = "data after the end record",
 };
 
 const char *qt_rec_strerror(enum qt_rec_err err)
@@ -46,10 +46,9 @@ const char *qt_rec_strerror(enum qt_rec_err err)
  * table is small enough to write out and fast enough for files of a
  * million records. */
 static const uint32_t crc_nibble[16] = {
-	0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
-	0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
-	0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-	0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+    0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
 };
 
 uint32_t qt_crc32(uint32_t crc, const void *data, size_t len)
@@ -253,8 +252,8 @@ struct rcur {
 	const uint8_t *p;
 	size_t len;
 	size_t off;
-	bool over;	/* a read went past the payload */
-	bool bad;	/* a value out of range */
+	bool over; /* a read went past the payload */
+	bool bad;  /* a value out of range */
 };
 
 static const uint8_t *get_bytes(struct rcur *r, size_t n)
@@ -326,8 +325,8 @@ static void get_tuple(struct rcur *r, struct qt_tuple *t)
 	memcpy(t->dst.b, get_bytes(r, 16), 16);
 	/* An IPv4 tuple's other address bytes are zero (tuple.h): a lookup
 	 * compares them. */
-	if (fam == 4 && (!all_zero(t->src.b + 4, 12) ||
-			 !all_zero(t->dst.b + 4, 12)))
+	if (fam == 4 &&
+	    (!all_zero(t->src.b + 4, 12) || !all_zero(t->dst.b + 4, 12)))
 		r->bad = true;
 	if (proto_is_icmp(t->proto)) {
 		t->icmp.id = get16(r);
@@ -483,9 +482,9 @@ static const struct {
 	uint8_t conn;
 	uint8_t rec;
 } rec_status_map[] = {
-	{QT_CONN_SEEN_REPLY, QT_REC_ST_SEEN_REPLY},
-	{QT_CONN_ASSURED, QT_REC_ST_ASSURED},
-	{QT_CONN_EXPECTED, QT_REC_ST_EXPECTED},
+    {QT_CONN_SEEN_REPLY, QT_REC_ST_SEEN_REPLY},
+    {QT_CONN_ASSURED, QT_REC_ST_ASSURED},
+    {QT_CONN_EXPECTED, QT_REC_ST_EXPECTED},
 };
 
 uint8_t qt_rec_status_from_conn(uint8_t conn_status)

@@ -98,7 +98,7 @@ static int save_write_file(const char *path, const uint8_t *buf, size_t len)
 		close(dfd);
 	}
 	return 0;
-fail: {
+fail : {
 	int e = errno;
 
 	if (fd >= 0)
@@ -157,8 +157,9 @@ int ctl_save_reply(int fd, const char *path, int send_errno)
 	qt_state_hdr_encode(&h, buf);
 	err = qt_state_parse(buf, off, &h, NULL, NULL, &used);
 	if (err != QT_REC_OK) {
-		fprintf(stderr, "qtrackctl: the saved table does not check: "
-				"%s at byte %zu\n",
+		fprintf(stderr,
+			"qtrackctl: the saved table does not check: "
+			"%s at byte %zu\n",
 			qt_rec_strerror(err), used);
 		free(buf);
 		return 1;

@@ -68,8 +68,8 @@ static struct qt_rec full_tcp(void)
 	memset(&r, 0, sizeof(r));
 	r.type = QT_REC_CONN;
 	c->orig = tuple4(0x0a000001, 0x0a000002, IPPROTO_TCP, 40001, 21);
-	c->status = QT_REC_ST_SEEN_REPLY | QT_REC_ST_ASSURED |
-		    QT_REC_ST_EXPECTED;
+	c->status =
+	    QT_REC_ST_SEEN_REPLY | QT_REC_ST_ASSURED | QT_REC_ST_EXPECTED;
 	c->helper = QT_HELPER_FTP;
 	c->parts = QT_REC_P_ALL;
 	c->timeout = 432000;
@@ -210,10 +210,12 @@ static void test_byte_layout(void **state)
 	struct qt_rec r = full_tcp();
 	uint8_t buf[QT_REC_MAX];
 	size_t n;
-	static const uint8_t head[] = {
-	    QT_REC_CONN, QT_REC_VERSION, 0, 208, /* envelope */
-	    4, IPPROTO_TCP, 0, 0,		 /* family, proto */
-	    10, 0, 0, 1};			 /* source address */
+	static const uint8_t head[] = {QT_REC_CONN, QT_REC_VERSION,
+				       0,	    208, /* envelope */
+				       4,	    IPPROTO_TCP,
+				       0,	    0, /* family, proto */
+				       10,	    0,
+				       0,	    1}; /* source address */
 
 	(void)state;
 	n = qt_rec_encode(&r, buf, sizeof(buf));
@@ -246,12 +248,11 @@ static void test_refuse_truncated_and_flipped(void **state)
 		/* Every single flipped bit is caught. */
 		for (size_t i = 0; i < n * 8; i++) {
 			buf[i / 8] ^= (uint8_t)(1u << (i % 8));
-			assert_int_not_equal(
-			    qt_rec_decode(buf, n, &out, &used), QT_REC_OK);
+			assert_int_not_equal(qt_rec_decode(buf, n, &out, &used),
+					     QT_REC_OK);
 			buf[i / 8] ^= (uint8_t)(1u << (i % 8));
 		}
-		assert_int_equal(qt_rec_decode(buf, n, &out, &used),
-				 QT_REC_OK);
+		assert_int_equal(qt_rec_decode(buf, n, &out, &used), QT_REC_OK);
 	}
 }
 
@@ -285,11 +286,11 @@ static void test_refuse_fields(void **state)
 	assert_int_equal(patch(&r, 0, 0), QT_REC_E_TYPE);
 	assert_int_equal(patch(&r, 1, 2), QT_REC_E_VERSION);
 	assert_int_not_equal(patch(&r, 3, 207), QT_REC_OK);
-	assert_int_equal(patch(&r, p + 0, 5), QT_REC_E_FIELD);   /* family */
-	assert_int_equal(patch(&r, p + 2, 1), QT_REC_E_FIELD);   /* reserved */
-	assert_int_equal(patch(&r, p + 8, 1), QT_REC_E_FIELD);   /* v4 pad */
-	assert_int_equal(patch(&r, p + 40, 8), QT_REC_E_FIELD);  /* status */
-	assert_int_equal(patch(&r, p + 41, 2), QT_REC_E_FIELD);  /* helper */
+	assert_int_equal(patch(&r, p + 0, 5), QT_REC_E_FIELD);	/* family */
+	assert_int_equal(patch(&r, p + 2, 1), QT_REC_E_FIELD);	/* reserved */
+	assert_int_equal(patch(&r, p + 8, 1), QT_REC_E_FIELD);	/* v4 pad */
+	assert_int_equal(patch(&r, p + 40, 8), QT_REC_E_FIELD); /* status */
+	assert_int_equal(patch(&r, p + 41, 2), QT_REC_E_FIELD); /* helper */
 	assert_int_equal(patch(&r, p + 42, 0x0f), QT_REC_E_FIELD); /* parts */
 	assert_int_equal(patch(&r, p + 44, 0xff), QT_REC_E_FIELD); /* timeout */
 	/* TCP block at payload offset 60: scale, state, direction, class */

@@ -253,14 +253,14 @@ static unsigned twin_transfer(struct twin *w, uint64_t age)
 			enum qt_import res;
 
 			if (pass == 0 && r->type == QT_REC_CONN && !expected)
-				res = qt_engine_import_conn(w->b, &r->conn,
-							    age);
+				res =
+				    qt_engine_import_conn(w->b, &r->conn, age);
 			else if (pass == 1 && expected)
-				res = qt_engine_import_conn(w->b, &r->conn,
-							    age);
+				res =
+				    qt_engine_import_conn(w->b, &r->conn, age);
 			else if (pass == 2 && r->type == QT_REC_EXPECT)
-				res = qt_engine_import_expect(
-				    w->b, &r->expect, age);
+				res = qt_engine_import_expect(w->b, &r->expect,
+							      age);
 			else
 				continue;
 			skipped += res != QT_IMPORT_OK;
@@ -296,12 +296,12 @@ static void assert_tables_equal(struct twin *w)
 					    sizeof(ca->proto.tcp));
 		/* UDP's stream delay: the same time left, none once past. */
 		if (ca->l4proto == IPPROTO_UDP)
-			assert_int_equal(ca->proto.udp.stream_ts > w->ta ?
-					     ca->proto.udp.stream_ts - w->ta :
-					     0,
-					 cb->proto.udp.stream_ts > w->tb ?
-					     cb->proto.udp.stream_ts - w->tb :
-					     0);
+			assert_int_equal(ca->proto.udp.stream_ts > w->ta
+					     ? ca->proto.udp.stream_ts - w->ta
+					     : 0,
+					 cb->proto.udp.stream_ts > w->tb
+					     ? cb->proto.udp.stream_ts - w->tb
+					     : 0);
 		assert_int_equal(qt_engine_timeout_left(w->a, ca, w->ta),
 				 qt_engine_timeout_left(w->b, cb, w->tb));
 		aa = qt_engine_acct(w->a, ca);
@@ -365,16 +365,20 @@ static void test_continue_exactly(void **state)
 	run_a(w, ip_pkt(&c4, &s4, IPPROTO_ICMP, echo, sizeof(echo)), 0);
 	ftp_login(w, &ftp);
 	run_a(w, tcp_pkt(&ftp, true, ACK | PSH, "PASV\r\n"), 0);
-	run_a(w, tcp_pkt(&ftp, false, ACK | PSH,
-			 "227 Passive (10,0,2,2,195,80)\r\n"), 0);
+	run_a(w,
+	      tcp_pkt(&ftp, false, ACK | PSH,
+		      "227 Passive (10,0,2,2,195,80)\r\n"),
+	      0);
 	data.sport = 50000;
 	r = run_a(w, tcp_pkt(&data, true, SYN, NULL), 0);
 	assert_int_equal(r.state, QT_CT_RELATED);
 	run_a(w, tcp_pkt(&data, false, SYN | ACK, NULL), 0);
 	/* A second expectation, still waiting. */
 	run_a(w, tcp_pkt(&ftp, true, ACK | PSH, "PASV\r\n"), 0);
-	run_a(w, tcp_pkt(&ftp, false, ACK | PSH,
-			 "227 Passive (10,0,2,2,195,81)\r\n"), 0);
+	run_a(w,
+	      tcp_pkt(&ftp, false, ACK | PSH,
+		      "227 Passive (10,0,2,2,195,81)\r\n"),
+	      0);
 	assert_int_equal(qt_engine_stats(w->a)->expect_count, 1);
 	advance(w, 1000);
 
@@ -400,8 +404,9 @@ static void test_continue_exactly(void **state)
 	run_both(w, udp_pkt(&c4, &s4, 5000, 53), 0);
 	r = run_both(w, udp_pkt(&s6, &c6, 6001, 6000), 0);
 	assert_int_equal(r.state, QT_CT_ESTABLISHED);
-	run_both(w, ip_pkt(&s4, &c4, IPPROTO_ICMP,
-			   (uint8_t[8]){0, 0, 0, 0, 0x12, 0x34, 0, 1}, 8),
+	run_both(w,
+		 ip_pkt(&s4, &c4, IPPROTO_ICMP,
+			(uint8_t[8]){0, 0, 0, 0, 0x12, 0x34, 0, 1}, 8),
 		 0);
 	run_both(w, tcp_pkt(&data, true, ACK, NULL), 0);
 	run_both(w, tcp_pkt(&data, false, ACK | PSH, "file contents"), 0);
@@ -411,8 +416,10 @@ static void test_continue_exactly(void **state)
 	assert_int_equal(r.state, QT_CT_RELATED);
 	assert_int_equal(r.mark & 0xff00, 0x4200);
 	run_both(w, tcp_pkt(&ftp, true, ACK | PSH, "PASV\r\n"), 0);
-	run_both(w, tcp_pkt(&ftp, false, ACK | PSH,
-			    "227 Passive (10,0,2,2,195,82)\r\n"), 0);
+	run_both(w,
+		 tcp_pkt(&ftp, false, ACK | PSH,
+			 "227 Passive (10,0,2,2,195,82)\r\n"),
+		 0);
 	assert_int_equal(qt_engine_stats(w->b)->expect_count, 1);
 	run_both(w, tcp_pkt(&t4, true, ACK | FIN, NULL), 0);
 	run_both(w, tcp_pkt(&t4, false, ACK | FIN, NULL), 0);
@@ -505,7 +512,7 @@ static void test_aged(void **state)
 	const struct qt_stats *st;
 
 	(void)state;
-	run_a(w, udp_pkt(&c4, &s4, 1, 2), 0); /* 30 s */
+	run_a(w, udp_pkt(&c4, &s4, 1, 2), 0);	    /* 30 s */
 	run_a(w, tcp_pkt(&t4, true, SYN, NULL), 0); /* 120 s */
 	assert_int_equal(twin_transfer(w, 60 * 1000), 1);
 	st = qt_engine_stats(w->b);
