@@ -483,6 +483,29 @@ static void state_move_aside(const char *path, const char *why)
 			  path, why, bad);
 }
 
+/*
+ * A FINAL file describes the table as the last packet of the process that
+ * wrote it left it.  Once this process serves packets that is no longer
+ * true, and if it dies without saving (kill -9, no save_interval) the next
+ * start would restore windows older than the flows' last packets as if
+ * they were exact.  So the file loses its FINAL flag as soon as it has
+ * been restored: only its header changes.
+ */
+static void state_unfinal(const char *path, struct qt_state_hdr *h)
+{
+	uint8_t hdr[QT_STATE_HDR_LEN];
+	int fd;
+
+	h->flags &= ~(uint32_t)QT_STATE_F_FINAL;
+	qt_state_hdr_encode(h, hdr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    fsync(fd) < 0)
+		log_warn("state: cannot mark %s as restored", path);
+	if (fd >= 0)
+		close(fd);
+}
+
 void state_restore(struct qtd *d)
 {
 	const char *path = d->conf.state.file;
@@ -551,6 +574,8 @@ void state_restore(struct qtd *d)
 			       NULL);
 	}
 	munmap(buf, (size_t)st.st_size);
+	if (h.flags & QT_STATE_F_FINAL)
+		state_unfinal(path, &h);
 	for (unsigned i = 1; i < QT_IMPORT_MAX; i++)
 		skipped += r.result[i];
 	log_info(

@@ -331,7 +331,13 @@ qt_log "table before stop: $(stat_of entries) entries," \
 qt_check "SIGTERM: qtrackd exits 0" qt_daemon_stop
 qt_check "state saved on stop" grep -q "state: saved .* to $STATE" \
 	"$QT_DAEMON_LOG"
+# final_flag: the FINAL bit of the state file's header flags (byte 39).
+final_flag() { od -An -tu1 -j39 -N1 "$STATE" | tr -d ' '; }
+qt_check "the file saved on stop is FINAL" test "$(final_flag)" = 1
 qt_daemon_start "$QT_TMP/a.conf" || exit 1
+# Once restored it no longer describes the table exactly: a crash now
+# would restore it as a snapshot.
+qt_check "restored: the file is no longer FINAL" test "$(final_flag)" = 0
 want=$((TCP_FLOWS + UDP_FLOWS + 3))
 qt_check "restart: at least $want connections restored" \
 	restored_at_least $want
