@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "control.h"
+#include "fdstore.h"
 #include "format.h"
 #include "log.h"
 #include "qtrackd.h"
@@ -291,9 +292,16 @@ static void qtd_workers_start(struct qtd *d)
 		w->tick.data = w;
 		ev_async_init(&w->wake, qtd_worker_wake_cb);
 		w->wake.data = w;
-		if (queue_open(w, &d->conf, err, sizeof(err)) < 0)
-			fatalx("%s", err);
 	}
+	/* The table first: a queue taken over from systemd's file
+	 * descriptor store has packets waiting, and they must meet the
+	 * restored table. */
+	state_restore(d);
+	fdstore_init();
+	for (i = 0; i < d->nworkers; i++)
+		if (queue_open(&d->workers[i], &d->conf, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	fdstore_close_rest();
 }
 
 /* Start serving: on the main loop, or one thread per queue.  The threads
@@ -461,7 +469,6 @@ int main(int argc, char **argv)
 	d->evasync.data = d;
 	ev_async_start(d->loop, &d->evasync);
 	qtd_workers_start(d);
-	state_restore(d);
 	d->control = control_open(d);
 	if (!d->control)
 		fatalx("cannot open the control socket %s",

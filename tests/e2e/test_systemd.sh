@@ -40,7 +40,7 @@ for key in "Type=notify" "ExecStart=/usr/sbin/qtrackd" \
 	"ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" \
 	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" \
 	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd" \
-	"StateDirectory=qtrack"; do
+	"StateDirectory=qtrack" "FileDescriptorStoreMax=64"; do
 	qt_check "unit has $key" grep -qxF "$key" "$unit"
 done
 qt_finish
