@@ -83,6 +83,10 @@ void fdstore_close_rest(void)
 		log_info("fdstore: queue %u is no longer served; releasing "
 			 "its socket",
 			 inherited[i].queue);
+		/* systemd's copy too: the kernel unbinds the queue only
+		 * when the last reference to the socket is gone. */
+		sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=queue-%u",
+			   inherited[i].queue);
 		close(inherited[i].fd);
 		inherited[i].fd = -1;
 	}
