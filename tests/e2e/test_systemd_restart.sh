@@ -107,12 +107,15 @@ head -c $((40 * 16384)) /dev/urandom >/tmp/tx
 (for i in $(seq 0 39); do dd if=/tmp/tx bs=16384 skip=$i count=1 status=none; sleep 0.25; done) |
 	ip netns exec cli timeout 60 socat -u - TCP4:10.0.2.2:7000 &
 TX=$!
+# restart WHAT DELAY CMD...: a ping flood starts, DELAY seconds later CMD
+# restarts qtrackd; then the checks.
 restart() {
-	local what=$1 before after pp
-	shift
-	ip netns exec cli ping -q -i 0.005 -c 800 -W 2 10.0.2.2 >/tmp/ping.out 2>&1 &
+	local what=$1 delay=$2 before after pp
+	shift 2
+	ip netns exec cli ping -q -i 0.005 -c $((200 * (delay + 3))) -W 2 \
+		10.0.2.2 >/tmp/ping.out 2>&1 &
 	pp=$!
-	sleep 1
+	sleep "$delay"
 	before=$(qline)
 	iptables -Z FORWARD
 	"$@"
@@ -127,12 +130,12 @@ restart() {
 	check "$what: no packet unmarked ($(count unmarked)) or NEW ($(count new))" \
 		test "$(count unmarked)" = 0 -a "$(count new)" = 0
 }
-restart "systemctl restart" systemctl restart qtrackd
+restart "systemctl restart" 1 systemctl restart qtrackd
 check "systemctl restart: taken over from the file descriptor store" \
 	sh -c 'journalctl -u qtrackd --no-pager | grep -q "taken over, still bound"'
-# A snapshot after the ping flow began: kill -9 keeps the flows.
-sleep 2.5
-restart "kill -9, Restart=on-failure" systemctl kill -s KILL qtrackd
+# Three seconds of [state] save_interval = 1: a snapshot that began after
+# the ping flow did is complete when qtrackd is killed.
+restart "kill -9, Restart=on-failure" 3 systemctl kill -s KILL qtrackd
 check "kill -9: restored from a snapshot" sh -c \
 	'journalctl -u qtrackd --no-pager | grep -q "restored .*a snapshot"'
 wait $TX
