@@ -121,8 +121,9 @@ start_consumer() {
 	qtrackd | qtrackd2)
 		local num=0
 		[ "$1" = qtrackd2 ] && { num=0-1; last=1; }
-		printf '[queue]\nnum = %s\n[control]\nsocket = %s\n' \
-			"$num" "$tmp/qtrackd.sock" >"$tmp/qtrackd.conf"
+		printf '[queue]\nnum = %s\n[control]\nsocket = %s\n[state]\nfile = %s\n' \
+			"$num" "$tmp/qtrackd.sock" "$tmp/state" \
+			>"$tmp/qtrackd.conf"
 		ip netns exec $FW "$QD" -d -c "$tmp/qtrackd.conf" >/dev/null \
 			2>"$tmp/qtrackd.log" &
 		;;

@@ -20,7 +20,11 @@
 #   4. stats: control_chunk_max_us (longest a walk chunk held a worker's
 #      lock), control_callback_max_us (longest control callback on the main
 #      loop), chunks and chunks over 1 ms;
-#   5. flush: the same load while `qtrackctl flush` empties the table
+#   5. snapshot: the same load while [state] save_interval = 1 (set by a
+#      reload) has the snapshot thread write the whole table to the state
+#      file back to back (a walk of one chunk per lock hold, from its own
+#      thread); state_snapshots taken and state_chunk_max_us reported;
+#   6. flush: the same load while `qtrackctl flush` empties the table
 #      (a walk like list: one chunk of deletions per lock hold).
 # Modes: 1q ([queue] num = 0: packets and control share the main loop, the
 # pause is the callback) and 2q (num = 0-1, --queue-balance 0:1: worker
@@ -88,8 +92,10 @@ queue_drops() {
 		/proc/net/netfilter/nfnetlink_queue
 }
 
-start_qtrackd() {
-	local num=0 i
+# write_conf MODE: the configuration; SAVE_INTERVAL sets [state]
+# save_interval (0 when unset).
+write_conf() {
+	local num=0
 	[ "$1" = 2q ] && num=0-1
 	cat >"$tmp/qtrackd.conf" <<-EOF
 	[queue]
@@ -103,7 +109,15 @@ start_qtrackd() {
 	timeout = 600
 	[control]
 	socket = $SOCK
+	[state]
+	file = $tmp/state
+	save_interval = ${SAVE_INTERVAL:-0}
 	EOF
+}
+
+start_qtrackd() {
+	local i
+	write_conf "$1"
 	ip netns exec $FW "$QD" -c "$tmp/qtrackd.conf" >/dev/null \
 		2>"$tmp/qtrackd-$1.log" &
 	QPID=$!
@@ -196,6 +210,22 @@ for mode in $MODES; do
 	echo "   stats: $(grep -E '^control_(chunk|callback)' <<<"$st" |
 		tr '\n' ' ')"
 
+	# Snapshots back to back while the load runs.
+	snaps0=$(stat_of "$st" state_snapshots)
+	SAVE_INTERVAL=1 write_conf $mode
+	kill -HUP $QPID
+	load "$LAT_SECONDS"
+	wait $LGPID
+	snap=$(cat "$tmp/load.out")
+	SAVE_INTERVAL=0 write_conf $mode
+	kill -HUP $QPID
+	sst=$(qc stats)
+	snaps=$(($(stat_of "$sst" state_snapshots) - ${snaps0:-0}))
+	echo "   snapshots: $snaps of $(stat -c %s "$tmp/state" 2>/dev/null)" \
+		"bytes during the load; state_chunk_max_us" \
+		"$(stat_of "$sst" state_chunk_max_us)"
+	echo "   during snapshots: $snap"
+
 	# Flush, for contrast: one unchunked call per shard.
 	load 4
 	sleep 1
@@ -206,7 +236,7 @@ for mode in $MODES; do
 	fl=$(cat "$tmp/load.out")
 	echo "   flush: $flushed connections in $flush_ms ms; load: $fl"
 
-	R[$mode]=$(printf '%-4s %9s %7s %9s %6s/%-6s/%-7s %6s/%-6s/%-7s %7s %7s %7s %5s %6s/%-7s' \
+	R[$mode]=$(printf '%-4s %9s %7s %9s %6s/%-6s/%-7s %6s/%-6s/%-7s %7s %7s %7s %5s %6s/%-7s %4s %6s/%-6s/%-7s %6s' \
 		$mode "$FILLED" "$first_ms" \
 		"$((first_lines * 1000 / (first_ms ? first_ms : 1)))" \
 		"$(kv "$base" p50_us)" "$(kv "$base" p99_us)" \
@@ -217,14 +247,17 @@ for mode in $MODES; do
 		"$(stat_of "$st" control_chunk_max_cpu_us)" \
 		"$(stat_of "$st" control_callback_max_us)" \
 		"$(stat_of "$st" control_slow_chunks)" \
-		"$flush_ms" "$(kv "$fl" max_us)")
+		"$flush_ms" "$(kv "$fl" max_us)" \
+		"$snaps" "$(kv "$snap" p50_us)" "$(kv "$snap" p99_us)" \
+		"$(kv "$snap" max_us)" "$(stat_of "$sst" state_chunk_max_us)")
 	cleanup
 done
 
 echo
-printf '%-4s %9s %7s %9s %-22s %-22s %7s %7s %7s %5s %s\n' mode entries \
+printf '%-4s %9s %7s %9s %-22s %-22s %7s %7s %7s %5s %s %s %s %s\n' mode entries \
 	"list ms" "lines/s" "base p50/p99/max us" "list p50/p99/max us" \
-	"chunk" "cpu" "cb" ">1ms" "flush ms/max us"
+	"chunk" "cpu" "cb" ">1ms" "flush ms/max us" \
+	"snaps" "snap p50/p99/max us" "s.chunk"
 for mode in $MODES; do
 	echo "${R[$mode]}"
 done

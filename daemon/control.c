@@ -42,6 +42,7 @@
 #include "format.h"
 #include "log.h"
 #include "proto.h"
+#include "state.h"
 
 #define CTL_MAX_CLIENTS 64	   /* connections served at once */
 #define CTL_OUTBUF (256 * 1024)	   /* each client's output bound */
@@ -85,6 +86,8 @@ struct ctl_client {
 	uint32_t by_tcp_state[QT_TCP_STATE_MAX];
 
 	uint64_t lost; /* events dropped since the last [LOST] */
+
+	struct state_walk *save; /* `save`: the walk producing the file */
 };
 
 struct qt_control {
@@ -170,6 +173,8 @@ static int ctl_printf(struct ctl_client *cl, const char *fmt, ...)
 
 static void ctl_client_free(struct ctl_client *cl)
 {
+	free(cl->save);
+	cl->save = NULL;
 	struct qt_control *c = cl->c;
 
 	ev_io_stop(c->d->loop, &cl->rio);
@@ -264,6 +269,10 @@ enum {
 	M_CHUNK_MAX,
 	M_CHUNK_MAX_CPU,
 	M_CALLBACK_MAX,
+	M_RESTORED,
+	M_RESTORE_SKIPPED,
+	M_STATE_SAVES,
+	M_STATE_HOLD_MAX,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -363,6 +372,19 @@ static const struct ctl_metric ctl_metrics[] = {
 			"qtrack_control_callback_max_microseconds", "gauge",
 			NULL,
 			"Longest control write callback on the main loop."},
+    [M_RESTORED] = {"state_restored", "qtrack_state_restored_total",
+		    "counter", NULL,
+		    "Entries restored from the state file at start."},
+    [M_RESTORE_SKIPPED] = {"state_skipped", "qtrack_state_skipped_total",
+			   "counter", NULL,
+			   "State file entries not restored: expired, table "
+			   "full, clash, no master."},
+    [M_STATE_SAVES] = {"state_snapshots", "qtrack_state_snapshots_total",
+		       "counter", NULL,
+		       "Periodic snapshots ([state] save_interval)."},
+    [M_STATE_HOLD_MAX] = {"state_chunk_max_us",
+			  "qtrack_state_chunk_max_microseconds", "gauge", NULL,
+			  "Longest a snapshot chunk held a worker's lock."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -541,6 +563,8 @@ static void ctl_stats_write(struct ctl_client *cl)
 		sum.max += st->max;
 		sum.buckets += st->buckets;
 		sum.expect_count += st->expect_count;
+		sum.restored += st->restored;
+		sum.restore_skipped += st->restore_skipped;
 	}
 
 	if (e.fmt == QT_CTL_FMT_JSON)
@@ -653,6 +677,13 @@ static void ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_CHUNK_MAX, NULL, c->chunk_max_ns / 1000);
 	ctl_emit(&e, M_CHUNK_MAX_CPU, NULL, c->chunk_max_cpu_ns / 1000);
 	ctl_emit(&e, M_CALLBACK_MAX, NULL, c->callback_max_ns / 1000);
+	ctl_emit(&e, M_RESTORED, NULL, sum.restored);
+	ctl_emit(&e, M_RESTORE_SKIPPED, NULL, sum.restore_skipped);
+	ctl_emit(&e, M_STATE_SAVES, NULL,
+		 __atomic_load_n(&d->state_saves, __ATOMIC_RELAXED));
+	ctl_emit(&e, M_STATE_HOLD_MAX, NULL,
+		 __atomic_load_n(&d->state_hold_max_ns, __ATOMIC_RELAXED) /
+		     1000);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);
@@ -760,6 +791,43 @@ static int ctl_expect_step(struct ctl_client *cl, const struct qt_engine *eng,
 	return 1;
 }
 
+/* `save`: the state file as a byte stream, a chunk per writable
+ * callback.  Its header goes first with zero counts (they are known only
+ * at the end, in the END record); qtrackctl writes the final header into
+ * the file it makes.  The reply ends with "OK" after the END record. */
+#define CTL_SAVE_ROOM (CTL_CHUNK * QT_REC_MAX + 2 * QT_REC_MAX)
+
+static void ctl_save_step(struct ctl_client *cl)
+{
+	struct state_walk *sw = cl->save;
+	struct ctl_stamp t0;
+	size_t n;
+
+	if (ctl_room(cl) < CTL_SAVE_ROOM)
+		return;
+	ctl_compact(cl);
+	if (!sw) {
+		uint8_t hdr[QT_STATE_HDR_LEN];
+
+		sw = cl->save = malloc(sizeof(*sw));
+		if (!sw) {
+			ctl_reply_err(cl, "out of memory");
+			return;
+		}
+		state_walk_init(sw, cl->c->d);
+		state_walk_header(sw, hdr);
+		ctl_put(cl, (const char *)hdr, sizeof(hdr));
+		return;
+	}
+	t0 = ctl_stamp();
+	n = state_walk_step(sw, (uint8_t *)cl->out + cl->tail,
+			    CTL_OUTBUF - cl->tail, CTL_CHUNK);
+	ctl_chunk_done(cl->c, t0);
+	cl->tail += n;
+	if (sw->done)
+		ctl_reply_ok(cl);
+}
+
 /* Go on with the walk: at most CTL_CHUNK entries, and only while a whole
  * line still fits.  When every engine is done and the final block fits,
  * write it and move to CTL_DRAINING. */
@@ -771,6 +839,10 @@ static void ctl_walk_step(struct ctl_client *cl)
 	struct qtd_worker *locked = NULL;
 	struct ctl_stamp t0 = {0, 0};
 
+	if (cl->req.cmd == QT_CTL_SAVE) {
+		ctl_save_step(cl);
+		return;
+	}
 	/* A chunk holds the walked worker's lock: its thread waits at most
 	 * one chunk for us. */
 	while (cl->worker < d->nworkers && budget && ctl_room(cl) >= CTL_LINE) {
@@ -949,6 +1021,9 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 			return;
 		}
 		ctl_reply_ok(cl);
+		return;
+	case QT_CTL_SAVE:
+		ctl_walk_start(cl);
 		return;
 	case QT_CTL_CMD_MAX:
 		break;

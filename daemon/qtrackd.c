@@ -20,11 +20,13 @@
 #include <systemd/sd-daemon.h>
 
 #include "control.h"
+#include "fdstore.h"
 #include "format.h"
 #include "kdrops.h"
 #include "log.h"
 #include "qtrackd.h"
 #include "queue.h"
+#include "state.h"
 
 /* The idle tick expires connections while no packet arrives; every
  * QTD_DROPCHECK_TICKS ticks the kernel's drop counters are looked at. */
@@ -256,6 +258,7 @@ static void qtd_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	d->ticks++;
 	qtd_watchdog(d);
+	state_tick(d);
 	if (d->ticks % QTD_DROPCHECK_TICKS)
 		return;
 	qtd_kdrops_check(d);
@@ -340,9 +343,16 @@ static void qtd_workers_start(struct qtd *d)
 		w->tick.data = w;
 		ev_async_init(&w->wake, qtd_worker_wake_cb);
 		w->wake.data = w;
-		if (queue_open(w, &d->conf, err, sizeof(err)) < 0)
-			fatalx("%s", err);
 	}
+	/* The table first: a queue taken over from systemd's file
+	 * descriptor store has packets waiting, and they must meet the
+	 * restored table. */
+	state_restore(d);
+	fdstore_init();
+	for (i = 0; i < d->nworkers; i++)
+		if (queue_open(&d->workers[i], &d->conf, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	fdstore_close_rest();
 }
 
 /* Start serving: on the main loop, or one thread per queue.  The threads
@@ -377,6 +387,8 @@ static void qtd_shutdown(struct qtd *d)
 {
 	unsigned i;
 
+	/* No snapshot may walk the tables while they go away. */
+	state_periodic_stop(d);
 	/* Stop reading first, then answer whatever the socket already holds:
 	 * only packets the kernel has not handed over yet are left to the
 	 * unbind (dropped, or bypassed by rules with --queue-bypass).  A
@@ -402,6 +414,8 @@ static void qtd_shutdown(struct qtd *d)
 	}
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	qtd_events_drain(d);
+	/* Every packet read has its verdict: the tables are final. */
+	state_save_now(d);
 	for (i = 0; i < d->nworkers; i++) {
 		struct qtd_worker *w = &d->workers[i];
 
@@ -531,6 +545,7 @@ int main(int argc, char **argv)
 	d->tick.data = d;
 	ev_timer_start(d->loop, &d->tick);
 	qtd_workers_run(d);
+	state_periodic_start(d);
 
 	log_info("started: queues %u-%u, config %s", d->conf.queue.num_first,
 		 d->conf.queue.num_last, d->conf_path);

@@ -96,6 +96,9 @@ struct qtd {
 	ev_async evasync;	 /* a worker's event ring has entries */
 	unsigned events_wanted;	 /* atomic: subscribers exist */
 	uint64_t events_dropped; /* atomic: event ring overflows */
+	struct qtd_state *state;	/* periodic snapshot (state.c) */
+	uint64_t state_saves;		/* atomic: snapshots taken */
+	uint64_t state_hold_max_ns;	/* atomic: longest chunk of one */
 };
 
 static inline void qtd_worker_lock(struct qtd_worker *w)

@@ -28,6 +28,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "fdstore.h"
 #include "format.h"
 #include "log.h"
 #include "queue.h"
@@ -65,6 +66,7 @@ struct queue_io {
 	uint8_t confirm_seen;  /* 1 IPv4, 2 IPv6: a confirm rule's packet */
 	uint8_t confirm_check; /* queue_check_confirm()'s progress */
 	uint64_t fragments; /* the engine's fragment count last looked at */
+	bool stored;	       /* a duplicate is in systemd's fd store */
 };
 
 static struct log_rl rl_rx = LOG_RL_INIT(10000, 5);
@@ -621,6 +623,47 @@ static void queue_bind_error(struct qtd_worker *w, int e, char *err,
 	}
 }
 
+/*
+ * Take over the bound socket of w->queue_num that systemd kept in its file
+ * descriptor store (fdstore.c), and apply @conf's parameters to it.  The
+ * queue was never unbound: packets that came meanwhile wait in the socket
+ * and are answered from the (already restored) table.  0, or -1 when
+ * there is none or it does not work (then the caller binds afresh).
+ */
+static int queue_takeover(struct qtd_worker *w, const struct qt_conf *conf)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct queue_io *io = queue_io(w);
+	struct nlmsghdr *nlh;
+	int fd = fdstore_take(w->queue_num), zero = 0;
+
+	if (fd < 0)
+		return -1;
+	io->nl = mnl_socket_fdopen(fd);
+	if (!io->nl) {
+		log_warn("queue %u: the socket from systemd's store", w->queue_num);
+		close(fd);
+		return -1;
+	}
+	io->portid = mnl_socket_get_portid(io->nl);
+	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &zero, sizeof(zero));
+	queue_set_rcvbuf(w, conf->queue.rcvbuf);
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
+	queue_put_params(nlh, conf);
+	if (queue_config_send(w, nlh) < 0) {
+		log_warn("queue %u: the socket from systemd's store no longer "
+			 "serves it; binding afresh",
+			 w->queue_num);
+		mnl_socket_close(io->nl);
+		io->nl = NULL;
+		return -1;
+	}
+	log_info("queue %u: taken over, still bound, from systemd's file "
+		 "descriptor store",
+		 w->queue_num);
+	return 0;
+}
+
 int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 	       size_t errlen)
 {
@@ -636,6 +679,8 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		goto fail;
 	}
 	w->io = io;
+	if (queue_takeover(w, conf) == 0)
+		goto bound;
 	io->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!io->nl) {
 		int e = errno;
@@ -667,6 +712,8 @@ int queue_open(struct qtd_worker *w, const struct qt_conf *conf, char *err,
 		queue_bind_error(w, errno, err, errlen);
 		goto fail;
 	}
+bound:
+	io->stored = fdstore_keep(w->queue_num, mnl_socket_get_fd(io->nl));
 	ev_io_init(&io->watcher, queue_io_cb, mnl_socket_get_fd(io->nl),
 		   EV_READ);
 	io->watcher.data = w;
@@ -742,10 +789,24 @@ void queue_close(struct qtd_worker *w)
 
 	if (!io)
 		return;
-	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
-	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
-	if (queue_config_send(w, nlh) < 0)
-		log_warn("queue %u: unbind", w->queue_num);
+	if (io->stored) {
+		/* systemd keeps the socket, bound, for the next qtrackd (or
+		 * closes it, which unbinds, if the service stops for good).
+		 * Packets now wait in it; a full buffer must not raise an
+		 * error on the socket, or systemd would drop it (POLLERR). */
+		int one = 1;
+
+		setsockopt(mnl_socket_get_fd(io->nl), SOL_NETLINK,
+			   NETLINK_NO_ENOBUFS, &one, sizeof(one));
+		log_info("queue %u: left bound in systemd's file descriptor "
+			 "store",
+			 w->queue_num);
+	} else {
+		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, w->queue_num);
+		nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
+		if (queue_config_send(w, nlh) < 0)
+			log_warn("queue %u: unbind", w->queue_num);
+	}
 	mnl_socket_close(io->nl);
 	free(io->rx);
 	free(io->tx);

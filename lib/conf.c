@@ -243,6 +243,18 @@ static const struct qt_conf_key conf_keys[] = {
 	  .help = "Send messages to syslog instead of standard error (which "
 		  "the journal reads under systemd).",
 	  FIELD(log.syslog) },
+
+	{ .section = "state", .key = "file", .type = QT_CT_STRING,
+	  .def = QT_CONF_DEFAULT_STATE, .min = 2, .max = 255,
+	  .flags = QT_CKF_ABSPATH,
+	  .help = "Where qtrackd saves its table when it stops and restores "
+		  "it from when it starts (docs/state-format.md).",
+	  FIELD(state.file) },
+	{ .section = "state", .key = "save_interval", .type = QT_CT_DURATION,
+	  .def = "0", .min = 0, .max = DUR_MAX,
+	  .help = "Also save the table this often while running, so that a "
+		  "crash loses only newer connections; 0 saves only on stop.",
+	  FIELD(state.save_interval) },
 };
 
 /* clang-format on */

@@ -21,6 +21,7 @@
 
 #define QT_CONF_DEFAULT_PATH "/etc/qtrack/qtrackd.conf"
 #define QT_CONF_DEFAULT_SOCKET "/run/qtrackd/qtrackd.sock"
+#define QT_CONF_DEFAULT_STATE "/var/lib/qtrack/state"
 #define QT_CONF_MAX_PORTS 16
 
 /* TCP connection tracking states, numbered as the kernel numbers
@@ -114,6 +115,10 @@ struct qt_conf {
 		bool invalid;		/* log every INVALID packet (rate-limited) */
 		bool syslog;		/* syslog instead of stderr */
 	} log;
+	struct {
+		char file[256];		/* the table across restarts */
+		uint32_t save_interval;	/* seconds between snapshots, 0 off */
+	} state;
 };
 
 enum qt_conf_type {

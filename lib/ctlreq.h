@@ -15,6 +15,7 @@
  *   delete proto=P src=A dst=A [sport=N dport=N | type=N code=N id=N]
  *   expect [json]
  *   reload
+ *   save                 (the reply is a state file, docs/state-format.md)
  *
  * The parser is pure so the daemon, qtrackctl (which builds its requests
  * with the same code), the unit tests and the fuzzer share it.
@@ -41,6 +42,7 @@ enum qt_ctl_cmd {
 	QT_CTL_DELETE,
 	QT_CTL_EXPECT,
 	QT_CTL_RELOAD,
+	QT_CTL_SAVE,
 	QT_CTL_CMD_MAX
 };
 

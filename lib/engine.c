@@ -34,6 +34,7 @@
 #include "checksum.h"
 #include "expect.h"
 #include "proto.h"
+#include "record.h"
 #include "table.h"
 #include "tcp_window.h"
 #include "timer.h"
@@ -1137,4 +1138,218 @@ const struct qt_conn *qt_engine_expect_master(const struct qt_engine *e,
 					      const struct qt_expect *exp)
 {
 	return &e->table.conns[exp->master];
+}
+
+/* ---- state export and import (record.h) ------------------------------- */
+
+void qt_engine_export_conn(const struct qt_engine *e, const struct qt_conn *ct,
+			   uint64_t now, struct qt_rec_conn *rc)
+{
+	const struct qt_acct *acct = qt_table_acct(&e->table, ct);
+	const struct qt_conn *master;
+
+	memset(rc, 0, sizeof(*rc));
+	qt_conn_tuple_orig(ct, &rc->orig);
+	rc->status = qt_rec_status_from_conn(ct->status);
+	rc->helper = ct->helper;
+	rc->timeout = ct->timeout;
+	rc->left_ms = qt_timer_armed(&ct->timer) ?
+			  qt_timer_left(&ct->timer, now) : 0;
+	rc->mark = ct->mark;
+	if (ct->l4proto == IPPROTO_TCP)
+		rc->tcp = ct->proto.tcp;
+	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
+		rc->udp_wait_ms = ct->proto.udp.stream_ts > now ?
+					  ct->proto.udp.stream_ts - now : 0;
+	if (acct && e->conf.table.accounting) {
+		rc->parts |= QT_REC_P_ACCT;
+		rc->acct = *acct;
+	}
+	if (ct->help && ct->help <= e->expect.help_max) {
+		const struct qt_help *h = &e->expect.help[ct->help - 1u];
+
+		rc->parts |= QT_REC_P_HELP;
+		memcpy(rc->seq_aft_nl, h->seq_aft_nl, sizeof(rc->seq_aft_nl));
+		memcpy(rc->n_seq, h->n_seq, sizeof(rc->n_seq));
+	}
+	master = qt_expect_master(&e->expect, ct);
+	if (master) {
+		rc->parts |= QT_REC_P_MASTER;
+		qt_conn_tuple_orig(master, &rc->master);
+	}
+}
+
+void qt_engine_export_expect(const struct qt_engine *e,
+			     const struct qt_expect *exp, uint64_t now,
+			     struct qt_rec_expect *rx)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->tuple = exp->tuple;
+	qt_conn_tuple_orig(&e->table.conns[exp->master], &rx->master);
+	rx->flags = exp->flags;
+	rx->helper = exp->helper;
+	rx->timeout = exp->timeout;
+	rx->left_ms = qt_timer_armed(&exp->timer) ?
+			  qt_timer_left(&exp->timer, now) : 0;
+}
+
+/* Whether @t is a tuple the engine itself could have made: a tracker
+ * that knows its protocol inverts it, ICMP matches its family, and a
+ * protocol without ports has none.  A record may come from another
+ * version or another machine; the table must not hold an entry no packet
+ * can ever find. */
+static bool import_tuple_ok(const struct qt_tuple *t)
+{
+	const struct qt_proto_ops *ops = qt_proto_find(t->proto);
+	struct qt_tuple reply;
+
+	if ((t->proto == IPPROTO_ICMP && t->family != AF_INET) ||
+	    (t->proto == IPPROTO_ICMPV6 && t->family != AF_INET6))
+		return false;
+	if (t->proto != IPPROTO_ICMP && t->proto != IPPROTO_ICMPV6 &&
+	    ops == &qt_proto_generic && t->l4)
+		return false;
+	return ops->invert(&reply, t);
+}
+
+static void import_count(struct qt_engine *e, enum qt_import r)
+{
+	if (r == QT_IMPORT_OK)
+		e->stats.restored++;
+	else
+		e->stats.restore_skipped++;
+	e->stats.count = e->table.count;
+	e->stats.expect_count = e->expect.count;
+}
+
+static enum qt_import engine_import_conn(struct qt_engine *e,
+					 const struct qt_rec_conn *rc,
+					 uint64_t age_ms)
+{
+	struct qt_conn *ct, *master;
+	struct qt_tuple reply;
+	struct qt_acct *acct;
+
+	if (!import_tuple_ok(&rc->orig))
+		return QT_IMPORT_BAD;
+	if (rc->left_ms <= age_ms)
+		return QT_IMPORT_EXPIRED;
+	qt_proto_find(rc->orig.proto)->invert(&reply, &rc->orig);
+	if (qt_table_lookup(&e->table, &rc->orig, NULL) ||
+	    qt_table_lookup(&e->table, &reply, NULL))
+		return QT_IMPORT_CLASH;
+	ct = qt_table_alloc(&e->table);
+	if (!ct)
+		return QT_IMPORT_FULL;
+	qt_table_set_tuple(&e->table, ct, &rc->orig);
+	qt_timer_init(&ct->timer);
+	ct->status = qt_rec_status_to_conn(rc->status) | QT_CONN_CONFIRMED;
+	ct->helper = rc->helper;
+	ct->mark = rc->mark;
+	ct->timeout = rc->timeout;
+	if (ct->l4proto == IPPROTO_TCP)
+		ct->proto.tcp = rc->tcp;
+	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
+		ct->proto.udp.stream_ts =
+		    e->now + (rc->udp_wait_ms > age_ms ?
+				  rc->udp_wait_ms - age_ms : 0);
+	acct = qt_table_acct(&e->table, ct);
+	if (acct && (rc->parts & QT_REC_P_ACCT))
+		*acct = rc->acct;
+	if (ct->helper && (rc->parts & QT_REC_P_HELP)) {
+		/* Without room for it the helper starts afresh, as for a
+		 * connection that found the pool empty. */
+		struct qt_help *h = qt_expect_help_get(&e->expect, ct);
+
+		if (h) {
+			memcpy(h->seq_aft_nl, rc->seq_aft_nl,
+			       sizeof(h->seq_aft_nl));
+			memcpy(h->n_seq, rc->n_seq, sizeof(h->n_seq));
+		}
+	}
+	if (e->expect.master_of) {
+		/* Id 0 is never a connection's: a master that did not come
+		 * back links to nothing, not to whatever used the slot. */
+		struct qt_master_link link = {0, 0};
+
+		master = (ct->status & QT_CONN_EXPECTED) &&
+				 (rc->parts & QT_REC_P_MASTER) ?
+			     qt_table_lookup(&e->table, &rc->master, NULL) :
+			     NULL;
+		if (master)
+			link = (struct qt_master_link){
+			    qt_table_index(&e->table, master), master->id};
+		e->expect.master_of[qt_table_index(&e->table, ct)] = link;
+	}
+	ct->id = e->next_id++;
+	qt_timer_arm(&e->wheel, &ct->timer, e->now + rc->left_ms - age_ms);
+	qt_table_insert(&e->table, ct);
+	return QT_IMPORT_OK;
+}
+
+enum qt_import qt_engine_import_conn(struct qt_engine *e,
+				     const struct qt_rec_conn *rc,
+				     uint64_t age_ms)
+{
+	enum qt_import r = engine_import_conn(e, rc, age_ms);
+
+	import_count(e, r);
+	return r;
+}
+
+static enum qt_import engine_import_expect(struct qt_engine *e,
+					   const struct qt_rec_expect *rx,
+					   uint64_t age_ms)
+{
+	struct qt_conn *master;
+	uint32_t cursor = 0;
+	const struct qt_expect *exp;
+
+	if (rx->left_ms <= age_ms)
+		return QT_IMPORT_EXPIRED;
+	master = qt_table_lookup(&e->table, &rx->master, NULL);
+	if (!master)
+		return QT_IMPORT_NO_MASTER;
+	if (qt_expect_add(&e->expect, &e->wheel, master, &rx->tuple,
+			  rx->flags, rx->helper, rx->timeout,
+			  e->conf.helper.expect_per_master, e->now) < 0)
+		return QT_IMPORT_FULL;
+	/* qt_expect_add() armed it for the whole timeout: give it what was
+	 * left. */
+	while ((exp = qt_expect_next(&e->expect, &cursor))) {
+		struct qt_expect *x = (struct qt_expect *)exp;
+
+		if (x->master == qt_table_index(&e->table, master) &&
+		    x->flags == rx->flags &&
+		    qt_tuple_equal(&x->tuple, &rx->tuple)) {
+			qt_timer_arm(&e->wheel, &x->timer,
+				     e->now + rx->left_ms - age_ms);
+			break;
+		}
+	}
+	return QT_IMPORT_OK;
+}
+
+enum qt_import qt_engine_import_expect(struct qt_engine *e,
+				       const struct qt_rec_expect *rx,
+				       uint64_t age_ms)
+{
+	enum qt_import r = engine_import_expect(e, rx, age_ms);
+
+	import_count(e, r);
+	return r;
+}
+
+const char *qt_import_name(enum qt_import r)
+{
+	static const char *const names[QT_IMPORT_MAX] = {
+	    [QT_IMPORT_OK] = "restored",
+	    [QT_IMPORT_EXPIRED] = "expired",
+	    [QT_IMPORT_FULL] = "table full",
+	    [QT_IMPORT_CLASH] = "already in the table",
+	    [QT_IMPORT_NO_MASTER] = "master not in the table",
+	    [QT_IMPORT_BAD] = "a tuple the engine cannot track",
+	};
+
+	return (unsigned)r < QT_IMPORT_MAX ? names[r] : "unknown";
 }

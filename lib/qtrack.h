@@ -72,6 +72,8 @@ struct qt_stats {
 	uint64_t fragments;		/* IP fragments seen (first or later):
 					 * nothing reassembled before the
 					 * queue */
+	uint64_t restored;		/* entries imported (state file) */
+	uint64_t restore_skipped;	/* entries not imported */
 };
 
 struct qt_engine;
@@ -212,5 +214,50 @@ uint32_t qt_engine_expect_timeout_left(const struct qt_engine *e,
 /* The connection that announced @exp. */
 const struct qt_conn *qt_engine_expect_master(const struct qt_engine *e,
 					      const struct qt_expect *exp);
+
+/* State export and import: an entry as a record (record.h) for the state
+ * file, `qtrackctl save` and replication. */
+struct qt_rec_conn;
+struct qt_rec_expect;
+
+/* Fill @rc with @ct (an entry qt_engine_next() returned) as it stands at
+ * @now: its timer as the milliseconds left then. */
+void qt_engine_export_conn(const struct qt_engine *e, const struct qt_conn *ct,
+			   uint64_t now, struct qt_rec_conn *rc);
+
+/* The same for an expectation qt_engine_expect_next() returned. */
+void qt_engine_export_expect(const struct qt_engine *e,
+			     const struct qt_expect *exp, uint64_t now,
+			     struct qt_rec_expect *rx);
+
+/* What an import did; anything but QT_IMPORT_OK left the engine as it
+ * was.  Counted in stats.restored and stats.restore_skipped. */
+enum qt_import {
+	QT_IMPORT_OK = 0,
+	QT_IMPORT_EXPIRED,	/* its time ran out while it was away */
+	QT_IMPORT_FULL,		/* no free entry ([table] max) or expectation */
+	QT_IMPORT_CLASH,	/* one of its tuples is in the table already */
+	QT_IMPORT_NO_MASTER,	/* an expectation whose master is not here */
+	QT_IMPORT_BAD,		/* a tuple no packet could ever match */
+	QT_IMPORT_MAX
+};
+
+const char *qt_import_name(enum qt_import r);
+
+/*
+ * qt_engine_import_conn - insert @rc as a confirmed connection, its timer
+ * (and UDP's stream delay) shortened by @age_ms, the time that passed since
+ * @rc's left_ms was true.  Never early-drops: a full table refuses.  An
+ * expected connection whose record names a master finds it only if the
+ * master was imported first.  No event is raised.
+ */
+enum qt_import qt_engine_import_conn(struct qt_engine *e,
+				     const struct qt_rec_conn *rc,
+				     uint64_t age_ms);
+
+/* Insert @rx for its master, which must be in the table already. */
+enum qt_import qt_engine_import_expect(struct qt_engine *e,
+				       const struct qt_rec_expect *rx,
+				       uint64_t age_ms);
 
 #endif

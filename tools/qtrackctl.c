@@ -34,6 +34,7 @@ static const struct {
     {"stats", 'S', QT_CTL_STATS}, {"events", 'E', QT_CTL_EVENTS},
     {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
     {"expect", 0, QT_CTL_EXPECT}, {"reload", 0, QT_CTL_RELOAD},
+    {"save", 0, QT_CTL_SAVE},
 };
 
 static void usage(FILE *fp, int rc)
@@ -43,7 +44,7 @@ static void usage(FILE *fp, int rc)
 		"[-o FORMAT] [filters]\n"
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
-		"          delete (-D), get (-G), expect, reload\n"
+		"          delete (-D), get (-G), expect, reload, save FILE\n"
 		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats),\n"
@@ -475,6 +476,7 @@ int main(int argc, char **argv)
 	char sock[108] = QT_CONF_DEFAULT_SOCKET;
 	char line[QT_CTL_MAX_LINE + 1], err[256];
 	const char *sockarg = NULL, *confarg = NULL, *fmt = NULL, *cmdword;
+	const char *savepath = NULL;
 	size_t nwords = 0, i, n;
 	int ch, fd, cmd = -1;
 	bool unconfirmed = false, get = false, extended = false;
@@ -575,6 +577,12 @@ command:
 			usage(stderr, 1);
 		}
 	}
+	/* save takes its FILE as an argument. */
+	if (cmd < 0 && optind == argc - 2 && !strcmp(argv[optind], "save")) {
+		cmd = QT_CTL_SAVE;
+		savepath = argv[optind + 1];
+		optind += 2;
+	}
 	if (cmd < 0 && optind < argc) {
 		cmdword = argv[optind++];
 		for (i = 0;
@@ -646,6 +654,13 @@ command:
 	if (partial && !(rep.keep = calloc(1, sizeof(*rep.keep))))
 		die("out of memory");
 	rep.send_errno = send_all(fd, line, n);
+	if (req.cmd == QT_CTL_SAVE) {
+		if (!savepath)
+			die("save needs a FILE to write");
+		i = (size_t)ctl_save_reply(fd, savepath, rep.send_errno);
+		close(fd);
+		return (int)i;
+	}
 	read_reply(fd, &rep);
 	close(fd);
 	if (partial) {

@@ -9,6 +9,8 @@
  * the lines the daemon sends, and so are -e event masks for -E, the
  * "extended" output and -D with a partial filter (list, then delete each
  * match by its whole tuple).
+ *
+ * It also declares what the save command does (qtrackctl-save.c).
  */
 #ifndef QTRACKCTL_H
 #define QTRACKCTL_H
@@ -64,5 +66,10 @@ const char *ctl_extended_prefix(const char *line, size_t len);
  * list line @line: "delete proto=6 src=A dst=B sport=N dport=M" (ICMP:
  * type, code, id).  0, or -1 if the line has no whole tuple. */
 int ctl_delete_request(const char *line, size_t len, char *out, size_t outlen);
+
+/* `save FILE`: read the daemon's reply on @fd (a state file stream) and
+ * write it to @path.  @send_errno: the request could not be sent.
+ * Returns the exit status, having said what happened on stderr. */
+int ctl_save_reply(int fd, const char *path, int send_errno);
 
 #endif

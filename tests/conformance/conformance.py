@@ -283,6 +283,7 @@ class Daemon:
                "[control]", "socket = %s" % self.sock, "",
                # The fw has confirm rules from the start (_fw_rules).
                "[table]", "confirm = yes", "",
+               "[state]", "file = %s.state" % self.sock, "",
                "[helper]", "ftp = %s" % ",".join(map(str, ftp_ports)), ""]
         for s in ("tcp", "udp", "icmp", "icmpv6", "generic"):
             out += ["[%s]" % s] + sec.get(s, []) + [""]

@@ -150,7 +150,8 @@ qt_topo_setup() {
 }
 
 # qt_conf FILE MODE [EXTRA...]: write a daemon configuration whose control
-# socket lives in the test's directory.
+# socket and state file live in the test's directory (a test must never
+# meet the table another test left in the default state file).
 qt_conf() {
 	local file=$1 mode=$2
 	shift 2
@@ -158,6 +159,8 @@ qt_conf() {
 		echo "[queue]"
 		echo "num = 0"
 		echo "mode = $mode"
+		echo "[state]"
+		echo "file = $QT_TMP/state"
 		echo "[control]"
 		echo "socket = $QT_TMP/qtrackd.sock"
 		printf '%s\n' "$@"

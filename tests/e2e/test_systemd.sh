@@ -44,7 +44,7 @@ for key in "Type=notify" "ExecStart=/usr/sbin/qtrackd" \
 	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" \
 	"SystemCallFilter=@system-service" "RuntimeDirectory=qtrackd" \
 	"RuntimeDirectoryMode=0755" \
-	"StateDirectory=qtrack"; do
+	"StateDirectory=qtrack" "FileDescriptorStoreMax=64"; do
 	qt_check "unit has $key" grep -qxF "$key" "$unit"
 done
 qt_finish

@@ -59,6 +59,7 @@ static void test_commands(void **state)
 	    {"expect", QT_CTL_EXPECT, QT_CTL_FMT_TEXT},
 	    {"expect json", QT_CTL_EXPECT, QT_CTL_FMT_JSON},
 	    {"reload", QT_CTL_RELOAD, QT_CTL_FMT_TEXT},
+	    {"save", QT_CTL_SAVE, QT_CTL_FMT_TEXT},
 	    {"  \tlist\t json  \r", QT_CTL_LIST, QT_CTL_FMT_JSON},
 	    {"list text", QT_CTL_LIST, QT_CTL_FMT_TEXT},
 	};
