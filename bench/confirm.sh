@@ -60,7 +60,7 @@ print("ok=%d seconds=%.3f" % (ok, time.monotonic() - t0))
 EOF
 ns $SRV $PY "$TMP/server.py" &
 pids+=($!)
-printf '[queue]\nnum = 0\n[control]\nsocket = %s/sock\n' "$TMP" >"$TMP/q.conf"
+printf '[queue]\nnum = 0\n[control]\nsocket = %s/sock\n[state]\nfile = %s/state\n' "$TMP" "$TMP" >"$TMP/q.conf"
 
 # run_mode NAME: ROUNDS client runs; prints conn/s and µs of qtrackd CPU
 # per connection, each the median over the rounds.
