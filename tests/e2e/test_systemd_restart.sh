@@ -170,6 +170,7 @@ done
 		systemd-nspawn -q -D "$ROOT" --volatile=overlay --register=no \
 		--keep-unit --private-network -M "$NAME" \
 		--bind-ro="$STAGE/usr/sbin/qtrackd:/usr/sbin/qtrackd" \
+		--bind-ro="$STAGE/usr/bin/qtrackctl:/usr/bin/qtrackctl" \
 		--bind-ro="$STAGE/usr/lib/systemd/system/qtrackd.service:/usr/lib/systemd/system/qtrackd.service" \
 		--bind-ro="$STAGE/usr/lib/sysusers.d/qtrack.conf:/usr/lib/sysusers.d/qtrack.conf" \
 		--bind="$ETC:/etc/qtrack" \
