@@ -4,11 +4,12 @@
 #
 # client -- fw -- server; fw loads the shipped accept-mode rule sets (with
 # their confirm rules) and runs qtrackd with [table] max = 10000 and no
-# kernel conntrack.  Three bounded floods from spoofed sources, each ten
+# kernel conntrack.  Four bounded floods from spoofed sources, each ten
 # times the table: SYNs to the open port (22), SYNs to a port the rules
-# drop (8080), UDP from random ports to the open UDP port (53).  During and
-# after each flood a client opens 100 new TCP connections to port 22 and at
-# least 99 must succeed; an established transfer keeps ESTABLISHED marks
+# drop (8080), UDP from random ports to the open UDP port (53), and IPv6
+# SYNs to the open port.  During and after each flood a client opens 100
+# new TCP connections to port 22 (in the flood's family) and at least 99
+# must succeed; an established transfer keeps ESTABLISHED marks
 # throughout; dropped packets leave no entry; qtrackd's RSS stays flat.
 . "$(dirname "$0")/lib.sh"
 
@@ -41,13 +42,17 @@ qt_ns "$NS_FW" iptables -A FORWARD -p tcp --dport 5001 \
 # Replies to the spoofed sources go back towards the client side, where
 # nobody has those addresses.
 qt_ns "$NS_FW" ip route add 10.99.0.0/16 via $CLI4
+qt_ns "$NS_FW" ip -6 route add fd99::/64 via $CLI6
+qt_ns "$NS_FW" ip6tables-restore <"$QT_SRC/conf/ip6tables-accept.rules" ||
+	qt_skip "cannot load the shipped IPv6 rule set"
 qt_conf "$QT_TMP/flood.conf" accept "[table]" "max = $MAX"
 qt_daemon_start "$QT_TMP/flood.conf" || qt_finish
 
 # A server on port 22 that accepts and closes, for the legitimate client.
 cat >"$QT_TMP/server.py" <<'EOF'
 import socket, sys
-s = socket.socket()
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], 22))
 s.listen(512)
@@ -64,8 +69,9 @@ EOF
 cat >"$QT_TMP/client.py" <<'EOF'
 import socket, sys
 ok = 0
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 for i in range(int(sys.argv[2])):
-    c = socket.socket()
+    c = socket.socket(fam)
     c.settimeout(8)
     try:
         c.connect((sys.argv[1], 22))
@@ -77,8 +83,12 @@ for i in range(int(sys.argv[2])):
 print(ok)
 EOF
 qt_bg "$NS_SRV" timeout 300 "$PY" "$QT_TMP/server.py" $SRV4 300
+qt_bg "$NS_SRV" timeout 300 "$PY" "$QT_TMP/server.py" $SRV6 300
 qt_wait_for 5 qt_listening "$NS_SRV" tcp 22 || qt_fail "server did not start"
-legit() { qt_ns "$NS_CLI" timeout 200 "$PY" "$QT_TMP/client.py" $SRV4 100; }
+# legit [ADDR]: 100 connections, one after the other, to ADDR (srv, IPv4).
+legit() {
+	qt_ns "$NS_CLI" timeout 200 "$PY" "$QT_TMP/client.py" "${1:-$SRV4}" 100
+}
 
 # The established flow: a paced transfer through all three floods.
 qt_paced_start "$NS_CLI" "$NS_SRV" $SRV4 5001 120 0.25 120 ||
@@ -93,17 +103,19 @@ qt_ns "$NS_FW" iptables -I FORWARD 1 -s $SRV4 -d $CLI4 -p tcp --sport 5001 \
 before=$(legit)
 qt_check "before the floods: $before/100 connections" [ "$before" -ge 99 ]
 
-# flood NAME ARGS...: a flood with a legitimate client during and after.
+# flood NAME ARGS...: a flood with a legitimate client during and after
+# (IPv6 when FLOOD6=1).
 flood() {
-	local name=$1 during after
+	local name=$1 during after dst=$SRV4 src=10.99.0.0/16
 	shift
-	qt_bg "$NS_CLI" timeout 60 "$FLOOD" -d $SRV4 -s 10.99.0.0/16 \
+	[ "${FLOOD6:-0}" = 1 ] && dst=$SRV6 src=fd99::/64
+	qt_bg "$NS_CLI" timeout 60 "$FLOOD" -d $dst -s $src \
 		-n $NFLOOD -r $RATE "$@"
 	local fpid=${QT_PIDS[-1]}
 	sleep 0.3
-	during=$(legit)
+	during=$(legit $dst)
 	wait "$fpid"
-	after=$(legit)
+	after=$(legit $dst)
 	qt_log "$name: legitimate connections $during/100 during," \
 		"$after/100 after; early_drop $(qstat early_drop)," \
 		"refused $(qstat refused), entries $(qstat entries)," \
@@ -137,6 +149,10 @@ qt_check "dropped port: packets came back from the confirm rule" \
 flood "UDP flood from random ports" -P udp -p 53
 qt_check "UDP: unassured UDP entries were evicted" \
 	[ "$(qstat early_drop_proto.udp)" -gt 0 ]
+ed_before=$(qstat early_drop)
+FLOOD6=1 flood "IPv6 SYN flood to the open port" -P tcp -p 22
+qt_check "IPv6: half-open entries were evicted" \
+	[ "$(qstat early_drop)" -gt "$ed_before" ]
 rss2=$(rss_kb)
 qt_log "qtrackd RSS: ${rss1} kB after the first flood, ${rss2} kB after the last"
 qt_check "RSS flat across the floods (+$((rss2 - rss1)) kB)" \
