@@ -325,7 +325,7 @@ static struct qt_conn *engine_alloc(struct qt_engine *e,
 	if (ct)
 		return ct;
 	victim = qt_table_victim(&e->table, tp, EARLY_DROP_SCAN,
-				 engine_victim_score, e, UINT64_MAX);
+				 engine_victim_score, e);
 	if (!victim)
 		return NULL;
 	e->stats.early_drop++;

@@ -538,8 +538,7 @@ void qt_table_release(struct qt_table *t, struct qt_conn *ct)
 
 struct qt_conn *qt_table_victim(const struct qt_table *t,
 				const struct qt_tuple *tp, unsigned scan,
-				qt_victim_score_fn score, void *arg,
-				uint64_t best_possible)
+				qt_victim_score_fn score, void *arg)
 {
 	uint64_t h = qt_table_hash(t, tp), best_score = 0;
 	struct qt_conn *best = NULL;
@@ -569,8 +568,6 @@ struct qt_conn *qt_table_victim(const struct qt_table *t,
 					continue;
 				best = ct;
 				best_score = v;
-				if (v >= best_possible)
-					return best;
 			}
 		}
 	}

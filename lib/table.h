@@ -388,13 +388,11 @@ typedef uint64_t (*qt_victim_score_fn)(void *arg, const struct qt_conn *ct);
  * qt_table_victim - the best victim for early drop near the bucket of @tp:
  * examines at most @scan entries in at most QT_VICTIM_BUCKETS buckets from
  * @tp's on, as the kernel's early_drop() looks at a bounded neighbourhood,
- * and returns the one @score rates highest (the first to reach
- * @best_possible at once), or NULL if it rates them all 0.  The policy is
- * the caller's.
+ * and returns the one @score rates highest (the first of equals), or NULL
+ * if it rates them all 0.  The policy is the caller's.
  */
 struct qt_conn *qt_table_victim(const struct qt_table *t,
 				const struct qt_tuple *tp, unsigned scan,
-				qt_victim_score_fn score, void *arg,
-				uint64_t best_possible);
+				qt_victim_score_fn score, void *arg);
 
 #endif
