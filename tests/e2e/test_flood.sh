@@ -32,6 +32,7 @@ ctl() { qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" "$@"; }
 qstat() { ctl stats | awk -v k="$1" '$1 == k { print $2 }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$QT_DAEMON_PID/status"; }
 unconfirmed_gone() { [ "$(qstat unconfirmed)" = 0 ]; }
+not() { ! "$@"; }
 
 qt_topo_setup
 # No kernel conntrack in the firewall: the shipped rule sets need none.
@@ -102,6 +103,16 @@ qt_ns "$NS_FW" iptables -I FORWARD 1 -s $SRV4 -d $CLI4 -p tcp --sport 5001 \
 
 before=$(legit)
 qt_check "before the floods: $before/100 connections" [ "$before" -ge 99 ]
+
+# A connection the rules refuse waits unconfirmed: listed only when asked
+# for (conntrack -L unconfirmed), and gone once its SYNs stop.
+listed() { [ "$(ctl "$@" | grep -c 'dport=8080')" -gt 0 ]; }
+qt_bg "$NS_CLI" timeout 3 socat -u /dev/null "TCP4:$SRV4:8080,connect-timeout=3"
+qt_check "refused connection: listed by -L unconfirmed" \
+	qt_wait_for 3 listed -L unconfirmed
+qt_check_not "refused connection: not in -L" listed -L
+qt_check "refused connection: not listed once its SYNs stop" \
+	qt_wait_for 10 not listed -L unconfirmed
 
 # flood NAME ARGS...: a flood with a legitimate client during and after
 # (IPv6 when FLOOD6=1).
