@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * checksum.h - layer 4 checksum verification for TCP, UDP, ICMP, ICMPv6.
+ * checksum.h - layer 4 checksum verification for TCP, UDP, ICMP, ICMPv6
+ * and SCTP.
  */
 #ifndef QTRACK_CHECKSUM_H
 #define QTRACK_CHECKSUM_H
@@ -14,7 +15,11 @@
 bool qt_checksum_covers(const struct qt_pkt *pkt);
 
 /* Whether the layer 4 checksum of @pkt (fully captured) is correct.
- * Protocols other than TCP, UDP, ICMP and ICMPv6 always pass. */
+ * Protocols other than TCP, UDP, ICMP, ICMPv6 and SCTP always pass. */
 bool qt_checksum_ok(const struct qt_pkt *pkt);
+
+/* CRC32c of @len bytes at @p continuing from @crc (start with 0xffffffff,
+ * invert the result): SCTP's checksum. */
+uint32_t qt_crc32c(uint32_t crc, const uint8_t *p, uint32_t len);
 
 #endif

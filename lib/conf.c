@@ -191,6 +191,55 @@ static const struct qt_conf_key conf_keys[] = {
 		  "than 2 s); the kernel's default is 120.",
 	  FIELD(udp.timeout_stream) },
 
+	{ .section = "sctp", .key = "timeout_closed", DUR, .def = "10",
+	  SYSCTL("sctp_timeout_closed"),
+	  .help = "Timeout of an SCTP association after its "
+		  "SHUTDOWN_COMPLETE or ABORT, or of one that saw only an "
+		  "INIT.",
+	  FIELD(sctp.timeouts[QT_SCTP_CLOSED]) },
+	{ .section = "sctp", .key = "timeout_cookie_wait", DUR, .def = "3",
+	  SYSCTL("sctp_timeout_cookie_wait"),
+	  .help = "Timeout of an SCTP association after its INIT (and "
+		  "INIT_ACK).",
+	  FIELD(sctp.timeouts[QT_SCTP_COOKIE_WAIT]) },
+	{ .section = "sctp", .key = "timeout_cookie_echoed", DUR, .def = "3",
+	  SYSCTL("sctp_timeout_cookie_echoed"),
+	  .help = "Timeout of an SCTP association after its COOKIE_ECHO.",
+	  FIELD(sctp.timeouts[QT_SCTP_COOKIE_ECHOED]) },
+	{ .section = "sctp", .key = "timeout_established", DUR, .def = "210",
+	  SYSCTL("sctp_timeout_established"),
+	  .help = "Timeout of an established SCTP association (COOKIE_ACK "
+		  "seen); its heartbeats keep it alive.",
+	  FIELD(sctp.timeouts[QT_SCTP_ESTABLISHED]) },
+	{ .section = "sctp", .key = "timeout_shutdown_sent", DUR, .def = "3",
+	  SYSCTL("sctp_timeout_shutdown_sent"),
+	  .help = "Timeout of an SCTP association after a SHUTDOWN from the "
+		  "original side.",
+	  FIELD(sctp.timeouts[QT_SCTP_SHUTDOWN_SENT]) },
+	{ .section = "sctp", .key = "timeout_shutdown_recd", DUR, .def = "3",
+	  SYSCTL("sctp_timeout_shutdown_recd"),
+	  .help = "Timeout of an SCTP association after a SHUTDOWN from the "
+		  "reply side.",
+	  FIELD(sctp.timeouts[QT_SCTP_SHUTDOWN_RECD]) },
+	{ .section = "sctp", .key = "timeout_shutdown_ack_sent", DUR, .def = "3",
+	  SYSCTL("sctp_timeout_shutdown_ack_sent"),
+	  .help = "Timeout of an SCTP association after its SHUTDOWN_ACK.",
+	  FIELD(sctp.timeouts[QT_SCTP_SHUTDOWN_ACK_SENT]) },
+	{ .section = "sctp", .key = "timeout_heartbeat_sent", DUR, .def = "30",
+	  SYSCTL("sctp_timeout_heartbeat_sent"),
+	  .help = "Timeout of an SCTP flow first seen with a HEARTBEAT "
+		  "(another path of a multi-homed association).",
+	  FIELD(sctp.timeouts[QT_SCTP_HEARTBEAT_SENT]) },
+	{ .section = "gre", .key = "timeout", DUR, .def = "30",
+	  SYSCTL("gre_timeout"),
+	  .help = "Timeout of a GRE flow that saw traffic in one direction "
+		  "or a single reply.",
+	  FIELD(gre.timeout) },
+	{ .section = "gre", .key = "timeout_stream", DUR, .def = "180",
+	  SYSCTL("gre_timeout_stream"),
+	  .help = "Timeout of a GRE flow with traffic in both directions.",
+	  FIELD(gre.timeout_stream) },
+
 	{ .section = "icmp", .key = "timeout", DUR, .def = "30",
 	  SYSCTL("icmp_timeout"),
 	  .help = "Timeout of an ICMP query (echo, timestamp, ...).",

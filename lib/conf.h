@@ -44,6 +44,21 @@ enum qt_tcp_state {
 	QT_TCP_TIMEOUT_MAX
 };
 
+/* SCTP connection tracking states, numbered as the kernel numbers
+ * enum sctp_conntrack (SCTP_CONNTRACK_NONE ... HEARTBEAT_SENT). */
+enum qt_sctp_state {
+	QT_SCTP_NONE = 0,
+	QT_SCTP_CLOSED,
+	QT_SCTP_COOKIE_WAIT,
+	QT_SCTP_COOKIE_ECHOED,
+	QT_SCTP_ESTABLISHED,
+	QT_SCTP_SHUTDOWN_SENT,
+	QT_SCTP_SHUTDOWN_RECD,
+	QT_SCTP_SHUTDOWN_ACK_SENT,
+	QT_SCTP_HEARTBEAT_SENT,
+	QT_SCTP_STATE_MAX
+};
+
 enum qt_queue_mode {
 	QT_MODE_ACCEPT = 0,	/* NF_ACCEPT with the mark */
 	QT_MODE_REPEAT,		/* NF_REPEAT with the mark */
@@ -97,6 +112,15 @@ struct qt_conf {
 		uint32_t timeout;	/* nf_conntrack_udp_timeout */
 		uint32_t timeout_stream;/* nf_conntrack_udp_timeout_stream */
 	} udp;
+	struct {
+		/* nf_conntrack_sctp_timeout_*, by state; [QT_SCTP_NONE]
+		 * is unused */
+		uint32_t timeouts[QT_SCTP_STATE_MAX];
+	} sctp;
+	struct {
+		uint32_t timeout;	/* nf_conntrack_gre_timeout */
+		uint32_t timeout_stream;/* nf_conntrack_gre_timeout_stream */
+	} gre;
 	struct {
 		uint32_t timeout;
 	} icmp, icmpv6, generic;

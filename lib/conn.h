@@ -59,6 +59,30 @@ struct qt_tcp_conn {
 
 _Static_assert(sizeof(struct qt_tcp_conn) == 56, "qt_tcp_conn: 56 bytes");
 
+/* ct->proto.sctp.flags */
+#define QT_SCTPF_HB_VTAG_FAILED	0x01	/* a heartbeat came with a tag we did
+					 * not expect (a path restart?) */
+#define QT_SCTPF_INIT_ORIG	0x02	/* an INIT was seen from the original
+					 * side, not yet answered by COOKIE_ACK */
+#define QT_SCTPF_INIT_REPLY	0x04	/* the same from the reply side */
+#define QT_SCTPF_FRESH		0x08	/* set by new(): the packet that
+					 * creates the entry is being tracked */
+#define QT_SCTPF_LAST_REPLY	0x10	/* the failed heartbeat tag came from
+					 * the reply side */
+
+/*
+ * SCTP, the kernel's struct ip_ct_sctp.  The engine compares the byte at
+ * proto.tcp.state before and after a packet to send an UPDATE event, so
+ * the SCTP state sits at the same offset (the assertion below).
+ */
+struct qt_sctp_conn {
+	uint32_t vtag[2];	/* expected verification tag per direction,
+				 * host order */
+	uint8_t unused[28];
+	uint8_t state;		/* enum qt_sctp_state */
+	uint8_t flags;		/* QT_SCTPF_* */
+};
+
 /* A 64-bit field that needs only 4-byte alignment, so that it does not
  * pad the protocol union (and the entry) to a multiple of 8. */
 typedef uint64_t qt_u64_a4 __attribute__((aligned(4)));
@@ -129,6 +153,7 @@ struct qt_conn {
 	struct qt_timer timer;
 	union {
 		struct qt_tcp_conn tcp;
+		struct qt_sctp_conn sctp;
 		struct {
 			qt_u64_a4 stream_ts;	/* ms: when UDP may go stream */
 		} udp;
@@ -145,6 +170,9 @@ _Static_assert(offsetof(struct qt_conn, l4proto) == 12, "qt_conn: l4proto");
 _Static_assert(offsetof(struct qt_conn, help) == 14, "qt_conn: help");
 _Static_assert(offsetof(struct qt_conn, timer) == 16, "qt_conn: timer");
 _Static_assert(offsetof(struct qt_conn, proto) == 28, "qt_conn: proto");
+_Static_assert(offsetof(struct qt_conn, proto.sctp.state) ==
+		       offsetof(struct qt_conn, proto.tcp.state),
+	       "qt_conn: the SCTP state shares the TCP state's byte");
 _Static_assert(offsetof(struct qt_conn, mark) == 88, "qt_conn: mark");
 _Static_assert(offsetof(struct qt_conn, id) == 92, "qt_conn: id");
 

@@ -1156,6 +1156,11 @@ void qt_engine_export_conn(const struct qt_engine *e, const struct qt_conn *ct,
 	rc->left_ms = qt_timer_armed(&ct->timer) ?
 			  qt_timer_left(&ct->timer, now) : 0;
 	rc->mark = ct->mark;
+	if (ct->l4proto == IPPROTO_SCTP) {
+		rc->parts |= QT_REC_P_SCTP;
+		rc->sctp = ct->proto.sctp;
+		rc->sctp.flags &= ~QT_SCTPF_FRESH;
+	}
 	if (ct->l4proto == IPPROTO_TCP)
 		rc->tcp = ct->proto.tcp;
 	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
@@ -1249,6 +1254,8 @@ static enum qt_import engine_import_conn(struct qt_engine *e,
 	ct->timeout = rc->timeout;
 	if (ct->l4proto == IPPROTO_TCP)
 		ct->proto.tcp = rc->tcp;
+	else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
+		ct->proto.sctp = rc->sctp;
 	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
 		ct->proto.udp.stream_ts =
 		    e->now + (rc->udp_wait_ms > age_ms ?

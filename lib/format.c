@@ -47,6 +47,7 @@ enum fmt_l4 {
 	FMT_L4_NONE,
 	FMT_L4_PORTS,
 	FMT_L4_ICMP,
+	FMT_L4_GRE,
 };
 
 static enum fmt_l4 fmt_l4_kind(const struct qt_tuple *t)
@@ -54,9 +55,11 @@ static enum fmt_l4 fmt_l4_kind(const struct qt_tuple *t)
 	switch (t->proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
-		return FMT_L4_PORTS;
-	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
+		return FMT_L4_PORTS;
+	case IPPROTO_GRE:
+		return FMT_L4_GRE;
+	case IPPROTO_UDPLITE:
 	case IPPROTO_DCCP:
 		/* These have ports in the kernel; the generic tracker keeps
 		 * them zero, and then "sport=0" would be a lie. */
@@ -101,6 +104,10 @@ static void fmt_tuple(struct qt_strbuf *o, const struct qt_tuple *t)
 	case FMT_L4_ICMP:
 		qt_strbuf_printf(o, "type=%u code=%u id=%u ", t->icmp.type, t->icmp.code,
 			t->icmp.id);
+		break;
+	case FMT_L4_GRE:
+		qt_strbuf_printf(o, "srckey=0x%x dstkey=0x%x ", t->sport,
+			t->dport);
 		break;
 	case FMT_L4_NONE:
 		break;
@@ -205,6 +212,10 @@ static void fmt_json_dir(struct qt_strbuf *o, const struct qt_conn *ct, int dir,
 	case FMT_L4_ICMP:
 		qt_strbuf_printf(o, ",\"type\":%u,\"code\":%u,\"id\":%u", t->icmp.type,
 			t->icmp.code, t->icmp.id);
+		break;
+	case FMT_L4_GRE:
+		qt_strbuf_printf(o, ",\"srckey\":%u,\"dstkey\":%u", t->sport,
+			t->dport);
 		break;
 	case FMT_L4_NONE:
 		break;

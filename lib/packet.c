@@ -28,6 +28,11 @@
 #define TCP_HDR_LEN 20
 #define UDP_HDR_LEN 8
 #define ICMP_HDR_LEN 8
+#define SCTP_HDR_LEN 12
+#define GRE_HDR_LEN 4		/* flags and version, protocol */
+#define GRE_PPTP_LEN 8		/* ... payload length, call ID */
+#define GRE_VERSION_MASK 0x0007
+#define GRE_PROTO_PPP 0x880b
 /* An ICMP error quotes at least the first 8 bytes of the layer 4 header
  * (RFC 792).  Like the kernel, the inner tuple needs only the two ports of
  * TCP and UDP, and the 8-byte header of ICMP. */
@@ -81,6 +86,11 @@ static const char *const reason_names[QT_R_MAX] = {
 	[QT_R_ICMP_INNER] = "icmp-inner",
 	[QT_R_TABLE_FULL] = "table-full",
 	[QT_R_BAD_CHECKSUM] = "bad-checksum",
+	[QT_R_SCTP_CHUNK] = "sctp-chunk",
+	[QT_R_SCTP_NEW] = "sctp-new",
+	[QT_R_SCTP_VTAG] = "sctp-vtag",
+	[QT_R_SCTP_STATE] = "sctp-state",
+	[QT_R_GRE_PROTO] = "gre-proto",
 };
 
 const char *qt_reason_name(enum qt_reason r)
@@ -259,7 +269,7 @@ static bool icmp_type_is_error(uint8_t family, uint8_t type)
 static bool proto_has_ports(uint8_t proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE;
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP;
 }
 
 static bool proto_is_icmp(uint8_t family, uint8_t proto)
@@ -283,6 +293,35 @@ static void tuple_fill_l4(struct qt_tuple *t, const uint8_t *l4)
 		if (!icmp_type_is_error(t->family, l4[0]))
 			t->icmp.id = qt_load_be16(l4 + 4);
 	}
+}
+
+/*
+ * gre_keys - the GRE part of a tuple, as the kernel's gre_pkt_to_tuple()
+ * builds it from the header at @gh, of which @len bytes are in the packet
+ * and @cap in the capture.  Version 1 (enhanced GRE, RFC 2637) carries
+ * PPTP: its call ID names the receiving end of a call and is the tuple's
+ * destination key; the source key would come from the PPTP control
+ * connection's helper, which qtrack does not have, so it is 0 as in the
+ * kernel without that helper.  Every other version, and a packet too short
+ * to hold the fields, is tracked with both keys 0.  Version 1 with another
+ * payload than PPP has no tuple in the kernel: INVALID.
+ */
+static enum qt_reason gre_keys(const uint8_t *gh, uint32_t len, uint32_t cap,
+			       struct qt_tuple *t)
+{
+	if (len < GRE_HDR_LEN)
+		return QT_R_NONE;
+	if (cap < GRE_HDR_LEN)
+		return QT_R_TRUNCATED;
+	if ((qt_load_be16(gh) & GRE_VERSION_MASK) != 1 || len < GRE_PPTP_LEN)
+		return QT_R_NONE;
+	if (cap < GRE_PPTP_LEN)
+		return QT_R_TRUNCATED;
+	if (qt_load_be16(gh + 2) != GRE_PROTO_PPP)
+		return QT_R_GRE_PROTO;
+	t->sport = 0;
+	t->dport = qt_load_be16(gh + 6);
+	return QT_R_NONE;
 }
 
 /*
@@ -338,6 +377,12 @@ static void icmp_inner_parse(const uint8_t *data, uint32_t off, uint32_t cap,
 		if (avail - w.l4_off < INNER_ICMP_LEN)
 			return;
 		tuple_fill_l4(&t, ip + w.l4_off);
+	} else if (t.proto == IPPROTO_GRE) {
+		/* The quote is all there is of the packet: keys it cuts
+		 * off are 0, as in the kernel. */
+		if (gre_keys(ip + w.l4_off, avail - w.l4_off, avail - w.l4_off,
+			     &t) != QT_R_NONE)
+			return;
 	}
 	in->tuple = t;
 	in->present = true;
@@ -469,6 +514,24 @@ static enum qt_reason udp_parse(const uint8_t *data, uint32_t cap,
 	}
 	pkt->payload_off = pkt->l4_off + UDP_HDR_LEN;
 	pkt->payload_len = pkt->l4_len - UDP_HDR_LEN;
+	return QT_R_NONE;
+}
+
+/*
+ * sctp_parse - the common header: ports, verification tag, checksum.  The
+ * kernel finds a packet shorter than it INVALID (sctp_error()).  The
+ * chunks are the payload; the tracker walks them.
+ */
+static enum qt_reason sctp_parse(const uint8_t *data, uint32_t cap,
+				 struct qt_pkt *pkt)
+{
+	if (pkt->l4_len < SCTP_HDR_LEN)
+		return QT_R_BAD_L4LEN;
+	if (cap - pkt->l4_off < SCTP_HDR_LEN)
+		return QT_R_TRUNCATED;
+	tuple_fill_l4(&pkt->tuple, data + pkt->l4_off);
+	pkt->payload_off = pkt->l4_off + SCTP_HDR_LEN;
+	pkt->payload_len = pkt->l4_len - SCTP_HDR_LEN;
 	return QT_R_NONE;
 }
 
@@ -683,6 +746,12 @@ packet_parse_general(const uint8_t *data, uint32_t caplen, uint32_t origlen,
 		r = udp_parse(data, cap, pkt);
 	} else if (proto_is_icmp(pkt->tuple.family, pkt->tuple.proto)) {
 		r = icmp_parse(data, cap, pkt);
+	} else if (pkt->tuple.proto == IPPROTO_SCTP) {
+		r = sctp_parse(data, cap, pkt);
+	} else if (pkt->tuple.proto == IPPROTO_GRE) {
+		r = gre_keys(data + pkt->l4_off, pkt->l4_len,
+			     cap > pkt->l4_off ? cap - pkt->l4_off : 0,
+			     &pkt->tuple);
 	}
 	/* Everything else is tracked generically: the whole layer 4 part is
 	 * payload. */

@@ -5,7 +5,7 @@
  * The engine dispatches on the packet's protocol number through
  * qt_proto_find() and never looks at protocol headers itself.  Each tracker
  * lives in its own file (proto_tcp.c, proto_udp.c, proto_icmp.c,
- * proto_generic.c) and ends in one const struct qt_proto_ops.
+ * proto_sctp.c, proto_gre.c, proto_generic.c) and ends in one const struct qt_proto_ops.
  */
 #ifndef QTRACK_PROTO_H
 #define QTRACK_PROTO_H
@@ -97,10 +97,12 @@ extern const struct qt_proto_ops qt_proto_udp;
 extern const struct qt_proto_ops qt_proto_udplite;
 extern const struct qt_proto_ops qt_proto_icmp;
 extern const struct qt_proto_ops qt_proto_icmpv6;
+extern const struct qt_proto_ops qt_proto_sctp;
+extern const struct qt_proto_ops qt_proto_gre;
 extern const struct qt_proto_ops qt_proto_generic;
 
-/* The tracker for @proto: TCP, UDP, UDP-Lite, ICMP, ICMPv6 or the generic
- * one.  Inline: the engine asks once per packet, and a call was a
+/* The tracker for @proto: TCP, UDP, UDP-Lite, ICMP, ICMPv6, SCTP, GRE or
+ * the generic one.  Inline: the engine asks once per packet, and a call was a
  * measurable part of the established path. */
 static inline const struct qt_proto_ops *qt_proto_find(uint8_t proto)
 {
@@ -117,6 +119,10 @@ static inline const struct qt_proto_ops *qt_proto_find(uint8_t proto)
 		return &qt_proto_icmp;
 	case 58:	/* IPPROTO_ICMPV6 */
 		return &qt_proto_icmpv6;
+	case 132:	/* IPPROTO_SCTP */
+		return &qt_proto_sctp;
+	case 47:	/* IPPROTO_GRE */
+		return &qt_proto_gre;
 	default:
 		return &qt_proto_generic;
 	}

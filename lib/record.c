@@ -193,6 +193,13 @@ static void put_conn(struct wcur *w, const struct qt_rec_conn *c)
 	}
 	if (c->parts & QT_REC_P_MASTER)
 		put_tuple(w, &c->master);
+	if (c->parts & QT_REC_P_SCTP) {
+		put8(w, c->sctp.state);
+		put8(w, c->sctp.flags);
+		put16(w, 0);
+		put32(w, c->sctp.vtag[0]);
+		put32(w, c->sctp.vtag[1]);
+	}
 }
 
 static void put_expect(struct wcur *w, const struct qt_rec_expect *x)
@@ -407,6 +414,22 @@ static void get_conn(struct rcur *r, struct qt_rec_conn *c)
 	}
 	if (c->parts & QT_REC_P_MASTER)
 		get_tuple(r, &c->master);
+	if (c->parts & QT_REC_P_SCTP) {
+		c->sctp.state = get8(r);
+		c->sctp.flags = get8(r);
+		check_max(r, get16(r), 0);
+		c->sctp.vtag[0] = get32(r);
+		c->sctp.vtag[1] = get32(r);
+		/* The state indexes the tracker's table; a packet being
+		 * tracked (QT_SCTPF_FRESH) is never saved. */
+		check_max(r, c->sctp.state, QT_SCTP_STATE_MAX - 1);
+		if (c->sctp.flags & ~(QT_SCTPF_HB_VTAG_FAILED |
+				      QT_SCTPF_INIT_ORIG |
+				      QT_SCTPF_INIT_REPLY |
+				      QT_SCTPF_LAST_REPLY) ||
+		    c->orig.proto != IPPROTO_SCTP)
+			r->bad = true;
+	}
 }
 
 static void get_expect(struct rcur *r, struct qt_rec_expect *x)

@@ -60,7 +60,8 @@ enum qt_rec_type {
 #define QT_REC_P_ACCT 0x01	/* packet and byte counters */
 #define QT_REC_P_HELP 0x02	/* helper state (FTP sequence numbers) */
 #define QT_REC_P_MASTER 0x04	/* the master's original tuple */
-#define QT_REC_P_ALL 0x07
+#define QT_REC_P_SCTP 0x08	/* SCTP state and verification tags */
+#define QT_REC_P_ALL 0x0f
 
 /* What a connection needs to continue exactly where it was. */
 struct qt_rec_conn {
@@ -78,6 +79,7 @@ struct qt_rec_conn {
 	uint32_t seq_aft_nl[2][QT_FTP_SEQ_REMEMBER]; /* QT_REC_P_HELP */
 	uint8_t n_seq[2];
 	struct qt_tuple master;	/* QT_REC_P_MASTER */
+	struct qt_sctp_conn sctp; /* QT_REC_P_SCTP: state, flags, vtag */
 };
 
 /* An expectation, with the original tuple of its master. */

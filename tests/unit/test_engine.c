@@ -369,9 +369,9 @@ static void test_icmpv6_unassigned_errors(void **state)
 static void test_generic(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t gre[8] = { 0 };
-	struct pkt o = ip4(A4, B4, 47, gre, sizeof(gre));
-	struct pkt rr = ip4(B4, A4, 47, gre, sizeof(gre));
+	uint8_t gen[8] = { 0 };
+	struct pkt o = ip4(A4, B4, 253, gen, sizeof(gen));
+	struct pkt rr = ip4(B4, A4, 253, gen, sizeof(gen));
 	struct qt_result r;
 
 	r = run(f, o, 0);

@@ -586,7 +586,45 @@ static uint32_t b_v4_gre(uint8_t *buf)
 	return mk_ip4(buf, 47, l4, sizeof(l4));
 }
 
-/* SCTP is tracked generically: no ports even though they are there. */
+/* GRE version 1 (PPTP): the call ID is the destination key. */
+static uint32_t b_v4_gre_pptp(uint8_t *buf)
+{
+	uint8_t l4[12] = { 0x30, 0x81, 0x88, 0x0b, 0, 4, 0x12, 0x34,
+			   0, 0, 0, 1 };
+
+	return mk_ip4(buf, 47, l4, sizeof(l4));
+}
+
+static void c_gre_pptp(const struct qt_pkt *pkt)
+{
+	assert_int_equal(pkt->tuple.sport, 0);
+	assert_int_equal(pkt->tuple.dport, 0x1234);
+}
+
+/* Version 1 carrying anything but PPP has no tuple in the kernel. */
+static uint32_t b_v4_gre_v1_ip(uint8_t *buf)
+{
+	uint8_t l4[8] = { 0x20, 0x01, 0x08, 0x00, 0, 0, 0x12, 0x34 };
+
+	return mk_ip4(buf, 47, l4, sizeof(l4));
+}
+
+/* Version 1 too short for a call ID: both keys 0, as in the kernel. */
+static uint32_t b_v4_gre_v1_short(uint8_t *buf)
+{
+	uint8_t l4[6] = { 0x20, 0x01, 0x88, 0x0b, 0, 0 };
+
+	return mk_ip4(buf, 47, l4, sizeof(l4));
+}
+
+/* SCTP: ports from the common header; the chunks are the payload. */
+static uint32_t b_v4_sctp_short(uint8_t *buf)
+{
+	uint8_t l4[8] = { 0x13, 0x88, 0x13, 0x89 };
+
+	return mk_ip4(buf, IPPROTO_SCTP, l4, sizeof(l4));
+}
+
 static uint32_t b_v4_sctp(uint8_t *buf)
 {
 	uint8_t l4[16] = { 0x13, 0x88, 0x13, 0x89 };
@@ -880,8 +918,16 @@ static const struct pcase cases[] = {
 	{ "v6 icmp ptb", b_v6_icmp_ptb, QT_R_NONE, V6, 58, 0, 0, 40, 0, 68,
 	  c_v6_icmp_ptb },
 	{ "v4 gre", b_v4_gre, QT_R_NONE, V4, 47, 0, 0, 20, 0, 12, NULL },
-	{ "v4 sctp", b_v4_sctp, QT_R_NONE, V4, 132, 0, 0, 20, 0, 16, NULL },
-	{ "v6 sctp", b_v6_sctp, QT_R_NONE, V6, 132, 0, 0, 40, 0, 16, NULL },
+	{ "v4 gre pptp", b_v4_gre_pptp, QT_R_NONE, V4, 47, 0, 0, 20, 0, 12,
+	  c_gre_pptp },
+	{ "v4 gre v1 not ppp", b_v4_gre_v1_ip, QT_R_GRE_PROTO, V4, 47 },
+	{ "v4 gre v1 short", b_v4_gre_v1_short, QT_R_NONE, V4, 47, 0, 0, 20, 0,
+	  6, NULL },
+	{ "v4 sctp", b_v4_sctp, QT_R_NONE, V4, 132, 5000, 5001, 20, 0, 4,
+	  NULL },
+	{ "v6 sctp", b_v6_sctp, QT_R_NONE, V6, 132, 5000, 5001, 40, 0, 4,
+	  NULL },
+	{ "v4 sctp < 12", b_v4_sctp_short, QT_R_BAD_L4LEN, V4, 132 },
 	{ "v6 no next header", b_v6_nonext, QT_R_NO_L4, V6, 59, 0, 0, 0, 0, 0,
 	  NULL },
 	{ "v6 esp", b_v6_esp, QT_R_NONE, V6, 50, 0, 0, 40, 0, 24, NULL },
@@ -916,7 +962,7 @@ static const struct pcase cases[] = {
 static bool has_ports(uint8_t proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE;
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP;
 }
 
 static void check_case(const struct pcase *c, const struct qt_pkt *pkt,
@@ -944,7 +990,8 @@ static void check_case(const struct pcase *c, const struct qt_pkt *pkt,
 	if (has_ports(c->proto)) {
 		assert_int_equal(pkt->tuple.sport, c->sport);
 		assert_int_equal(pkt->tuple.dport, c->dport);
-	} else if (c->proto != IPPROTO_ICMP && c->proto != IPPROTO_ICMPV6) {
+	} else if (c->proto != IPPROTO_ICMP && c->proto != IPPROTO_ICMPV6 &&
+		   !c->check) {
 		assert_int_equal(pkt->tuple.l4, 0);
 	}
 	assert_int_equal(pkt->l3_len, c->l3_len);
@@ -1167,7 +1214,8 @@ static void test_reason_names(void **state)
 		"tcp-state",	  "tcp-window",	  "tcp-rst",
 		"tcp-synack",	  "icmp-type",	  "icmp-unsolicited",
 		"icmp-no-conn",	  "icmp-inner",	  "table-full",
-		"bad-checksum",
+		"bad-checksum",	  "sctp-chunk",	  "sctp-new",
+		"sctp-vtag",	  "sctp-state",	  "gre-proto",
 	};
 	int i;
 

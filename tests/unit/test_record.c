@@ -71,7 +71,7 @@ static struct qt_rec full_tcp(void)
 	c->status =
 	    QT_REC_ST_SEEN_REPLY | QT_REC_ST_ASSURED | QT_REC_ST_EXPECTED;
 	c->helper = QT_HELPER_FTP;
-	c->parts = QT_REC_P_ALL;
+	c->parts = QT_REC_P_ACCT | QT_REC_P_HELP | QT_REC_P_MASTER;
 	c->timeout = 432000;
 	c->left_ms = 431999123;
 	c->mark = 0xdead0000;
@@ -165,7 +165,9 @@ static void test_conn_roundtrip(void **state)
 
 static void test_conn_protocols(void **state)
 {
-	struct qt_rec r;
+	uint8_t buf[QT_REC_MAX];
+	struct qt_rec r, out;
+	size_t n, used;
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
@@ -178,8 +180,32 @@ static void test_conn_protocols(void **state)
 	r.conn.orig = tuple6(3, IPPROTO_ICMPV6);
 	r.conn.udp_wait_ms = 0;
 	roundtrip(&r, 8 + 60);
-	r.conn.orig = tuple4(1, 2, 47, 0, 0); /* GRE: generic */
+	r.conn.orig = tuple4(1, 2, 47, 0, 0x1234); /* GRE: keys, no part */
 	roundtrip(&r, 8 + 60);
+	r.conn.orig = tuple4(1, 2, IPPROTO_SCTP, 3868, 3868);
+	r.conn.parts = QT_REC_P_SCTP;
+	r.conn.sctp.state = QT_SCTP_ESTABLISHED;
+	r.conn.sctp.flags = QT_SCTPF_INIT_ORIG;
+	r.conn.sctp.vtag[0] = 0xdeadbeef;
+	r.conn.sctp.vtag[1] = 0x01020304;
+	roundtrip(&r, 8 + 60 + 12);
+	/* A state beyond the table, the part on another protocol. */
+	r.conn.sctp.state = QT_SCTP_STATE_MAX;
+	assert_int_equal(qt_rec_encode(&r, buf, sizeof(buf)), 8 + 60 + 12);
+	assert_int_equal(qt_rec_decode(buf, 8 + 60 + 12, &out, &used),
+			 QT_REC_E_FIELD);
+	r.conn.sctp.state = QT_SCTP_CLOSED;
+	r.conn.orig.proto = IPPROTO_TCP;
+	r.conn.parts = 0;
+	n = qt_rec_encode(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	r.conn.parts = QT_REC_P_SCTP;
+	assert_true(qt_rec_encode(&r, buf, sizeof(buf)) > n);
+	assert_int_equal(qt_rec_decode(buf, n + 12, &out, &used),
+			 QT_REC_E_FIELD);
+	memset(&r.conn.sctp, 0, sizeof(r.conn.sctp));
+	r.conn.parts = 0;
+	r.conn.orig = tuple4(1, 2, IPPROTO_UDPLITE, 5, 6);
 	r.conn.orig = tuple4(1, 2, IPPROTO_UDPLITE, 5, 6);
 	r.conn.udp_wait_ms = 5;
 	roundtrip(&r, 8 + 60 + 8);
@@ -291,7 +317,7 @@ static void test_refuse_fields(void **state)
 	assert_int_equal(patch(&r, p + 8, 1), QT_REC_E_FIELD);	/* v4 pad */
 	assert_int_equal(patch(&r, p + 40, 8), QT_REC_E_FIELD); /* status */
 	assert_int_equal(patch(&r, p + 41, 2), QT_REC_E_FIELD); /* helper */
-	assert_int_equal(patch(&r, p + 42, 0x0f), QT_REC_E_FIELD); /* parts */
+	assert_int_equal(patch(&r, p + 42, 0x17), QT_REC_E_FIELD); /* parts */
 	assert_int_equal(patch(&r, p + 44, 0xff), QT_REC_E_FIELD); /* timeout */
 	/* TCP block at payload offset 60: scale, state, direction, class */
 	assert_int_equal(patch(&r, p + 60 + 16, 15), QT_REC_E_FIELD);

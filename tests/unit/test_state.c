@@ -576,7 +576,7 @@ static void test_bad_tuples(void **state)
 	rc.orig.proto = IPPROTO_ICMP;
 	rc.orig.icmp.type = 3; /* an error has no reply type */
 	assert_int_equal(qt_engine_import_conn(w->b, &rc, 0), QT_IMPORT_BAD);
-	rc.orig.proto = 47;
+	rc.orig.proto = 253;
 	rc.orig.sport = 1; /* generic protocols have no ports */
 	assert_int_equal(qt_engine_import_conn(w->b, &rc, 0), QT_IMPORT_BAD);
 	memset(&rx, 0, sizeof(rx));
