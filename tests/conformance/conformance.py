@@ -80,8 +80,15 @@ for _k in ("syn_sent", "syn_recv", "established", "fin_wait", "close_wait",
 KNOBS["udp.timeout"] = ("nf_conntrack_udp_timeout", "udp", "timeout")
 KNOBS["udp.timeout_stream"] = ("nf_conntrack_udp_timeout_stream", "udp",
                                "timeout_stream")
-for _p in ("icmp", "icmpv6", "generic"):
+for _p in ("icmp", "icmpv6", "generic", "gre"):
     KNOBS[_p + ".timeout"] = ("nf_conntrack_%s_timeout" % _p, _p, "timeout")
+KNOBS["gre.timeout_stream"] = ("nf_conntrack_gre_timeout_stream", "gre",
+                               "timeout_stream")
+for _k in ("closed", "cookie_wait", "cookie_echoed", "established",
+           "shutdown_sent", "shutdown_recd", "shutdown_ack_sent",
+           "heartbeat_sent"):
+    KNOBS["sctp.timeout_" + _k] = ("nf_conntrack_sctp_timeout_" + _k, "sctp",
+                                   "timeout_" + _k)
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -285,7 +292,7 @@ class Daemon:
                "[table]", "confirm = yes", "",
                "[state]", "file = %s.state" % self.sock, "",
                "[helper]", "ftp = %s" % ",".join(map(str, ftp_ports)), ""]
-        for s in ("tcp", "udp", "icmp", "icmpv6", "generic"):
+        for s in ("tcp", "udp", "icmp", "icmpv6", "generic", "sctp", "gre"):
             out += ["[%s]" % s] + sec.get(s, []) + [""]
         return "\n".join(out)
 
@@ -358,7 +365,8 @@ class Daemon:
 # --------------------------------------------------------------------------
 # Connection table lines (conntrack -L format) reduced to what must agree.
 
-_CT_KEYS = ("src", "dst", "sport", "dport", "type", "code", "id")
+_CT_KEYS = ("src", "dst", "sport", "dport", "type", "code", "id", "srckey",
+            "dstkey")
 
 
 def ct_normalise(text):
@@ -466,7 +474,7 @@ def load_scenarios(path):
 # Packet construction (scapy).
 
 PROTO_NUM = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58, "sctp": 132,
-             "udplite": 136, "dccp": 33}
+             "udplite": 136, "dccp": 33, "gre": 47}
 DCCP_TYPE = {"request": 0, "response": 1, "data": 2, "ack": 3, "dataack": 4,
              "closereq": 5, "close": 6, "reset": 7, "sync": 8}
 ICMP_BODY = {13: 12, 14: 12, 17: 4, 18: 4, 133: 0, 134: 8, 135: 16, 136: 16,
@@ -590,36 +598,86 @@ class Crafter:
         return spec.get("sp", sport), spec.get("dp", dport)
 
     def _sctp(self, spec):
-        """One SCTP chunk (ch=init|initack|cookie|cookieack|data|abort|
-        shutdown|hb); the client's tag is 0x4000, the server's 0x5000."""
+        """SCTP chunks (ch=init|initack|cookie|cookieack|data|sack|abort|
+        shutdown|shutdownack|shutdowncomplete|hb|hback|error, several
+        joined with '+'); the client's tag is 0x4000, the server's 0x5000
+        (itag= another initiate tag in INIT/INIT_ACK, vt= the packet's
+        tag, tf=1 the T flag of ABORT/SHUTDOWN_COMPLETE)."""
         from scapy.layers import sctp as s
         sport, dport = self._ports(spec)
-        ch = spec.get("ch", "data")
-        vtag = 0x5000 if spec["dir"] == "o" else 0x4000
-        if ch == "init":
-            vtag = 0
-            chunk = s.SCTPChunkInit(init_tag=0x4000, a_rwnd=65535,
-                                    n_out_streams=1, n_in_streams=1,
-                                    init_tsn=1)
-        elif ch == "initack":
-            chunk = s.SCTPChunkInitAck(
-                init_tag=0x5000, a_rwnd=65535, n_out_streams=1,
-                n_in_streams=1, init_tsn=1,
-                params=[s.SCTPChunkParamStateCookie(cookie=b"c" * 8)])
-        elif ch == "cookie":
-            chunk = s.SCTPChunkCookieEcho(cookie=b"c" * 8)
-        elif ch == "cookieack":
-            chunk = s.SCTPChunkCookieAck()
-        elif ch == "abort":
-            chunk = s.SCTPChunkAbort()
-        elif ch == "shutdown":
-            chunk = s.SCTPChunkShutdown(cumul_tsn_ack=1)
-        elif ch == "hb":
-            chunk = s.SCTPChunkHeartbeatReq()
+        d = spec["dir"]
+        own, peer = (0x4000, 0x5000) if d == "o" else (0x5000, 0x4000)
+        vtag = peer
+        chunks = []
+        for ch in spec.get("ch", "data").split("+"):
+            if ch == "init":
+                vtag = 0
+                chunks.append(s.SCTPChunkInit(
+                    init_tag=spec.get("itag", own), a_rwnd=65535,
+                    n_out_streams=1, n_in_streams=1, init_tsn=1))
+            elif ch == "initack":
+                chunks.append(s.SCTPChunkInitAck(
+                    init_tag=spec.get("itag", own), a_rwnd=65535,
+                    n_out_streams=1, n_in_streams=1, init_tsn=1,
+                    params=[s.SCTPChunkParamStateCookie(cookie=b"c" * 8)]))
+            elif ch == "cookie":
+                chunks.append(s.SCTPChunkCookieEcho(cookie=b"c" * 8))
+            elif ch == "cookieack":
+                chunks.append(s.SCTPChunkCookieAck())
+            elif ch == "abort":
+                chunks.append(s.SCTPChunkAbort(TCB=spec.get("tf", 0)))
+            elif ch == "shutdown":
+                chunks.append(s.SCTPChunkShutdown(cumul_tsn_ack=1))
+            elif ch == "shutdownack":
+                chunks.append(s.SCTPChunkShutdownAck())
+            elif ch == "shutdowncomplete":
+                chunks.append(s.SCTPChunkShutdownComplete(
+                    TCB=spec.get("tf", 0)))
+            elif ch == "hb":
+                chunks.append(s.SCTPChunkHeartbeatReq())
+            elif ch == "hback":
+                chunks.append(s.SCTPChunkHeartbeatAck())
+            elif ch == "error":
+                chunks.append(s.SCTPChunkError())
+            elif ch == "sack":
+                chunks.append(s.SCTPChunkSACK(cumul_tsn_ack=1))
+            else:
+                chunks.append(s.SCTPChunkData(tsn=spec.get("tsn", 1),
+                                              data=b"d" * 8))
+        pkt = s.SCTP(sport=sport, dport=dport, tag=spec.get("vt", vtag))
+        for c in chunks:
+            pkt = pkt / c
+        return pkt
+
+    def _gre(self, spec):
+        """GRE: gv=0 (default; gp= protocol, default 0x0800, gkey= a key,
+        inner=1 an IPv4 UDP packet inside) or gv=1, PPTP's enhanced GRE
+        (call= the call ID, default 0x100 from the client and 0x200 from
+        the server, plus c; gp default 0x880b)."""
+        from scapy.all import Raw
+        d = spec["dir"]
+        c = spec.get("c", 0)
+        if spec.get("gv", 0) == 1:
+            body = b"p" * spec.get("len", 8)
+            call = spec.get("call", (0x100 if d == "o" else 0x200) + c)
+            hdr = (0x2001).to_bytes(2, "big") + \
+                spec.get("gp", 0x880B).to_bytes(2, "big") + \
+                len(body).to_bytes(2, "big") + call.to_bytes(2, "big")
+            return Raw(hdr + body)
+        flags = 0x2000 if "gkey" in spec else 0
+        hdr = flags.to_bytes(2, "big") + \
+            spec.get("gp", 0x0800).to_bytes(2, "big")
+        if "gkey" in spec:
+            hdr += spec["gkey"].to_bytes(4, "big")
+        if spec.get("ginner"):
+            from scapy.all import IP, UDP
+            a = ADDR[4]
+            src, dst = (a["c"], a["s"]) if d == "o" else (a["s"], a["c"])
+            body = bytes(IP(src=src, dst=dst) / UDP(sport=5353, dport=5353)
+                         / Raw(b"i" * 8))
         else:
-            chunk = s.SCTPChunkData(tsn=spec.get("tsn", 1), data=b"d" * 8)
-        return s.SCTP(sport=sport, dport=dport,
-                      tag=spec.get("vt", vtag)) / chunk
+            body = b"g" * spec.get("len", 8)
+        return Raw(hdr + body)
 
     def _udplite(self, spec):
         """UDP-Lite header (cscov=N, default 0: the whole datagram) and
@@ -706,6 +764,8 @@ class Crafter:
             l4 = None
         elif proto == "sctp":
             l4 = self._sctp(spec)
+        elif proto == "gre":
+            l4 = self._gre(spec)
         elif proto == "udplite":
             l4 = self._udplite(spec)
         elif proto == "dccp":
