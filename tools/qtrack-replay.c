@@ -282,9 +282,15 @@ static void line_print_text(const struct replay *rp, const struct pkt_view *v,
 		tcp_flags_format(p->tcp.flags, flags);
 		printf(" flags=%s", flags);
 	}
+	if (v->have_l4 && v->proto == IPPROTO_GRE)
+		printf(" srckey=0x%x dstkey=0x%x", p->tuple.sport,
+		       p->tuple.dport);
 	if (res->conn && qt_conn_l4proto(res->conn) == IPPROTO_TCP &&
 	    res->state != QT_CT_RELATED)
 		printf(" tcp=%s", qt_tcp_state_name(res->conn->proto.tcp.state));
+	if (res->conn && qt_conn_l4proto(res->conn) == IPPROTO_SCTP &&
+	    res->state != QT_CT_RELATED)
+		printf(" sctp=%s", qt_proto_sctp.state_name(res->conn));
 	if (res->reason != QT_R_NONE)
 		printf(" reason=%s", qt_reason_name(res->reason));
 	putchar('\n');
@@ -323,10 +329,17 @@ static void line_print_json(const struct replay *rp, const struct pkt_view *v,
 		tcp_flags_format(p->tcp.flags, flags);
 		printf(",\"tcp_flags\":\"%s\"", flags);
 	}
+	if (v->have_l4 && v->proto == IPPROTO_GRE)
+		printf(",\"srckey\":%u,\"dstkey\":%u", p->tuple.sport,
+		       p->tuple.dport);
 	if (res->conn && qt_conn_l4proto(res->conn) == IPPROTO_TCP &&
 	    res->state != QT_CT_RELATED)
 		printf(",\"tcp_state\":\"%s\"",
 		       qt_tcp_state_name(res->conn->proto.tcp.state));
+	if (res->conn && qt_conn_l4proto(res->conn) == IPPROTO_SCTP &&
+	    res->state != QT_CT_RELATED)
+		printf(",\"sctp_state\":\"%s\"",
+		       qt_proto_sctp.state_name(res->conn));
 	if (res->reason != QT_R_NONE)
 		printf(",\"reason\":\"%s\"", qt_reason_name(res->reason));
 	printf(",\"mark\":%u}\n", res->mark);

@@ -288,6 +288,75 @@ def sc_generic():
     ]
 
 
+def sctp(src, dst, sport, dport, vtag, *chunks):
+    from scapy.layers import sctp as s
+    l3 = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
+    p = s.SCTP(sport=sport, dport=dport, tag=vtag)
+    for c in chunks:
+        p = p / c
+    return l3 / p
+
+
+def sc_sctp():
+    """An association through its life: four-way handshake, data,
+    heartbeat, a packet with a wrong tag, graceful shutdown; then a DATA
+    out of the blue and an aborted IPv6 association."""
+    from scapy.layers import sctp as s
+
+    def init(tag):
+        return s.SCTPChunkInit(init_tag=tag, a_rwnd=65535, n_out_streams=1,
+                               n_in_streams=1, init_tsn=1)
+
+    def init_ack(tag):
+        return s.SCTPChunkInitAck(
+            init_tag=tag, a_rwnd=65535, n_out_streams=1, n_in_streams=1,
+            init_tsn=1, params=[s.SCTPChunkParamStateCookie(cookie=b"c" * 8)])
+
+    c, v = (A4, 40000), (B4, 3868)
+    o = lambda tag, *ch: sctp(c[0], v[0], c[1], v[1], tag, *ch)
+    r = lambda tag, *ch: sctp(v[0], c[0], v[1], c[1], tag, *ch)
+    data = s.SCTPChunkData(tsn=1, data=b"diameter")
+    pk = [
+        o(0, init(0x4000)),
+        r(0x4000, init_ack(0x5000)),
+        o(0x5000, s.SCTPChunkCookieEcho(cookie=b"c" * 8), data),
+        r(0x4000, s.SCTPChunkCookieAck(), s.SCTPChunkSACK(cumul_tsn_ack=1)),
+        o(0x5000, data),
+        o(0x4000, data),
+        r(0x4000, s.SCTPChunkHeartbeatReq()),
+        o(0x5000, s.SCTPChunkHeartbeatAck()),
+        o(0x5000, s.SCTPChunkShutdown(cumul_tsn_ack=1)),
+        r(0x4000, s.SCTPChunkShutdownAck()),
+        o(0x5000, s.SCTPChunkShutdownComplete()),
+        sctp(A4, B4, 40001, 3868, 0x5000, data),
+        sctp(A6, B6, 40002, 2905, 0, init(0x4001)),
+        sctp(B6, A6, 2905, 40002, 0x4001, init_ack(0x5001)),
+        sctp(B6, A6, 2905, 40002, 0x4001, s.SCTPChunkAbort()),
+    ]
+    return LT_RAW, timed(0.0, 0.1, pk)
+
+
+def sc_gre():
+    """GRE version 0 both ways (ASSURED), two PPTP calls between the same
+    hosts (one entry per call and direction), version 1 without PPP."""
+    def gre(src, dst, hdr):
+        return IP(src=src, dst=dst, proto=47) / Raw(hdr + b"payload!")
+
+    v0 = bytes.fromhex("00000800")
+
+    def pptp(call, proto="880b"):
+        return bytes.fromhex("2001" + proto + "0008") + \
+            call.to_bytes(2, "big")
+
+    pk = [
+        gre(A4, B4, v0), gre(B4, A4, v0), gre(A4, B4, v0),
+        gre(A4, C4, pptp(0x100)), gre(A4, C4, pptp(0x101)),
+        gre(C4, A4, pptp(0x200)), gre(A4, C4, pptp(0x100)),
+        gre(A4, C4, pptp(0x102, "0800")),
+    ]
+    return LT_RAW, timed(0.0, 0.1, pk)
+
+
 def sc_malformed():
     good = bytes(udp(A4, B4, 1111, 2222))
     bad_ihl = bytearray(good)
@@ -508,6 +577,8 @@ SCENARIOS = {
     "icmp_unsolicited": sc_icmp_unsolicited,
     "icmpv6_nd": sc_icmpv6_nd,
     "generic": sc_generic,
+    "sctp": sc_sctp,
+    "gre": sc_gre,
     "malformed": sc_malformed,
     "expiry": sc_expiry,
     "ipv6_ext": sc_ipv6_ext,
