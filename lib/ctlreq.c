@@ -82,6 +82,19 @@ static const char *const ctl_tcp_states[QT_TCP_STATE_MAX] = {
     [QT_TCP_CLOSE] = "CLOSE",	    [QT_TCP_SYN_SENT2] = "SYN_SENT2",
 };
 
+/* SCTP state names, indexed by enum qt_sctp_state. */
+static const char *const ctl_sctp_states[QT_SCTP_STATE_MAX] = {
+    [QT_SCTP_NONE] = "NONE",
+    [QT_SCTP_CLOSED] = "CLOSED",
+    [QT_SCTP_COOKIE_WAIT] = "COOKIE_WAIT",
+    [QT_SCTP_COOKIE_ECHOED] = "COOKIE_ECHOED",
+    [QT_SCTP_ESTABLISHED] = "ESTABLISHED",
+    [QT_SCTP_SHUTDOWN_SENT] = "SHUTDOWN_SENT",
+    [QT_SCTP_SHUTDOWN_RECD] = "SHUTDOWN_RECD",
+    [QT_SCTP_SHUTDOWN_ACK_SENT] = "SHUTDOWN_ACK_SENT",
+    [QT_SCTP_HEARTBEAT_SENT] = "HEARTBEAT_SENT",
+};
+
 static int ctl_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -189,17 +202,24 @@ static int ctl_set_addr(union qt_addr *a, uint8_t *family, const char *v)
 	return -1;
 }
 
+/* A state name of TCP, of SCTP or of both ("ESTABLISHED"): the protocol,
+ * which may come later in the request, says which one applies. */
 static int ctl_set_state(struct qt_ctl_filter *f, const char *v)
 {
 	int s;
 
-	for (s = 0; s < QT_TCP_STATE_MAX; s++) {
-		if (!strcasecmp(v, ctl_tcp_states[s])) {
+	f->tcp_state = QT_TCP_STATE_MAX;
+	f->sctp_state = QT_SCTP_STATE_MAX;
+	for (s = 0; s < QT_TCP_STATE_MAX; s++)
+		if (!strcasecmp(v, ctl_tcp_states[s]))
 			f->tcp_state = (uint8_t)s;
-			return 0;
-		}
-	}
-	return -1;
+	for (s = 0; s < QT_SCTP_STATE_MAX; s++)
+		if (!strcasecmp(v, ctl_sctp_states[s]))
+			f->sctp_state = (uint8_t)s;
+	return f->tcp_state < QT_TCP_STATE_MAX ||
+			       f->sctp_state < QT_SCTP_STATE_MAX ?
+		       0 :
+		       -1;
 }
 
 /* Every family the request names (family=, src=, dst=) must agree; the
@@ -377,8 +397,14 @@ int qt_ctlreq_check(const struct qt_ctlreq *r, char *err, size_t errlen)
 		return ctl_err(err, errlen,
 			       "type/code/id need proto=icmp|icmpv6");
 	if ((f->have & QT_CTLF_STATE) &&
-	    (!(f->have & QT_CTLF_PROTO) || f->proto != IPPROTO_TCP))
-		return ctl_err(err, errlen, "state needs proto=tcp");
+	    (!(f->have & QT_CTLF_PROTO) ||
+	     (f->proto != IPPROTO_TCP && f->proto != IPPROTO_SCTP)))
+		return ctl_err(err, errlen, "state needs proto=tcp|sctp");
+	if ((f->have & QT_CTLF_STATE) &&
+	    ((f->proto == IPPROTO_TCP && f->tcp_state >= QT_TCP_STATE_MAX) ||
+	     (f->proto == IPPROTO_SCTP && f->sctp_state >= QT_SCTP_STATE_MAX)))
+		return ctl_err(err, errlen, "state: no such %s state",
+			       f->proto == IPPROTO_TCP ? "TCP" : "SCTP");
 	if (r->cmd != QT_CTL_DELETE)
 		return 0;
 
@@ -495,7 +521,10 @@ size_t qt_ctlreq_format(const struct qt_ctlreq *r, char *buf, size_t len)
 		PUT(" sport=%u", f->sport);
 	if (f->have & QT_CTLF_DPORT)
 		PUT(" dport=%u", f->dport);
-	if (f->have & QT_CTLF_STATE && f->tcp_state < QT_TCP_STATE_MAX)
+	if (f->have & QT_CTLF_STATE && f->proto == IPPROTO_SCTP &&
+	    f->sctp_state < QT_SCTP_STATE_MAX)
+		PUT(" state=%s", ctl_sctp_states[f->sctp_state]);
+	else if (f->have & QT_CTLF_STATE && f->tcp_state < QT_TCP_STATE_MAX)
 		PUT(" state=%s", ctl_tcp_states[f->tcp_state]);
 	if (f->have & QT_CTLF_TYPE)
 		PUT(" type=%u", f->icmp_type);
@@ -541,6 +570,8 @@ bool qt_ctlreq_match(const struct qt_ctl_filter *f, const struct qt_conn *ct)
 		if ((f->have & QT_CTLF_ID) && t->icmp.id != f->icmp_id)
 			return false;
 	}
+	if ((f->have & QT_CTLF_STATE) && t->proto == IPPROTO_SCTP)
+		return ct->proto.sctp.state == f->sctp_state;
 	if ((f->have & QT_CTLF_STATE) &&
 	    (t->proto != IPPROTO_TCP || ct->proto.tcp.state != f->tcp_state))
 		return false;

@@ -73,7 +73,10 @@ struct qt_ctl_filter {
 	uint32_t have;	   /* QT_CTLF_* */
 	uint8_t family;	   /* AF_INET, AF_INET6 */
 	uint8_t proto;	   /* IPPROTO_* */
-	uint8_t tcp_state; /* enum qt_tcp_state */
+	uint8_t tcp_state; /* enum qt_tcp_state, QT_TCP_STATE_MAX if the
+			    * name is no TCP state */
+	uint8_t sctp_state; /* enum qt_sctp_state, QT_SCTP_STATE_MAX if
+			     * the name is no SCTP state */
 	uint8_t icmp_type;
 	uint8_t icmp_code;
 	uint16_t icmp_id;

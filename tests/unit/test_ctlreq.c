@@ -110,6 +110,9 @@ static void test_refused(void **state)
 	expect_err("list proto=tcp type=8", "type/code/id need");
 	expect_err("list state=ESTABLISHED", "state needs");
 	expect_err("list proto=udp state=ESTABLISHED", "state needs");
+	expect_err("list proto=gre state=ESTABLISHED", "state needs");
+	expect_err("list proto=sctp state=TIME_WAIT", "no such SCTP state");
+	expect_err("list state=COOKIE_WAIT proto=tcp", "no such TCP state");
 	expect_err("list src=10.0.0.1 dst=::1", "bad value");
 	expect_err("list family=ipv6 src=10.0.0.1", "bad value");
 	expect_err("list src=10.0.0.1 family=ipv6", "bad value");
@@ -233,6 +236,27 @@ static void test_match(void **state)
 	assert_false(matches("list proto=tcp state=TIME_WAIT", &tcp));
 	assert_false(matches("list family=ipv6", &tcp));
 	assert_true(matches("list family=ipv4", &tcp));
+
+	/* SCTP: its own state names, ports. */
+	{
+		struct qt_conn sctp;
+
+		conn_make(&sctp, "10.0.0.1", "10.0.0.2", IPPROTO_SCTP, 40000,
+			  3868);
+		sctp.proto.sctp.state = QT_SCTP_COOKIE_ECHOED;
+		assert_true(matches("list proto=sctp dport=3868", &sctp));
+		assert_true(matches("list state=cookie_echoed proto=sctp",
+				    &sctp));
+		assert_false(matches("list proto=sctp state=ESTABLISHED",
+				     &sctp));
+		sctp.proto.sctp.state = QT_SCTP_ESTABLISHED;
+		assert_true(matches("list proto=sctp state=ESTABLISHED",
+				    &sctp));
+		assert_false(matches("list proto=tcp state=ESTABLISHED",
+				     &sctp));
+		assert_false(matches("list proto=sctp state=ESTABLISHED",
+				     &tcp));
+	}
 
 	assert_true(matches("list family=ipv6", &udp6));
 	assert_true(matches("list src=fd00::1 proto=udp dport=53", &udp6));
