@@ -221,7 +221,8 @@ static const struct qt_conf_key conf_keys[] = {
 	  .help = "Timeout of an SCTP association after a SHUTDOWN from the "
 		  "reply side.",
 	  FIELD(sctp.timeouts[QT_SCTP_SHUTDOWN_RECD]) },
-	{ .section = "sctp", .key = "timeout_shutdown_ack_sent", DUR, .def = "3",
+	{ .section = "sctp", .key = "timeout_shutdown_ack_sent", DUR,
+	  .def = "3",
 	  SYSCTL("sctp_timeout_shutdown_ack_sent"),
 	  .help = "Timeout of an SCTP association after its SHUTDOWN_ACK.",
 	  FIELD(sctp.timeouts[QT_SCTP_SHUTDOWN_ACK_SENT]) },
@@ -230,6 +231,7 @@ static const struct qt_conf_key conf_keys[] = {
 	  .help = "Timeout of an SCTP flow first seen with a HEARTBEAT "
 		  "(another path of a multi-homed association).",
 	  FIELD(sctp.timeouts[QT_SCTP_HEARTBEAT_SENT]) },
+
 	{ .section = "gre", .key = "timeout", DUR, .def = "30",
 	  SYSCTL("gre_timeout"),
 	  .help = "Timeout of a GRE flow that saw traffic in one direction "

@@ -59,16 +59,18 @@ struct qt_tcp_conn {
 
 _Static_assert(sizeof(struct qt_tcp_conn) == 56, "qt_tcp_conn: 56 bytes");
 
-/* ct->proto.sctp.flags */
-#define QT_SCTPF_HB_VTAG_FAILED	0x01	/* a heartbeat came with a tag we did
-					 * not expect (a path restart?) */
-#define QT_SCTPF_INIT_ORIG	0x02	/* an INIT was seen from the original
-					 * side, not yet answered by COOKIE_ACK */
-#define QT_SCTPF_INIT_REPLY	0x04	/* the same from the reply side */
-#define QT_SCTPF_FRESH		0x08	/* set by new(): the packet that
-					 * creates the entry is being tracked */
-#define QT_SCTPF_LAST_REPLY	0x10	/* the failed heartbeat tag came from
-					 * the reply side */
+/*
+ * ct->proto.sctp.flags: HB_VTAG_FAILED, a heartbeat came with a tag not
+ * expected (a path restart?), LAST_REPLY from the reply side; INIT_ORIG
+ * and INIT_REPLY, an INIT was seen from that side since the last
+ * COOKIE_ACK; FRESH, set by new(): the packet that creates the entry is
+ * being tracked.
+ */
+#define QT_SCTPF_HB_VTAG_FAILED	0x01
+#define QT_SCTPF_INIT_ORIG	0x02
+#define QT_SCTPF_INIT_REPLY	0x04
+#define QT_SCTPF_FRESH		0x08
+#define QT_SCTPF_LAST_REPLY	0x10
 
 /*
  * SCTP, the kernel's struct ip_ct_sctp.  The engine compares the byte at

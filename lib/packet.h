@@ -47,8 +47,8 @@ enum qt_reason {
 	QT_R_TABLE_FULL,	/* no entry free and none could be dropped */
 	QT_R_BAD_CHECKSUM,	/* layer 4 checksum wrong (when verified) */
 	QT_R_SCTP_CHUNK,	/* malformed or misplaced SCTP chunks */
-	QT_R_SCTP_NEW,		/* these chunks cannot start an association */
-	QT_R_SCTP_VTAG,		/* verification tag not the expected one */
+	QT_R_SCTP_NEW,		/* these chunks cannot start one */
+	QT_R_SCTP_VTAG,		/* verification tag not the expected */
 	QT_R_SCTP_STATE,	/* chunk invalid in the association's state */
 	QT_R_GRE_PROTO,		/* GRE version 1 not carrying PPP */
 	QT_R_MAX

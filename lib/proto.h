@@ -5,7 +5,8 @@
  * The engine dispatches on the packet's protocol number through
  * qt_proto_find() and never looks at protocol headers itself.  Each tracker
  * lives in its own file (proto_tcp.c, proto_udp.c, proto_icmp.c,
- * proto_sctp.c, proto_gre.c, proto_generic.c) and ends in one const struct qt_proto_ops.
+ * proto_sctp.c, proto_gre.c, proto_generic.c) and ends in one const
+ * struct qt_proto_ops.
  */
 #ifndef QTRACK_PROTO_H
 #define QTRACK_PROTO_H

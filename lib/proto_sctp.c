@@ -93,73 +93,91 @@ static const uint8_t sctp_row_of[256] = {
  */
 static const uint8_t sctp_next[2][R_MAX][QT_SCTP_STATE_MAX] = {
 	[QT_DIR_ORIG] = {
-		/*		  sNO  sCL  sCW  sCE  sES  sSS  sSR  sSA  sHS */
+		/* columns:	  sNO  sCL  sCW  sCE  sES  sSS  sSR  sSA  sHS */
 		/* An INIT opens the association (CLOSED until answered)
 		 * and restarts one being shut down; a retransmitted one
 		 * changes nothing, and after a heartbeat-only pickup it
 		 * starts the handshake. */
-		[R_INIT] =	{ sCL, sCL, sCW, sCE, sES, sCL, sCL, sSA, sCW },
+		[R_INIT] =
+			{ sCL, sCL, sCW, sCE, sES, sCL, sCL, sSA, sCW },
 		/* An INIT_ACK from the side that sent no INIT answers
 		 * nothing: CLOSED from NONE and after a heartbeat pickup. */
-		[R_INIT_ACK] =	{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sSA, sCL },
+		[R_INIT_ACK] =
+			{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sSA, sCL },
 		/* An ABORT ends the association in every state. */
-		[R_ABORT] =	{ sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+		[R_ABORT] =
+			{ sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
 		/* The original side starts the shutdown of an established
 		 * association. */
-		[R_SHUTDOWN] =	{ sCL, sCL, sCW, sCE, sSS, sSS, sSR, sSA, sCL },
+		[R_SHUTDOWN] =
+			{ sCL, sCL, sCW, sCE, sSS, sSS, sSR, sSA, sCL },
 		/* Its SHUTDOWN_ACK answers the reply side's SHUTDOWN (or
 		 * is an out-of-the-blue one, to which a SHUTDOWN_COMPLETE
 		 * is the answer). */
-		[R_SHUTDOWN_ACK] = { sSA, sCL, sCW, sCE, sES, sSA, sSA, sSA, sSA },
+		[R_SHUTDOWN_ACK] =
+			{ sSA, sCL, sCW, sCE, sES, sSA, sSA, sSA, sSA },
 		/* An ERROR from the original side changes nothing (it
 		 * cannot report a stale cookie: it sends the cookie). */
-		[R_ERROR] =	{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sSA, sCL },
+		[R_ERROR] =
+			{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sSA, sCL },
 		/* The COOKIE_ECHO of the handshake. */
-		[R_COOKIE_ECHO] = { sCL, sCL, sCE, sCE, sES, sSS, sSR, sSA, sCL },
+		[R_COOKIE_ECHO] =
+			{ sCL, sCL, sCE, sCE, sES, sSS, sSR, sSA, sCL },
 		/* A COOKIE_ACK belongs to the reply side; from the original
 		 * one it still completes a COOKIE_ECHOED association (an
 		 * INIT collision turns the roles round). */
-		[R_COOKIE_ACK] = { sCL, sCL, sCW, sES, sES, sSS, sSR, sSA, sCL },
+		[R_COOKIE_ACK] =
+			{ sCL, sCL, sCW, sES, sES, sSS, sSR, sSA, sCL },
 		/* SHUTDOWN_COMPLETE closes once SHUTDOWN_ACK went by. */
 		[R_SHUTDOWN_COMPLETE] =
-				{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sCL, sCL },
+			{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sCL, sCL },
 		/* A HEARTBEAT first seen opens a heartbeat-only entry (a
 		 * secondary path of a multi-homed association). */
-		[R_HEARTBEAT] =	{ sHS, sCL, sCW, sCE, sES, sSS, sSR, sSA, sHS },
+		[R_HEARTBEAT] =
+			{ sHS, sCL, sCW, sCE, sES, sSS, sSR, sSA, sHS },
 		/* A HEARTBEAT_ACK from the original side answers nothing
 		 * in a heartbeat-only entry. */
 		[R_HEARTBEAT_ACK] =
-				{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sSA, sHS },
+			{ sCL, sCL, sCW, sCE, sES, sSS, sSR, sSA, sHS },
 	},
 	[QT_DIR_REPLY] = {
-		/*		  sNO  sCL  sCW  sCE  sES  sSS  sSR  sSA  sHS */
+		/* columns:	  sNO  sCL  sCW  sCE  sES  sSS  sSR  sSA  sHS */
 		/* An INIT from the reply side (a collision) changes no
 		 * state; it only records its tag (below). */
-		[R_INIT] =	{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sSA, sIV },
+		[R_INIT] =
+			{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sSA, sIV },
 		/* The INIT_ACK of the handshake: COOKIE_WAIT. */
-		[R_INIT_ACK] =	{ sIV, sCW, sCW, sCE, sES, sSS, sSR, sSA, sIV },
+		[R_INIT_ACK] =
+			{ sIV, sCW, sCW, sCE, sES, sSS, sSR, sSA, sIV },
 		/* An ABORT ends the association in every state. */
-		[R_ABORT] =	{ sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sIV },
+		[R_ABORT] =
+			{ sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sIV },
 		/* The reply side starts the shutdown: SHUTDOWN_RECD. */
-		[R_SHUTDOWN] =	{ sIV, sCL, sCW, sCE, sSR, sSS, sSR, sSA, sIV },
+		[R_SHUTDOWN] =
+			{ sIV, sCL, sCW, sCE, sSR, sSS, sSR, sSA, sIV },
 		/* Its SHUTDOWN_ACK answers the original side's SHUTDOWN. */
-		[R_SHUTDOWN_ACK] = { sIV, sCL, sCW, sCE, sES, sSA, sSA, sSA, sIV },
+		[R_SHUTDOWN_ACK] =
+			{ sIV, sCL, sCW, sCE, sES, sSA, sSA, sSA, sIV },
 		/* An ERROR answering a COOKIE_ECHO (a stale cookie) closes
 		 * the handshake. */
-		[R_ERROR] =	{ sIV, sCL, sCW, sCL, sES, sSS, sSR, sSA, sIV },
+		[R_ERROR] =
+			{ sIV, sCL, sCW, sCL, sES, sSS, sSR, sSA, sIV },
 		/* A COOKIE_ECHO from the reply side changes nothing. */
-		[R_COOKIE_ECHO] = { sIV, sCL, sCE, sCE, sES, sSS, sSR, sSA, sIV },
+		[R_COOKIE_ECHO] =
+			{ sIV, sCL, sCE, sCE, sES, sSS, sSR, sSA, sIV },
 		/* The COOKIE_ACK of the handshake: ESTABLISHED. */
-		[R_COOKIE_ACK] = { sIV, sCL, sCW, sES, sES, sSS, sSR, sSA, sIV },
+		[R_COOKIE_ACK] =
+			{ sIV, sCL, sCW, sES, sES, sSS, sSR, sSA, sIV },
 		/* SHUTDOWN_COMPLETE closes once SHUTDOWN_ACK went by. */
 		[R_SHUTDOWN_COMPLETE] =
-				{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sCL, sIV },
+			{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sCL, sIV },
 		/* A HEARTBEAT from the reply side keeps the state. */
-		[R_HEARTBEAT] =	{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sSA, sHS },
+		[R_HEARTBEAT] =
+			{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sSA, sHS },
 		/* A HEARTBEAT_ACK answering a heartbeat-only entry makes it
 		 * an ESTABLISHED (and ASSURED) path. */
 		[R_HEARTBEAT_ACK] =
-				{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sSA, sES },
+			{ sIV, sCL, sCW, sCE, sES, sSS, sSR, sSA, sES },
 	},
 };
 
