@@ -6,11 +6,12 @@
  *   -> lookup both directions -> new conn (or refuse/early drop)
  *   -> tracker packet() -> ct_state + reply bit -> output mark
  *
- * The batch (qt_engine_process_batch()) runs the same steps pipelined,
- * with a short way for the established packets of assured TCP and UDP
- * connections (engine_fast()); plain IPv4 ones (TCP without options, UDP)
- * take it parsed only in brief, without a struct qt_pkt
- * (engine_express()), and are parsed in full only if they leave it.
+ * Every packet goes through the batch (qt_engine_process_batch();
+ * qt_engine_process() is a batch of one), which runs these steps
+ * pipelined, with one short way (engine_short()) for the packets of
+ * steady connections that the tracker's steady() operation takes; plain
+ * IPv4 TCP without options and UDP take it parsed only in brief, without
+ * a struct qt_pkt, and are parsed in full only if they leave it.
  *
  * Confirmation: the kernel keeps a new connection only when its first
  * packet leaves the last hook (nf_conntrack_confirm()); a packet the rules
@@ -607,7 +608,7 @@ struct engine_prep {
 
 /* Parse @in and hash its tuple; nothing in the engine changes, so this can
  * run ahead of the packets before it.  With @brief, a plain IPv4 TCP or
- * UDP packet is parsed only in brief (PREP_BRIEF), for engine_express(). */
+ * UDP packet is parsed only in brief (PREP_BRIEF), for engine_short(). */
 static inline void engine_prepare(const struct qt_engine *e,
 				  const struct qt_input *in,
 				  struct engine_prep *p, bool brief)
@@ -654,23 +655,12 @@ static inline bool conn_steady(const struct qt_conn *ct)
 	return ct && !ct->helper && (ct->status & both) == both;
 }
 
-/* udp_packet() of an assured conn: the stream timeout, once past the
- * delay that assured it. */
-static inline bool engine_udp_fast(const struct qt_engine *e,
-				   const struct qt_conn *ct, uint32_t *timeout)
-{
-	if (e->now <= ct->proto.udp.stream_ts)
-		return false;
-	*timeout = e->conf.udp.timeout_stream;
-	return true;
-}
-
-/* The end of the short ways: the timer, the counters, the result. */
-static inline void engine_fast_done(struct qt_engine *e,
-				    const struct qt_input *in,
-				    struct qt_conn *ct, enum qt_dir dir,
-				    uint32_t timeout, uint32_t ip_len,
-				    struct qt_result *res)
+/* The end of the short way: the timer, the counters, the result. */
+static inline void engine_short_done(struct qt_engine *e,
+				     const struct qt_input *in,
+				     struct qt_conn *ct, enum qt_dir dir,
+				     uint32_t timeout, uint32_t ip_len,
+				     struct qt_result *res)
 {
 	conn_arm(e, ct, timeout);
 	conn_account(e, ct, dir, ip_len);
@@ -682,99 +672,85 @@ static inline void engine_fast_done(struct qt_engine *e,
 	e->stats.packets[QT_CT_ESTABLISHED]++;
 }
 
-/*
- * engine_fast - stage 3's short way for the bulk of all packets: TCP or
- * UDP of a connection that is assured and has seen both directions, with
- * no helper, whose tracker has nothing to decide but the window and the
- * timeout.  For such a packet (its checksum good if it is to be
- * verified) engine_classify()'s pre() (TCP flags) would pass, the state
- * would be ESTABLISHED, the tracker would accept without changing
- * ct->status or the TCP state (so no UPDATE event), and no entry would be
- * created or destroyed: this is that path without the steps that cannot
- * fire.  Returns false having changed nothing for any other packet, which
- * engine_finish() then classifies in full; a checksum it found good is
- * not verified again (QT_IN_VERIFY_CSUM cleared in *@flags).  Only the
- * batch takes it; qt_engine_process() does not, so test_batch.c compares
- * the two paths.
- */
-static inline bool engine_fast(struct qt_engine *e, const struct qt_input *in,
-			       const struct engine_prep *p, uint32_t *flags,
-			       struct qt_result *res)
-{
-	const struct qt_pkt *pkt = &p->pkt;
-	struct qt_conn *ct;
-	enum qt_dir dir;
-	uint32_t timeout;
-
-	if (p->what != PREP_TRACK || pkt->fragment ||
-	    (pkt->tuple.proto != IPPROTO_TCP &&
-	     pkt->tuple.proto != IPPROTO_UDP))
-		return false;
-	ct = qt_table_lookup_hint(&e->table, &pkt->tuple, p->hash, p->hint,
-				  &dir);
-	if (!conn_steady(ct))
-		return false;
-	/* Before the tracker, as in engine_classify(); a bad checksum is
-	 * engine_classify()'s to report. */
-	if (engine_csum_bad(e, qt_proto_find(pkt->tuple.proto), pkt, *flags))
-		return false;
-	*flags &= ~(uint32_t)QT_IN_VERIFY_CSUM;
-	if (pkt->tuple.proto == IPPROTO_TCP ?
-		!qt_tcp_fast(ct, pkt, dir, &e->conf, &timeout) :
-		!engine_udp_fast(e, ct, &timeout))
-		return false;
-	engine_fast_done(e, in, ct, dir, timeout, pkt->ip_len, res);
-	return true;
-}
-
-/* What engine_express() did with a packet. */
-enum express {
-	EXPRESS_DONE,	/* classified it */
-	EXPRESS_FAST,	/* left it to engine_fast(): a checksum to verify, or
-			 * the hinted slot does not hold its connection */
-	EXPRESS_FULL,	/* found its connection and saw that engine_fast()
-			 * would not take it either */
+/* What engine_short() did with a packet. */
+enum short_way {
+	SHORT_DONE,	/* classified it */
+	SHORT_FULL,	/* refused it: the full way decides */
+	SHORT_PARSE,	/* a brief packet it cannot decide yet: its checksum
+			 * is to be verified, or the slot stage 2 noted does
+			 * not hold its connection; parse it in full and
+			 * try again */
 };
 
 /*
- * engine_express - engine_fast() for a brief packet (PREP_BRIEF: IPv4,
- * TCP without options or UDP), without a struct qt_pkt: the lookup only
- * tries the slot stage 2 noted, and the TCP tracker's fast path
- * (tcp_window.h, inline here) reads the brief; without options a TCP
- * packet has no SACK blocks.  Changes nothing unless it returns
- * EXPRESS_DONE; the caller then parses the packet in full and, for
- * EXPRESS_FAST, tries engine_fast(), which does the checksum and the full
- * lookup, before the full way.  For EXPRESS_FULL engine_fast() would make
- * the same checks on the same connection and refuse.
+ * engine_short - stage 3's short way for the bulk of all packets: those
+ * of a connection that is assured, has seen both directions and has no
+ * helper, which its tracker's steady() (proto.h) takes.  For such a
+ * packet (not a fragment, its checksum good if it is to be verified)
+ * engine_classify() would find the state ESTABLISHED, the tracker would
+ * accept without changing ct->status or its protocol state (so no UPDATE
+ * event), and no entry would be created or destroyed: this is that path
+ * without the steps that cannot fire.  A brief packet (PREP_BRIEF: plain
+ * IPv4 TCP without options or UDP) is looked up without a struct qt_pkt,
+ * in the slot stage 2 noted only.  Changes nothing unless it returns
+ * SHORT_DONE; a checksum it found good is not verified again
+ * (QT_IN_VERIFY_CSUM cleared in *@flags).  The tracker's steady() runs at
+ * most once per packet: after a refusal the full way calls packet().
  */
-static inline enum express engine_express(struct qt_engine *e,
+static inline enum short_way engine_short(struct qt_engine *e,
 					  const struct qt_input *in,
 					  const struct engine_prep *p,
-					  uint32_t flags, struct qt_result *res)
+					  uint32_t *flags,
+					  struct qt_result *res)
 {
-	const struct qt_pkt_brief *b = &p->brief;
+	struct qt_proto_ctx ctx = { .conf = &e->conf, .now = e->now };
+	const struct qt_proto_ops *ops;
+	const struct qt_pkt_view *v;
+	struct qt_pkt_view view;
 	struct qt_conn *ct;
 	enum qt_dir dir;
 	uint32_t timeout;
 
-	if (engine_csum_asked(e, flags))
-		return EXPRESS_FAST;
-	ct = qt_table_find4_hint(&e->table, p->hash, p->hint, p->hword, b->src,
-				 b->dst, b->l4, b->proto, &dir);
-	if (!ct)
-		return EXPRESS_FAST;
-	if (!conn_steady(ct))
-		return EXPRESS_FULL;
-	if (b->proto == IPPROTO_TCP ?
-		!tcp_fast_ack(ct, dir, b->seq, b->ack, b->payload_len,
-			      b->flags, b->win, 0, &e->conf, &timeout) :
-		!engine_udp_fast(e, ct, &timeout))
-		return EXPRESS_FULL;
-	engine_fast_done(e, in, ct, dir, timeout, b->ip_len, res);
-	return EXPRESS_DONE;
+	if (p->what == PREP_BRIEF) {
+		const struct qt_pkt_brief *b = &p->brief;
+
+		if (engine_csum_asked(e, *flags))
+			return SHORT_PARSE;
+		ct = qt_table_find4_hint(&e->table, p->hash, p->hint,
+					 p->hword, b->src, b->dst, b->l4,
+					 b->proto, &dir);
+		if (!ct)
+			return SHORT_PARSE;
+		ops = qt_proto_find(b->proto);
+		v = &b->v;
+	} else {
+		const struct qt_pkt *pkt = &p->pkt;
+
+		if (p->what != PREP_TRACK || pkt->fragment)
+			return SHORT_FULL;
+		ops = qt_proto_find(pkt->tuple.proto);
+		if (!ops->steady)
+			return SHORT_FULL;
+		ct = qt_table_lookup_hint(&e->table, &pkt->tuple, p->hash,
+					  p->hint, &dir);
+		if (!conn_steady(ct))
+			return SHORT_FULL;
+		/* Before the tracker, as in engine_classify(); a bad
+		 * checksum is engine_classify()'s to report. */
+		if (engine_csum_bad(e, ops, pkt, *flags))
+			return SHORT_FULL;
+		*flags &= ~(uint32_t)QT_IN_VERIFY_CSUM;
+		qt_packet_view(pkt, &view);
+		v = &view;
+	}
+	if (!ops->steady || !conn_steady(ct) ||
+	    !ops->steady(ct, v, dir, &ctx, &timeout))
+		return SHORT_FULL;
+	engine_short_done(e, in, ct, dir, timeout, v->ip_len, res);
+	return SHORT_DONE;
 }
 
-/* A PREP_BRIEF packet that engine_express() did not take: parse it in
+/* A PREP_BRIEF packet that engine_short() did not take: parse it in
  * full (it parses: qt_packet_brief() promises it), keeping the hash and
  * the hint, which are the full tuple's. */
 static void engine_unbrief(const struct qt_input *in, struct engine_prep *p)
@@ -862,7 +838,7 @@ static void engine_finish(struct qt_engine *e, const struct qt_input *in,
 	if (res->state == QT_CT_INVALID)
 		e->stats.invalid[res->reason < QT_R_MAX ? res->reason : 0]++;
 	/* Fragments mean nobody reassembles before the queue: counted so
-	 * that the daemon can say so (engine_fast() never takes one). */
+	 * that the daemon can say so (engine_short() never takes one). */
 	if (p->what == PREP_TRACK ? p->pkt.fragment :
 	    p->what == PREP_BAD && p->why == QT_R_FRAGMENT)
 		e->stats.fragments++;
@@ -900,7 +876,7 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
 	if (now > e->now)
 		e->now = now;
 	qt_wheel_advance(&e->wheel, e->now, engine_timer_fired, e, 0);
-	/* Expectations may have expired; engine_fast() leaves the counts
+	/* Expectations may have expired; engine_short() leaves the counts
 	 * alone (conn_destroy() keeps stats.count). */
 	e->stats.expect_count = e->expect.count;
 }
@@ -927,7 +903,7 @@ static inline void pipe_stage1(const struct qt_engine *e,
 {
 	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
 
-	engine_prepare(e, &in[k], p, true);
+	engine_prepare(e, &in[k], p, !(in[k].flags & QT_IN_FULL));
 	if (p->what == PREP_TRACK || p->what == PREP_BRIEF)
 		qt_table_prefetch_bucket(&e->table, p->hash);
 }
@@ -946,27 +922,26 @@ static inline void pipe_stage2(const struct qt_engine *e, size_t k,
 		    &p->hword);
 }
 
-/* Stage 3 of packet @i: classify it. */
+/* Stage 3 of packet @i: classify it, the short way if it can. */
 static inline void pipe_stage3(struct qt_engine *e, const struct qt_input *in,
 			       size_t i, struct engine_prep *ring,
 			       struct qt_result *res)
 {
 	struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
 	uint32_t flags = in[i].flags;
+	enum short_way x = SHORT_FULL;
 
+	if (!(flags & QT_IN_FULL))
+		x = engine_short(e, &in[i], p, &flags, &res[i]);
+	if (x == SHORT_DONE)
+		return;
 	if (p->what == PREP_BRIEF) {
-		enum express x = engine_express(e, &in[i], p, flags, &res[i]);
-
-		if (x == EXPRESS_DONE)
-			return;
 		engine_unbrief(&in[i], p);
-		if (x == EXPRESS_FULL) {
-			engine_finish(e, &in[i], p, flags, &res[i]);
+		if (x == SHORT_PARSE &&
+		    engine_short(e, &in[i], p, &flags, &res[i]) == SHORT_DONE)
 			return;
-		}
 	}
-	if (!engine_fast(e, &in[i], p, &flags, &res[i]))
-		engine_finish(e, &in[i], p, flags, &res[i]);
+	engine_finish(e, &in[i], p, flags, &res[i]);
 }
 
 /*
@@ -1007,22 +982,24 @@ void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 	}
 }
 
+void qt_engine_process_one(struct qt_engine *e, const struct qt_input *in,
+			   uint64_t now, struct qt_result *res)
+{
+	qt_engine_process_batch(e, in, 1, now, res);
+}
+
 void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,
 		       uint64_t now, struct qt_result *res)
 {
-	struct qt_input in = {
+	const struct qt_input in = {
 		.data = data,
 		.caplen = caplen,
 		.origlen = origlen,
 		.mark = mark_in,
 	};
 
-	struct engine_prep prep;
-
-	engine_tick(e, now);
-	engine_prepare(e, &in, &prep, false);
-	engine_finish(e, &in, &prep, in.flags, res);
+	qt_engine_process_batch(e, &in, 1, now, res);
 }
 
 /* The next hashed entry from *@cursor whose QT_CONN_CONFIRMED bit is

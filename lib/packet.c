@@ -636,15 +636,15 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 
 	if (qt_packet_brief(data, caplen, origlen, &b)) {
 		/* TCP without options or UDP: the brief has it all. */
-		ip_len = b.ip_len;
+		ip_len = b.v.ip_len;
 		proto = b.proto;
 		u.word = b.l4;
 		if (proto == IPPROTO_TCP) {
 			hdr = TCP_HDR_LEN;
-			pkt->tcp.seq = b.seq;
-			pkt->tcp.ack = b.ack;
-			pkt->tcp.flags = b.flags;
-			pkt->tcp.win = b.win;
+			pkt->tcp.seq = b.v.seq;
+			pkt->tcp.ack = b.v.ack;
+			pkt->tcp.flags = b.v.flags;
+			pkt->tcp.win = b.v.win;
 			pkt->tcp.doff = TCP_HDR_LEN;
 			pkt->tcp.opts_seen = true;
 		} else {

@@ -170,21 +170,46 @@ static inline uint32_t qt_ipv4_plain(const uint8_t *data, uint32_t caplen,
 }
 
 /*
- * The few fields of a plain IPv4 TCP or UDP packet that the batch's
- * express way (engine.c) needs, parsed without a struct qt_pkt.
+ * What a tracker's steady() (proto.h) reads of a packet: a small view,
+ * the same for every protocol, that both parsers fill (qt_packet_parse()
+ * in struct qt_pkt, qt_packet_brief() in struct qt_pkt_brief).  Fields a
+ * protocol does not have are zero.
  */
-struct qt_pkt_brief {
-	uint32_t src;		/* as tuple.src.ip, network order */
-	uint32_t dst;		/* as tuple.dst.ip */
-	uint32_t l4;		/* as tuple.l4: the ports, host order */
+struct qt_pkt_view {
 	uint32_t ip_len;	/* as qt_pkt.ip_len */
 	uint32_t payload_len;	/* as qt_pkt.payload_len */
 	uint32_t seq;		/* TCP: as qt_pkt.tcp.seq */
 	uint32_t ack;		/* TCP: as qt_pkt.tcp.ack */
 	uint16_t win;		/* TCP: as qt_pkt.tcp.win */
 	uint8_t flags;		/* TCP: as qt_pkt.tcp.flags */
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t nsack;		/* TCP: as qt_pkt.tcp.nsack */
 };
+
+/*
+ * The few fields of a plain IPv4 TCP or UDP packet that the batch's
+ * short way (engine.c) needs, parsed without a struct qt_pkt.
+ */
+struct qt_pkt_brief {
+	uint32_t src;		/* as tuple.src.ip, network order */
+	uint32_t dst;		/* as tuple.dst.ip */
+	uint32_t l4;		/* as tuple.l4: the ports, host order */
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	struct qt_pkt_view v;
+};
+
+/* The view of a packet qt_packet_parse() has parsed; the fields of
+ * another protocol than TCP are undefined (its steady() ignores them). */
+static inline void qt_packet_view(const struct qt_pkt *pkt,
+				  struct qt_pkt_view *v)
+{
+	v->ip_len = pkt->ip_len;
+	v->payload_len = pkt->payload_len;
+	v->seq = pkt->tcp.seq;
+	v->ack = pkt->tcp.ack;
+	v->win = pkt->tcp.win;
+	v->flags = pkt->tcp.flags;
+	v->nsack = pkt->tcp.nsack;
+}
 
 /*
  * qt_packet_brief - parse a plain IPv4 packet (qt_ipv4_plain()) that is
@@ -215,17 +240,23 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 		/* A data offset of exactly 20 bytes: no options. */
 		if (ip_len < 40 || cap < 40 || l4[12] >> 4 != 5)
 			return false;
-		b->seq = qt_load_be32(l4 + 4);
-		b->ack = qt_load_be32(l4 + 8);
-		b->flags = l4[13];
-		b->win = qt_load_be16(l4 + 14);
-		b->payload_len = ip_len - 40;
+		b->v.seq = qt_load_be32(l4 + 4);
+		b->v.ack = qt_load_be32(l4 + 8);
+		b->v.flags = l4[13];
+		b->v.win = qt_load_be16(l4 + 14);
+		b->v.nsack = 0;
+		b->v.payload_len = ip_len - 40;
 	} else if (b->proto == IPPROTO_UDP) {
 		uint32_t ulen = qt_load_be16(l4 + 4);
 
 		if (ulen < 8 || ulen > ip_len - 20)
 			return false;
-		b->payload_len = ip_len - 28;
+		b->v.payload_len = ip_len - 28;
+		b->v.seq = 0;
+		b->v.ack = 0;
+		b->v.win = 0;
+		b->v.flags = 0;
+		b->v.nsack = 0;
 	} else {
 		return false;
 	}
@@ -234,7 +265,7 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 	u.sport = qt_load_be16(l4);
 	u.dport = qt_load_be16(l4 + 2);
 	b->l4 = u.word;
-	b->ip_len = ip_len;
+	b->v.ip_len = ip_len;
 	return true;
 }
 

@@ -91,6 +91,24 @@ struct qt_proto_ops {
 	 * the rule that ASSURED conns are never evicted).  May be NULL:
 	 * then any non-assured conn may go. */
 	bool (*can_early_drop)(const struct qt_conn *ct);
+
+	/*
+	 * steady - optional; the tracker's short way for the bulk of all
+	 * packets.  The engine calls it, instead of pre() and packet(),
+	 * for a packet that is not a fragment (its checksum verified if it
+	 * is to be) of a connection that is confirmed, assured, has seen
+	 * both directions and has no helper, with the packet's view @v
+	 * (packet.h) rather than the whole packet: so that it can run
+	 * before, or without, the full parse.  Returns true having tracked
+	 * @v exactly as pre() and packet() would when they let it through
+	 * with QT_V_ACCEPT, *timeout set, and neither ct->status nor the
+	 * protocol state changed (no UPDATE event); false having changed
+	 * nothing, and the engine then takes the full way.  NULL: every
+	 * packet takes the full way.
+	 */
+	bool (*steady)(struct qt_conn *ct, const struct qt_pkt_view *v,
+		       enum qt_dir dir, const struct qt_proto_ctx *ctx,
+		       uint32_t *timeout);
 };
 
 extern const struct qt_proto_ops qt_proto_tcp;
@@ -128,18 +146,6 @@ static inline const struct qt_proto_ops *qt_proto_find(uint8_t proto)
 		return &qt_proto_generic;
 	}
 }
-
-/*
- * qt_tcp_fast - the TCP tracker's fast path on its own, for the engine's
- * established fast path: an ACK without SYN, FIN or RST (a flag
- * combination the tracker's pre() accepts) of an assured ESTABLISHED
- * connection, in window, without SACK blocks.  Returns true having
- * tracked it exactly as packet() would (verdict QT_V_ACCEPT, *timeout
- * set, neither TCP state nor ct->status changed); false having changed
- * nothing for any other packet.
- */
-bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
-		 const struct qt_conf *conf, uint32_t *timeout);
 
 /* The protocol name conntrack -L prints for @proto ("unknown" for ones it
  * has no name for). */

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 /* tests/unit/test_tcp_fast.c builds a second copy of this file with
- * QT_TCP_REFERENCE defined: no fast path, exported names renamed, so the
+ * QT_TCP_REFERENCE defined: no steady(), exported names renamed, so the
  * two can be run side by side on the same packets. */
 #ifdef QT_TCP_REFERENCE
 #define qt_proto_tcp qt_proto_tcp_reference
@@ -705,23 +705,25 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return -1;
 }
 
-static inline bool tcp_fast_pkt(struct qt_conn *ct, const struct qt_pkt *pkt,
-				enum qt_dir dir, const struct qt_conf *conf,
-				uint32_t *timeout)
+#ifndef QT_TCP_REFERENCE
+/* The steady way (proto.h): an in-window ACK of an assured ESTABLISHED
+ * connection without SACK blocks.  pre() lets every such flag
+ * combination through, and packet() would take tcp_fast_ack()'s verdict:
+ * the window bounds are tcp_in_window()'s, the update its own. */
+static bool tcp_steady(struct qt_conn *ct, const struct qt_pkt_view *v,
+		       enum qt_dir dir, const struct qt_proto_ctx *ctx,
+		       uint32_t *timeout)
 {
-	/* A first fragment's segment end is not its payload's: see
-	 * tcp_frag_end(). */
-	if (pkt->fragment)
-		return false;
-	return tcp_fast_ack(ct, dir, pkt->tcp.seq, pkt->tcp.ack,
-			    pkt->payload_len, pkt->tcp.flags, pkt->tcp.win,
-			    pkt->tcp.nsack, conf, timeout);
+	return tcp_fast_ack(ct, dir, v->seq, v->ack, v->payload_len, v->flags,
+			    v->win, v->nsack, ctx->conf, timeout);
 }
+#endif
 
-/* Every packet the fast path does not take.  Out of line, so that the
- * fast path is not compiled with this function's registers and spills. */
-static __attribute__((noinline)) enum qt_verdict
-tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
+/* Every packet.  The engine has offered the packets of steady
+ * connections to tcp_steady() before, so an in-window ACK comes here only
+ * when that refused it: trying tcp_fast_ack() again would be wasted. */
+static enum qt_verdict
+tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 		   enum qt_dir dir, const struct qt_proto_ctx *ctx,
 		   uint32_t *timeout, enum qt_reason *why)
 {
@@ -794,26 +796,6 @@ tcp_packet_general(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return QT_V_ACCEPT;
 }
 
-#ifndef QT_TCP_REFERENCE
-bool qt_tcp_fast(struct qt_conn *ct, const struct qt_pkt *pkt, enum qt_dir dir,
-		 const struct qt_conf *conf, uint32_t *timeout)
-{
-	return tcp_fast_pkt(ct, pkt, dir, conf, timeout);
-}
-#endif
-
-static enum qt_verdict tcp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
-				  enum qt_dir dir,
-				  const struct qt_proto_ctx *ctx,
-				  uint32_t *timeout, enum qt_reason *why)
-{
-#ifndef QT_TCP_REFERENCE
-	if (tcp_fast_pkt(ct, pkt, dir, ctx->conf, timeout))
-		return QT_V_ACCEPT;
-#endif
-	return tcp_packet_general(ct, pkt, dir, ctx, timeout, why);
-}
-
 const char *qt_tcp_state_name(enum qt_tcp_state s)
 {
 	if ((unsigned int)s >= QT_TCP_STATE_MAX)
@@ -836,4 +818,7 @@ const struct qt_proto_ops qt_proto_tcp = {
     .packet = tcp_packet,
     .state_name = tcp_state_name,
     .can_early_drop = tcp_can_early_drop,
+#ifndef QT_TCP_REFERENCE
+    .steady = tcp_steady,
+#endif
 };

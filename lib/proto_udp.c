@@ -46,6 +46,21 @@ static enum qt_verdict udp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return QT_V_ACCEPT;
 }
 
+/* The steady way (proto.h): an assured flow that has seen both
+ * directions gets the stream timeout, as in udp_packet(), once past the
+ * delay (a flow restored from a state file may be assured before it). */
+static bool udp_steady(struct qt_conn *ct, const struct qt_pkt_view *v,
+		       enum qt_dir dir, const struct qt_proto_ctx *ctx,
+		       uint32_t *timeout)
+{
+	(void)v;
+	(void)dir;
+	if (ctx->now <= ct->proto.udp.stream_ts)
+		return false;
+	*timeout = ctx->conf->udp.timeout_stream;
+	return true;
+}
+
 /*
  * UDP-Lite: the kernel's udplite tracker (same file) keeps the older UDP
  * rule: once a reply has been seen, every packet gets the stream timeout
@@ -84,4 +99,5 @@ const struct qt_proto_ops qt_proto_udp = {
 	.invert = udp_invert,
 	.new = udp_new,
 	.packet = udp_packet,
+	.steady = udp_steady,
 };

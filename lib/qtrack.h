@@ -105,6 +105,11 @@ const struct qt_conf *qt_engine_conf(const struct qt_engine *e);
 				 * nf_conntrack_confirm()); it is not
 				 * classified again and keeps its mark */
 
+#define QT_IN_FULL	0x04	/* classify the packet the full way even if
+				 * the short way would take it: the reference
+				 * the differential tests compare the short
+				 * way with (test_batch.c); same result */
+
 /*
  * qt_mark_wants_confirm - whether a packet with @mark carries the state a
  * confirm rule selects: NEW or RELATED in the original direction, the
@@ -124,22 +129,29 @@ struct qt_input {
 };
 
 /*
- * qt_engine_process_batch - classify @n packets in order at time @now,
- * with the same result as n calls of qt_engine_process(); res[i] belongs to
- * in[i].  As after n calls, res[i].conn points at the entry as later
- * packets of the batch left it (one may have freed and reused it).  Faster
- * than single calls on big tables: the lookups of nearby packets overlap.
+ * qt_engine_process_batch - classify @n packets in order at time @now;
+ * res[i] belongs to in[i].  This is the only way through the engine:
+ * qt_engine_process_one() and qt_engine_process() are batches of one, so
+ * that the daemon, the tools and the tests run the same code.  res[i].conn
+ * points at the entry as later packets of the batch left it (one may have
+ * freed and reused it).  A batch is faster than single packets on big
+ * tables: the lookups of nearby packets overlap.
  */
 void qt_engine_process_batch(struct qt_engine *e, const struct qt_input *in,
 			     size_t n, uint64_t now, struct qt_result *res);
 
+/* qt_engine_process_one - a batch of one packet, with its flags
+ * (QT_IN_VERIFY_CSUM to verify its checksum as the daemon does for
+ * packets received from the network). */
+void qt_engine_process_one(struct qt_engine *e, const struct qt_input *in,
+			   uint64_t now, struct qt_result *res);
+
 /*
- * qt_engine_process - classify one packet (no checksum verification).
- * @data, @caplen: the captured bytes starting at the IP header
- * @origlen: the packet's true length (>= caplen)
- * @mark_in: the packet's mark as it arrived
- * @now: current time, ms
- * @res: filled with the state, direction, reason, conn and output mark
+ * qt_engine_process - classify one packet without flags (its checksum is
+ * not verified): qt_engine_process_one() with @data, @caplen, @origlen
+ * (the packet's true length, >= caplen) and @mark_in (its mark as it
+ * arrived) at @now (ms); @res is filled with the state, direction,
+ * reason, conn and output mark.
  */
 void qt_engine_process(struct qt_engine *e, const uint8_t *data,
 		       uint32_t caplen, uint32_t origlen, uint32_t mark_in,

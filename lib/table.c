@@ -50,20 +50,19 @@
 #define LINK_END UINT32_MAX
 #define HUGE_ALIGN ((size_t)2 << 20)
 
-/* Byte offsets in struct qt_tuple's last 64-bit word: the two layer 4
- * identifiers (16 bits each; ICMP: id, then type and code) come first. */
+/* Byte offsets in struct qt_tuple's last 64-bit word: the layer 4 word
+ * comes first. */
 _Static_assert(offsetof(struct qt_tuple, l4) == 32, "tuple_key: l4 word");
-_Static_assert(offsetof(struct qt_tuple, icmp.type) == 34,
-	       "tuple_key: ICMP type");
 
 /*
  * The tuple as the index hashes it: the same words for a tuple and its
- * inverse.  Every tracker's invert() swaps the addresses; ICMP's changes
- * the type (echo request <-> reply) and keeps id and code, the others swap
- * the layer 4 identifiers with the addresses.  So: leave the ICMP type out,
- * and put the lower (address, identifier) endpoint first.  Tuples that
- * differ only in the ICMP type share a bucket and are told apart by the
- * full compare.
+ * inverse.  Every tracker's invert() swaps the addresses; what it does
+ * with the layer 4 word tuple.h says (qt_tuple_l4_swaps()): swap the
+ * identifiers with the addresses, or keep QT_TUPLE_L4_KEPT of it.  So:
+ * keep only those bits for the latter, and put the lower (address,
+ * identifier) endpoint first.  Tuples that differ only in the bits left
+ * out (the ICMP type) share a bucket and are told apart by the full
+ * compare.
  */
 static inline void tuple_key(const struct qt_tuple *tp, uint64_t w[5])
 {
@@ -72,8 +71,8 @@ static inline void tuple_key(const struct qt_tuple *tp, uint64_t w[5])
 
 	memcpy(w, tp, 5 * sizeof(*w));
 	l4 = w[4];
-	if (tp->proto == IPPROTO_ICMP || tp->proto == IPPROTO_ICMPV6) {
-		w[4] = l4 & ~((uint64_t)0xff << 16);
+	if (!qt_tuple_l4_swaps(tp->proto)) {
+		w[4] = l4 & ~(uint64_t)(uint32_t)~QT_TUPLE_L4_KEPT;
 		swap = w[0] > w[2] || (w[0] == w[2] && w[1] > w[3]);
 	} else {
 		swap = w[0] > w[2] ||
@@ -287,8 +286,9 @@ void qt_conn_tuple(const struct qt_conn *ct, enum qt_dir dir,
  * wins when both are (a flow from an address and port to themselves).
  * @tp is compared with the compact form directly: an IPv4 tuple's unused
  * address bytes and its pad are zero (tuple.h), so the address words, the
- * l4 word, protocol and family say everything.  Only a reply of a
- * protocol other than TCP and UDP needs the tracker's invert().
+ * l4 word, protocol and family say everything.  Only the reply of a
+ * protocol whose identifiers do not swap (tuple.h) needs the tracker's
+ * invert().
  */
 static inline bool conn_match(const struct qt_conn *ct,
 			      const struct qt_tuple *tp, enum qt_dir *d)
@@ -320,8 +320,8 @@ static inline bool conn_match(const struct qt_conn *ct,
 		    memcmp(&p->dst, &tp->src, sizeof(p->dst)))
 			return false;
 	}
-	/* TCP's and UDP's invert() swaps the ports, nothing else. */
-	if (ct->l4proto == IPPROTO_TCP || ct->l4proto == IPPROTO_UDP)
+	/* Such an invert() swaps the identifiers, nothing else. */
+	if (qt_tuple_l4_swaps(ct->l4proto))
 		return ct->sport == tp->dport && ct->dport == tp->sport;
 	qt_conn_tuple(ct, QT_DIR_REPLY, &r);
 	return qt_tuple_equal(&r, tp);

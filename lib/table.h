@@ -131,8 +131,9 @@ static inline uint64_t qt_hash_final(uint64_t h)
  * the express way's packets have no struct qt_tuple.  The key is two
  * words instead of IPv6's five (an IPv4 tuple's other address bytes and
  * its pad are zero, tuple.h), with the rule that makes a tuple and its
- * inverse key alike: the lower (address, identifier) endpoint first, the
- * ICMP type left out.
+ * inverse key alike: the lower (address, identifier) endpoint first, or
+ * for a protocol whose identifiers do not swap what its inverse keeps
+ * (tuple.h).
  */
 static inline uint64_t qt_table_hash4(const struct qt_table *t, uint32_t src,
 				      uint32_t dst, uint32_t l4, uint8_t proto)
@@ -141,8 +142,8 @@ static inline uint64_t qt_table_hash4(const struct qt_table *t, uint32_t src,
 	uint32_t pa = l4 & 0xffff, pb = l4 >> 16;
 	bool swap;
 
-	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
-		l4 &= ~(UINT32_C(0xff) << 16);
+	if (!qt_tuple_l4_swaps(proto)) {
+		l4 &= QT_TUPLE_L4_KEPT;
 		swap = a > b;
 	} else {
 		swap = a > b || (a == b && pa > pb);

@@ -19,6 +19,7 @@
 #define QTRACK_TUPLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -54,6 +55,27 @@ enum qt_dir {
 	QT_DIR_ORIG = 0,
 	QT_DIR_REPLY = 1,
 };
+
+/*
+ * How the trackers' invert() treats the layer 4 word, for the index
+ * (table.c), which must hash a tuple and its inverse alike and compare a
+ * tuple with a connection's reply tuple without calling a tracker.  Every
+ * protocol but ICMP and ICMPv6 swaps its two identifiers with the
+ * addresses (TCP, UDP and UDP-Lite ports, the generic tracker's zeros; a
+ * new tracker whose invert() does something else says so here).  ICMP
+ * keeps the id and the code and changes the type (echo request <-> reply):
+ * QT_TUPLE_L4_KEPT are the bits of its l4 word an inverse keeps.
+ */
+static inline bool qt_tuple_l4_swaps(uint8_t proto)
+{
+	return proto != 1 /* IPPROTO_ICMP */ && proto != 58 /* ICMPV6 */;
+}
+
+#define QT_TUPLE_L4_KEPT 0xff00ffffu	/* l4 without icmp.type */
+
+_Static_assert(offsetof(struct qt_tuple, icmp.type) -
+		       offsetof(struct qt_tuple, l4) == 2,
+	       "QT_TUPLE_L4_KEPT: icmp.type is the l4 word's third byte");
 
 static inline bool qt_tuple_equal(const struct qt_tuple *a,
 				  const struct qt_tuple *b)

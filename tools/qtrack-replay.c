@@ -48,6 +48,7 @@ struct replay {
 	struct qt_engine *engine;
 	struct qt_conf conf;
 	enum out_mode out;
+	uint32_t in_flags;	/* QT_IN_VERIFY_CSUM with -C */
 	uint64_t first_ms;	/* clock of the first packet: time 0.000 */
 	uint64_t now;		/* clock of the last packet, ms */
 	unsigned long n;	/* frame number in the capture, from 1 */
@@ -55,7 +56,8 @@ struct replay {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: qtrack-replay [-c FILE] [-o text|json] FILE.pcap\n");
+	fprintf(f, "usage: qtrack-replay [-C] [-c FILE] [-o text|json] "
+		   "FILE.pcap\n");
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -363,6 +365,7 @@ static int replay_packet(struct replay *rp, int linktype,
 {
 	uint64_t now = (uint64_t)h->ts.tv_sec * 1000 + h->ts.tv_usec / 1000;
 	struct qt_result res;
+	struct qt_input in;
 	struct pkt_view v;
 	long off;
 
@@ -381,9 +384,14 @@ static int replay_packet(struct replay *rp, int linktype,
 	qt_engine_expire(rp->engine, now, 0);
 	view_fill(&v, data + off, h->caplen - off,
 		  h->len > (uint32_t)off ? h->len - off : 0);
-	qt_engine_process(rp->engine, data + off, h->caplen - off,
-			  h->len > (uint32_t)off ? h->len - off : 0, 0, now,
-			  &res);
+	/* One packet through the batch, as qtrackd hands them over. */
+	in = (struct qt_input){
+		.data = data + off,
+		.caplen = h->caplen - off,
+		.origlen = h->len > (uint32_t)off ? h->len - off : 0,
+		.flags = rp->in_flags,
+	};
+	qt_engine_process_one(rp->engine, &in, now, &res);
 	if (rp->out == OUT_JSON)
 		line_print_json(rp, &v, &res);
 	else
@@ -516,8 +524,11 @@ int main(int argc, char **argv)
 	int opt, linktype, rc;
 	pcap_t *pc;
 
-	while ((opt = getopt(argc, argv, "c:o:h")) != -1) {
+	while ((opt = getopt(argc, argv, "Cc:o:h")) != -1) {
 		switch (opt) {
+		case 'C':
+			rp.in_flags |= QT_IN_VERIFY_CSUM;
+			break;
 		case 'c':
 			conf_path = optarg;
 			break;
