@@ -11,8 +11,8 @@
  * packet at a time (a batch of one) the full way.  Results, marks,
  * connection ids, events and statistics must agree, and after every batch
  * the two tables must hold the same entries, byte for byte (TCP window
- * data, timers, timeouts): a short way that sets a wrong timeout or window
- * fails here.
+ * data, timers, timeouts, packet and byte counters): a short way that sets
+ * a wrong timeout, window or count fails here.
  *
  * The stream has IPv4 and IPv6 flows of TCP (handshakes with the options
  * a Linux host sends: MSS, SACK permitted, timestamps, window scale; data
@@ -312,6 +312,7 @@ static struct qt_engine *engine(uint64_t now, struct rec *r)
 	conf.table.max = 4096;
 	conf.table.buckets = 2; /* one index bucket: overflow chains */
 	conf.mark.notrack = NOTRACK;
+	conf.table.accounting = true;	/* the counters compared too */
 	e = qt_engine_new(&conf, now);
 	assert_non_null(e);
 	qt_engine_set_events(e, on_event, r);
@@ -329,6 +330,8 @@ static void compare_tables(const struct qt_engine *a,
 		y = qt_engine_next(b, &cb);
 		assert_non_null(y);
 		assert_int_equal(ca, cb);
+		assert_memory_equal(qt_engine_acct(a, x), qt_engine_acct(b, y),
+				    sizeof(struct qt_acct));
 		if (x->v6) {
 			/* An IPv6 entry points into its own table's
 			 * address store: compare the addresses there. */
