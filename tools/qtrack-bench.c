@@ -7,7 +7,10 @@
  * pseudo-header), are built in memory and fed to
  * qt_engine_process_batch() (-b N packets per call, 32 by default, as the
  * daemon hands over a queue's burst) or, with -b 1, to qt_engine_process()
- * one by one, with a synthetic clock; no queue, no kernel.  Packets are
+ * one by one, with a synthetic clock.  TCP segments carry the options a
+ * Linux host sends (timestamps on every segment, a SACK block on some;
+ * see tcp_options()), so that the figures are those of real traffic;
+ * --plain sends TCP without options, as earlier versions did; no queue, no kernel.  Packets are
  * prepared in batches outside the timed region, so the figures are the
  * engine's cost alone.  Every result is checked against the state the
  * kernel would give the packet, and mismatches are counted and printed: a
@@ -39,7 +42,7 @@
 #include "qtrack.h"
 
 #define BATCH 256	     /* packets prepared, then processed, at once */
-#define PKT_ROOM 64	     /* IPv6 (40) + TCP (20) fits */
+#define PKT_ROOM 128	     /* IPv6 (40) + TCP (20) + options (40) fit */
 #define DATA_LEN 100	     /* payload bytes of an established packet */
 #define PKTS_PER_MS 1024     /* synthetic clock: 1 ms per this many packets, */
 #define PASS_MS 1000	     /* or more: a pass over every flow in at most 1 s */
@@ -58,6 +61,19 @@ static unsigned int batch_size = 32;
 /* Build IPv6 packets instead of IPv4 (-6). */
 static bool ipv6;
 
+/* TCP without options (--plain), as this benchmark sent before it sent
+ * what a Linux host sends. */
+static bool plain;
+
+/* One TCP segment in this many (per flow and direction) carries a SACK
+ * block, as after a loss or a duplicate; the rest only timestamps. */
+#define SACK_EVERY 16
+
+/* The window scale both ends announce, and the raw window they send
+ * with it (64 KiB), as Linux does on a fresh connection. */
+#define WSCALE 7
+#define WIN_SCALED 512
+
 enum mix { MIX_ALL, MIX_TCP, MIX_UDP, MIX_ICMP };
 
 enum phase { PH_NEW, PH_REPLY, PH_ACK, PH_EST, PH_CLOSE, PH_MAX };
@@ -68,6 +84,7 @@ static const char *const phase_names[PH_MAX] = {
 
 struct flow {
 	uint32_t seq[2]; /* next TCP sequence number per direction */
+	uint32_t ts[2];	 /* TCP timestamp value per direction */
 	uint16_t icmp_seq;
 	uint8_t proto; /* IPPROTO_TCP, _UDP or _ICMP (echo, ICMPv6 with -6) */
 	uint8_t dir;   /* direction of the flow's next data packet */
@@ -266,6 +283,54 @@ static uint32_t ip_build(uint8_t *ip, uint8_t proto, uint32_t src, uint32_t dst,
 }
 
 /*
+ * The TCP options a Linux host sends (net.ipv4.tcp_timestamps,
+ * tcp_sack and tcp_window_scaling on, the defaults): MSS, SACK permitted,
+ * timestamps and window scale on a SYN; timestamps on every other
+ * segment, a SACK block on one in SACK_EVERY (a duplicate's, RFC 2883,
+ * just below the ack, which changes no window).  Returns their length,
+ * a multiple of four.
+ */
+static uint16_t tcp_options(uint8_t *o, struct flow *f, enum qt_dir dir,
+			    uint8_t tcp_flags, uint32_t ack)
+{
+	uint16_t n = 0;
+
+	if (plain)
+		return 0;
+	if (tcp_flags & QT_TCP_SYN) {
+		o[n++] = 2; /* MSS */
+		o[n++] = 4;
+		put16(o + n, ipv6 ? 1440 : 1460);
+		n += 2;
+		o[n++] = 4; /* SACK permitted */
+		o[n++] = 2;
+	} else {
+		o[n++] = 1; /* NOP, NOP */
+		o[n++] = 1;
+	}
+	o[n++] = 8; /* timestamps */
+	o[n++] = 10;
+	put32(o + n, f->ts[dir]++);
+	put32(o + n + 4, tcp_flags & QT_TCP_ACK ? f->ts[!dir] : 0);
+	n += 8;
+	if (tcp_flags & QT_TCP_SYN) {
+		o[n++] = 1; /* NOP, window scale */
+		o[n++] = 3;
+		o[n++] = 3;
+		o[n++] = WSCALE;
+	} else if ((tcp_flags & QT_TCP_ACK) && f->ts[dir] % SACK_EVERY == 0) {
+		o[n++] = 1;
+		o[n++] = 1;
+		o[n++] = 5; /* SACK, one block */
+		o[n++] = 10;
+		put32(o + n, ack - DATA_LEN);
+		put32(o + n + 4, ack);
+		n += 8;
+	}
+	return n;
+}
+
+/*
  * Build the next packet of flow @i in direction @dir into @p.  TCP takes
  * its sequence and acknowledgement numbers from the flow and advances the
  * sender's by what it sends (@paylen, plus one for SYN or FIN), so every
@@ -282,7 +347,13 @@ static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 	flow_addr(i, &client, &port);
 	src = dir == QT_DIR_ORIG ? client : SERVER_ADDR;
 	dst = dir == QT_DIR_ORIG ? SERVER_ADDR : client;
-	l4hdr = f->proto == IPPROTO_TCP ? 20 : 8;
+	uint8_t opts[40];
+	uint16_t optlen = 0;
+
+	if (f->proto == IPPROTO_TCP)
+		optlen = tcp_options(opts, f, dir, tcp_flags,
+				     tcp_flags & QT_TCP_ACK ? f->seq[!dir] : 0);
+	l4hdr = f->proto == IPPROTO_TCP ? (uint16_t)(20 + optlen) : 8;
 	l4len = (uint16_t)(l4hdr + paylen);
 
 	iphdr = ip_build(ip, proto, src, dst, l4len);
@@ -299,9 +370,12 @@ static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 		put32(l4 + 4, f->seq[dir]);
 		if (tcp_flags & QT_TCP_ACK)
 			put32(l4 + 8, f->seq[!dir]);
-		l4[12] = 5 << 4;
+		l4[12] = (uint8_t)(l4hdr / 4 << 4);
 		l4[13] = tcp_flags;
-		put16(l4 + 14, 65535);
+		/* A SYN's window is never scaled. */
+		put16(l4 + 14, plain || (tcp_flags & QT_TCP_SYN) ? 65535
+							       : WIN_SCALED);
+		memcpy(l4 + 20, opts, optlen);
 		f->seq[dir] += paylen + !!(tcp_flags & QT_TCP_SYN) +
 			       !!(tcp_flags & QT_TCP_FIN);
 		break;
@@ -879,7 +953,8 @@ static int bench_ovs(uint32_t n, uint32_t iters, bool json)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: qtrack-bench [-6] [-c N[,N...]] [--max-flows N] "
+		"usage: qtrack-bench [-6] [--plain] [-c N[,N...]] "
+		"[--max-flows N] "
 		"[--proto tcp|udp|icmp|mix]\n"
 		"                    [-p PACKETS] [-b BATCH] [-r RUNS] "
 		"[--seed S] [--json]\n"
@@ -889,6 +964,12 @@ static void usage(FILE *f)
 		"addresses; TCP, UDP,\n"
 		"                ICMPv6 echo) instead of IPv4, in every "
 		"phase and mode\n"
+		"  --plain       TCP without options, as before; by default "
+		"TCP carries what\n"
+		"                Linux sends: MSS, SACK permitted, "
+		"timestamps, window scale on\n"
+		"                SYNs, timestamps on every segment, a SACK "
+		"block on one in 16\n"
 		"  -b BATCH      packets per engine call (default 32, max "
 		"256); 1 = qt_engine_process() per packet\n"
 		"  -c N          table sizes (concurrent flows); default "
@@ -929,6 +1010,7 @@ int main(int argc, char **argv)
 	    {"ovs", required_argument, NULL, 'o'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"ipv6", no_argument, NULL, '6'},
+	    {"plain", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -945,6 +1027,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case '6':
 			ipv6 = true;
+			break;
+		case 'T':
+			plain = true;
 			break;
 		case 'b':
 			batch_size = parse_u32(optarg, "-b");
