@@ -10,11 +10,12 @@
  * one by one, with a synthetic clock.  TCP segments carry the options a
  * Linux host sends (timestamps on every segment, a SACK block on some;
  * see tcp_options()), so that the figures are those of real traffic;
- * --plain sends TCP without options, as earlier versions did; no queue, no kernel.  Packets are
- * prepared in batches outside the timed region, so the figures are the
- * engine's cost alone.  Every result is checked against the state the
- * kernel would give the packet, and mismatches are counted and printed: a
- * benchmark of INVALID packets would measure the wrong path.
+ * --plain sends TCP without options, as earlier versions did.  No queue,
+ * no kernel: packets are prepared in batches outside the timed region, so
+ * the figures are the engine's cost alone.  Every result is checked
+ * against the state the kernel would give the packet, and mismatches are
+ * counted and printed: a benchmark of INVALID packets would measure the
+ * wrong path.
  *
  * Phases per table size C: C new connections; the first reply of each;
  * the TCP handshake's last ACK; R rounds over all flows in a fresh random
@@ -342,14 +343,12 @@ static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 	uint8_t *ip = p->buf, *l4;
 	uint8_t proto = wire_proto(f->proto);
 	uint32_t client, src, dst, sum, iphdr;
-	uint16_t port, l4hdr, l4len, csum;
+	uint16_t port, l4hdr, l4len, csum, optlen = 0;
+	uint8_t opts[40];
 
 	flow_addr(i, &client, &port);
 	src = dir == QT_DIR_ORIG ? client : SERVER_ADDR;
 	dst = dir == QT_DIR_ORIG ? SERVER_ADDR : client;
-	uint8_t opts[40];
-	uint16_t optlen = 0;
-
 	if (f->proto == IPPROTO_TCP)
 		optlen = tcp_options(opts, f, dir, tcp_flags,
 				     tcp_flags & QT_TCP_ACK ? f->seq[!dir] : 0);
