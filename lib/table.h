@@ -128,7 +128,7 @@ static inline uint64_t qt_hash_final(uint64_t h)
 /*
  * qt_table_hash4 - qt_table_hash() of the IPv4 tuple with addresses @src,
  * @dst (network order), l4 word @l4 and protocol @proto, from the values:
- * the express way's packets have no struct qt_tuple.  The key is two
+ * the short way's brief packets have no struct qt_tuple.  The key is two
  * words instead of IPv6's five (an IPv4 tuple's other address bytes and
  * its pad are zero, tuple.h), with the rule that makes a tuple and its
  * inverse key alike: the lower (address, identifier) endpoint first, or
@@ -307,7 +307,7 @@ static inline int qt_conn_dir4(const struct qt_conn *ct, uint32_t src,
 }
 
 /*
- * qt_table_find4_hint - the express way's lookup of an IPv4 TCP or UDP
+ * qt_table_find4_hint - the short way's lookup of an IPv4 TCP or UDP
  * packet (addresses @src, @dst, l4 word @l4, hash
  * qt_table_hash4()): only the slot @hint names is tried, and only if it
  * still holds @word, as qt_table_prefetch_entry() of the same hash found

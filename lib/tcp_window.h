@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * tcp_window.h - the TCP tracker's window update and its fast path for an
- * in-window ACK of an assured ESTABLISHED connection, shared by
- * proto_tcp.c and, inline, by the engine's express way (engine.c).  Not
- * part of the library's interface.
+ * tcp_window.h - the TCP tracker's window update and its check of an
+ * in-window ACK of an assured ESTABLISHED connection (tcp_fast_ack(), the
+ * tracker's steady()), shared by the paths of proto_tcp.c.  Not part of
+ * the library's interface.
  */
 #ifndef QTRACK_TCP_WINDOW_H
 #define QTRACK_TCP_WINDOW_H

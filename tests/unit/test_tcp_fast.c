@@ -190,7 +190,7 @@ static void test_tcp_fast_differential(void **state)
 				break;
 		}
 	}
-	/* The walk must have reached the fast path's territory often. */
+	/* The walk must have reached steady()'s territory often. */
 	assert_true(r.fast_ok > 30000);
 }
 
