@@ -333,8 +333,8 @@ static struct qt_conn *find4(const struct qt_table *t, const struct qt_tuple *tp
  * The short way's lookup of a brief packet: it finds an entry only in the
  * slot the hint names, and only the entry of the tuple (either
  * direction).  Called with an entry's hash but another tuple (what a tag
- * collision looks like), every tuple that differs in one field, or has the addresses or
- * the ports swapped but not both, must find nothing.
+ * collision looks like), every tuple that differs in one field, or has
+ * the addresses or the ports swapped but not both, must find nothing.
  */
 static void test_find4_hint(void **state)
 {
