@@ -115,6 +115,33 @@ PYEOF
 	fi
 done
 
+# -C verifies checksums as qtrackd does for received packets: the
+# generated captures are correct, so the answers must not change; the same
+# handshake with the SYN/ACK's TCP checksum broken gives bad-checksum for
+# it, and only with -C.
+if "$REPLAY" -C "$TMP/tcp_handshake_close.pcap" | normalise |
+	diff -u "$HERE/expected/tcp_handshake_close.txt" - >/dev/null; then
+	ok "-C on correct checksums"
+else
+	ko "-C on correct checksums"
+fi
+"$PY" - "$TMP/tcp_handshake_close.pcap" "$TMP/badsum.pcap" <<'PYEOF'
+import sys
+from scapy.all import rdpcap, wrpcap, TCP
+pkts = rdpcap(sys.argv[1])
+for p in pkts:
+    if TCP in p and p[TCP].flags == "SA":
+        p[TCP].chksum ^= 0x1234
+        break
+wrpcap(sys.argv[2], pkts)
+PYEOF
+if "$REPLAY" -C "$TMP/badsum.pcap" | grep -q "INVALID.*reason=bad-checksum" &&
+	! "$REPLAY" "$TMP/badsum.pcap" | grep -q "bad-checksum"; then
+	ok "-C finds a wrong checksum"
+else
+	ko "-C finds a wrong checksum"
+fi
+
 # Errors: exit 1 with a clear message.
 "$PY" - "$TMP/ping.pcap" "$TMP/lt147.pcap" <<'PYEOF'
 import struct, sys
