@@ -91,7 +91,9 @@ static void engine_event(struct qt_engine *e, enum qt_event_type type,
 		e->ev_fn(e->ev_arg, type, ct);
 }
 
-static void conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
+/* Inline: it is on the short way, which must not pay for a call. */
+static inline __attribute__((always_inline)) void
+conn_arm(struct qt_engine *e, struct qt_conn *ct, uint32_t timeout)
 {
 	/* ct->timeout has 24 bits; no configurable timeout comes near. */
 	if (timeout > QT_CONN_TIMEOUT_MAX)
@@ -609,9 +611,9 @@ struct engine_prep {
 /* Parse @in and hash its tuple; nothing in the engine changes, so this can
  * run ahead of the packets before it.  With @brief, a plain IPv4 TCP or
  * UDP packet is parsed only in brief (PREP_BRIEF), for engine_short(). */
-static inline void engine_prepare(const struct qt_engine *e,
-				  const struct qt_input *in,
-				  struct engine_prep *p, bool brief)
+static inline __attribute__((always_inline)) void
+engine_prepare(const struct qt_engine *e, const struct qt_input *in,
+	       struct engine_prep *p, bool brief)
 {
 	const struct qt_conf_mark *m = &e->conf.mark;
 	struct qt_pkt_brief *b = &p->brief;
@@ -697,11 +699,10 @@ enum short_way {
  * (QT_IN_VERIFY_CSUM cleared in *@flags).  The tracker's steady() runs at
  * most once per packet: after a refusal the full way calls packet().
  */
-static inline enum short_way engine_short(struct qt_engine *e,
-					  const struct qt_input *in,
-					  const struct engine_prep *p,
-					  uint32_t *flags,
-					  struct qt_result *res)
+static inline __attribute__((always_inline)) enum short_way
+engine_short(struct qt_engine *e, const struct qt_input *in,
+	     const struct engine_prep *p, uint32_t *flags,
+	     struct qt_result *res)
 {
 	struct qt_proto_ctx ctx = { .conf = &e->conf, .now = e->now };
 	const struct qt_proto_ops *ops;
@@ -897,9 +898,9 @@ _Static_assert(PIPE_RING > PIPE_AHEAD && !(PIPE_RING & (PIPE_RING - 1)),
 	       "PIPE_RING: a power of two above PIPE_AHEAD");
 
 /* Stage 1 of packet @k: parse, hash, start loading its bucket. */
-static inline void pipe_stage1(const struct qt_engine *e,
-			       const struct qt_input *in, size_t k,
-			       struct engine_prep *ring)
+static inline __attribute__((always_inline)) void
+pipe_stage1(const struct qt_engine *e, const struct qt_input *in, size_t k,
+	    struct engine_prep *ring)
 {
 	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
 
@@ -910,8 +911,8 @@ static inline void pipe_stage1(const struct qt_engine *e,
 
 /* Stage 2 of packet @k: its bucket is arriving; start loading the
  * entries whose tags match and remember the first for the lookup. */
-static inline void pipe_stage2(const struct qt_engine *e, size_t k,
-			       struct engine_prep *ring)
+static inline __attribute__((always_inline)) void
+pipe_stage2(const struct qt_engine *e, size_t k, struct engine_prep *ring)
 {
 	struct engine_prep *p = &ring[k & (PIPE_RING - 1)];
 
@@ -922,24 +923,29 @@ static inline void pipe_stage2(const struct qt_engine *e, size_t k,
 		    &p->hword);
 }
 
-/* Stage 3 of packet @i: classify it, the short way if it can. */
-static inline void pipe_stage3(struct qt_engine *e, const struct qt_input *in,
-			       size_t i, struct engine_prep *ring,
-			       struct qt_result *res)
+/* Stage 3 of packet @i: classify it, the short way if it can.  A brief
+ * packet the short way leaves is parsed in full, and offered to it once
+ * more if it could not be decided in brief.  One call site, so that
+ * engine_short() is inlined once. */
+static inline __attribute__((always_inline)) void
+pipe_stage3(struct qt_engine *e, const struct qt_input *in, size_t i,
+	    struct engine_prep *ring, struct qt_result *res)
 {
 	struct engine_prep *p = &ring[i & (PIPE_RING - 1)];
 	uint32_t flags = in[i].flags;
-	enum short_way x = SHORT_FULL;
+	enum short_way x;
 
-	if (!(flags & QT_IN_FULL))
-		x = engine_short(e, &in[i], p, &flags, &res[i]);
-	if (x == SHORT_DONE)
-		return;
-	if (p->what == PREP_BRIEF) {
-		engine_unbrief(&in[i], p);
-		if (x == SHORT_PARSE &&
-		    engine_short(e, &in[i], p, &flags, &res[i]) == SHORT_DONE)
-			return;
+	if (!(flags & QT_IN_FULL)) {
+		for (;;) {
+			x = engine_short(e, &in[i], p, &flags, &res[i]);
+			if (x == SHORT_DONE)
+				return;
+			if (p->what != PREP_BRIEF)
+				break;
+			engine_unbrief(&in[i], p);
+			if (x != SHORT_PARSE)
+				break;
+		}
 	}
 	engine_finish(e, &in[i], p, flags, &res[i]);
 }
