@@ -27,6 +27,7 @@
 #include "qtrackd.h"
 #include "queue.h"
 #include "state.h"
+#include "sync.h"
 
 /* The idle tick expires connections while no packet arrives; every
  * QTD_DROPCHECK_TICKS ticks the kernel's drop counters are looked at. */
@@ -138,6 +139,7 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 	const struct qt_acct *acct = qt_engine_acct(w->engine, ct);
 	char line[512];
 
+	sync_event(w, type, ct);
 	if (d->control &&
 	    __atomic_load_n(&d->events_wanted, __ATOMIC_RELAXED)) {
 		if (w->threaded && pthread_equal(pthread_self(), w->thread)) {
@@ -306,6 +308,15 @@ static void qtd_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* keepalived's notify script: SIGUSR1 makes this node the active one of a
+ * pair (it sends its table), SIGUSR2 the standby (it keeps the peer's). */
+static void qtd_role_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	(void)loop;
+	(void)revents;
+	sync_set_role(s->data, s->signum == SIGUSR1);
+}
+
 static void qtd_workers_start(struct qtd *d)
 {
 	uint64_t now = qtd_now_ms();
@@ -414,6 +425,7 @@ static void qtd_shutdown(struct qtd *d)
 	}
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	qtd_events_drain(d);
+	sync_close(d);
 	/* Every packet read has its verdict: the tables are final. */
 	state_save_now(d);
 	for (i = 0; i < d->nworkers; i++) {
@@ -540,10 +552,16 @@ int main(int argc, char **argv)
 	ev_signal_start(d->loop, &d->sighup);
 	ev_signal_start(d->loop, &d->sigterm);
 	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_init(&d->sigusr1, qtd_role_cb, SIGUSR1);
+	ev_signal_init(&d->sigusr2, qtd_role_cb, SIGUSR2);
+	d->sigusr1.data = d->sigusr2.data = d;
+	ev_signal_start(d->loop, &d->sigusr1);
+	ev_signal_start(d->loop, &d->sigusr2);
 	ev_timer_init(&d->tick, qtd_tick_cb, QTD_TICK_SECONDS,
 		      QTD_TICK_SECONDS);
 	d->tick.data = d;
 	ev_timer_start(d->loop, &d->tick);
+	sync_open(d);
 	qtd_workers_run(d);
 	state_periodic_start(d);
 

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <ini.h>
 
 #include "conf.h"
@@ -306,6 +309,40 @@ static const struct qt_conf_key conf_keys[] = {
 	  .help = "Also save the table this often while running, so that a "
 		  "crash loses only newer connections; 0 saves only on stop.",
 	  FIELD(state.save_interval) },
+
+	{ .section = "sync", .key = "peer", .type = QT_CT_STRING, .def = "",
+	  .min = 0, .max = 63, .flags = QT_CKF_RESTART,
+	  .help = "IPv4 or IPv6 address of the other firewall of a pair, to "
+		  "which the table is replicated; empty turns replication "
+		  "off.",
+	  FIELD(sync.peer) },
+	{ .section = "sync", .key = "local", .type = QT_CT_STRING, .def = "",
+	  .min = 0, .max = 63, .flags = QT_CKF_RESTART,
+	  .help = "Address the sync socket binds to (the dedicated sync "
+		  "link's); empty binds to every address.",
+	  FIELD(sync.local) },
+	{ .section = "sync", .key = "port", .type = QT_CT_UINT, .def = "3781",
+	  .min = 1, .max = 65535, .flags = QT_CKF_RESTART,
+	  .help = "UDP port of the sync messages, the same on both nodes.",
+	  FIELD(sync.port) },
+	{ .section = "sync", .key = "key_file", .type = QT_CT_STRING,
+	  .def = "", .min = 0, .max = 255,
+	  .flags = QT_CKF_ABSPATH | QT_CKF_RESTART,
+	  .help = "File holding the pre-shared key (16 to 64 bytes) that "
+		  "authenticates every sync message; required with peer.",
+	  FIELD(sync.key_file) },
+	{ .section = "sync", .key = "role", .type = QT_CT_ENUM,
+	  .def = "standby", .choices = "standby|active",
+	  .flags = QT_CKF_RESTART,
+	  .help = "Role at start: the active node sends its table, the "
+		  "standby keeps a copy; keepalived's notify script changes "
+		  "it (SIGUSR1 active, SIGUSR2 standby).",
+	  FIELD(sync.role) },
+	{ .section = "sync", .key = "refresh", DUR, .def = "10",
+	  .flags = QT_CKF_RESTART,
+	  .help = "The active node resends its whole table, paced, once in "
+		  "this time, so that the standby's timers stay true.",
+	  FIELD(sync.refresh) },
 };
 
 /* clang-format on */
@@ -655,7 +692,9 @@ static int conf_check_string(const struct qt_conf_key *k, const char *val,
 	if (n > k->max || n >= k->size)
 		return conf_why(why, len,
 				"too long (at most %" PRIu64 " bytes)", k->max);
-	if ((k->flags & QT_CKF_ABSPATH) && (val[0] != '/' || n < 2))
+	/* An optional path (min 0) may be empty. */
+	if ((k->flags & QT_CKF_ABSPATH) && (val[0] != '/' || n < 2) &&
+	    !(k->min == 0 && n == 0))
 		return conf_why(why, len, "'%s' is not an absolute path", val);
 	if ((k->flags & QT_CKF_NAME) && !conf_name_ok(val))
 		return conf_why(why, len, "'%s' is not a valid name", val);
@@ -880,6 +919,41 @@ static const char *const conf_state_keys[] = {
     "new", "established", "related", "invalid", "untracked",
 };
 
+/* An IPv4 or IPv6 address in text, or empty. */
+static bool conf_addr_ok(const char *s)
+{
+	uint8_t buf[16];
+
+	return !*s || inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Replication needs a key, and addresses of one family. */
+static int conf_sync_validate(const struct qt_conf *c, char *err,
+			      size_t errlen)
+{
+	if (!conf_addr_ok(c->sync.peer))
+		return conf_why(err, errlen,
+				"[sync] peer: '%s' is not an IP address",
+				c->sync.peer);
+	if (!conf_addr_ok(c->sync.local))
+		return conf_why(err, errlen,
+				"[sync] local: '%s' is not an IP address",
+				c->sync.local);
+	if (!c->sync.peer[0])
+		return 0;
+	if (!c->sync.key_file[0])
+		return conf_why(err, errlen,
+				"[sync] key_file: required when peer is set");
+	if (c->sync.local[0] &&
+	    !strchr(c->sync.local, ':') != !strchr(c->sync.peer, ':'))
+		return conf_why(err, errlen,
+				"[sync] local: '%s' is not of the family of "
+				"peer '%s'",
+				c->sync.local, c->sync.peer);
+	return 0;
+}
+
 int qt_conf_validate(const struct qt_conf *c, char *err, size_t errlen)
 {
 	const struct qt_conf_mark *m = &c->mark;
@@ -929,7 +1003,7 @@ int qt_conf_validate(const struct qt_conf *c, char *err, size_t errlen)
 		return conf_why(err, errlen,
 				"[mark] connmark: 0x%x overlaps mask 0x%x",
 				m->connmark, m->mask);
-	return 0;
+	return conf_sync_validate(c, err, errlen);
 }
 
 /* ---- parsing ---------------------------------------------------------- */

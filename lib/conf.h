@@ -143,6 +143,20 @@ struct qt_conf {
 		char file[256];		/* the table across restarts */
 		uint32_t save_interval;	/* seconds between snapshots, 0 off */
 	} state;
+	struct {
+		char local[64];		/* address to bind, "" any */
+		uint32_t port;		/* UDP port, both ends */
+		char peer[64];		/* the other firewall, "" sync off */
+		char key_file[256];	/* pre-shared key */
+		uint32_t role;		/* enum qt_sync_role at start */
+		uint32_t refresh;	/* seconds to resend the whole table */
+	} sync;
+};
+
+/* [sync] role: the active node sends its table, the standby applies it. */
+enum qt_sync_role {
+	QT_SYNC_STANDBY = 0,
+	QT_SYNC_ACTIVE,
 };
 
 enum qt_conf_type {

@@ -1287,6 +1287,57 @@ enum qt_import qt_engine_import_conn(struct qt_engine *e,
 	return r;
 }
 
+/* A replicated connection already here takes the record's state; the
+ * rest (its id, helper state, master link, expectations) stays. */
+static enum qt_import engine_update_conn(struct qt_engine *e,
+					 struct qt_conn *ct,
+					 const struct qt_rec_conn *rc,
+					 uint64_t age_ms)
+{
+	const uint8_t keep = QT_CONN_CONFIRMED | QT_CONN_HASHED;
+	struct qt_acct *acct;
+
+	if (rc->left_ms <= age_ms) {
+		conn_destroy(e, ct);
+		return QT_IMPORT_EXPIRED;
+	}
+	ct->status = (uint8_t)((ct->status & keep) |
+			       qt_rec_status_to_conn(rc->status));
+	ct->mark = rc->mark;
+	ct->timeout = rc->timeout;
+	if (ct->l4proto == IPPROTO_TCP)
+		ct->proto.tcp = rc->tcp;
+	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
+		ct->proto.udp.stream_ts =
+		    e->now + (rc->udp_wait_ms > age_ms ?
+				  rc->udp_wait_ms - age_ms : 0);
+	acct = qt_table_acct(&e->table, ct);
+	if (acct && (rc->parts & QT_REC_P_ACCT))
+		*acct = rc->acct;
+	qt_timer_rearm(&e->wheel, &ct->timer, e->now + rc->left_ms - age_ms);
+	return QT_IMPORT_OK;
+}
+
+enum qt_import qt_engine_update_conn(struct qt_engine *e,
+				     const struct qt_rec_conn *rc,
+				     uint64_t age_ms)
+{
+	enum qt_dir dir = QT_DIR_ORIG;
+	struct qt_conn *ct = engine_lookup_confirmed(e, &rc->orig, &dir);
+	enum qt_import r;
+
+	if (ct) {
+		/* Only the entry whose original tuple it is: a reply tuple
+		 * that matches is another connection, a clash. */
+		r = dir == QT_DIR_ORIG ? engine_update_conn(e, ct, rc, age_ms)
+				       : QT_IMPORT_CLASH;
+	} else {
+		r = engine_import_conn(e, rc, age_ms);
+	}
+	e->stats.count = e->table.count;
+	return r;
+}
+
 static enum qt_import engine_import_expect(struct qt_engine *e,
 					   const struct qt_rec_expect *rx,
 					   uint64_t age_ms)

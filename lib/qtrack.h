@@ -267,6 +267,17 @@ enum qt_import qt_engine_import_conn(struct qt_engine *e,
 				     const struct qt_rec_conn *rc,
 				     uint64_t age_ms);
 
+/*
+ * qt_engine_update_conn - a replicated connection (the sync stream): the
+ * entry whose original tuple @rc names takes @rc's state, timer, mark,
+ * TCP state and counters; without one, @rc is imported as by
+ * qt_engine_import_conn().  Not counted in stats.restored.  An update
+ * whose time ran out removes the entry (announced as DESTROY).
+ */
+enum qt_import qt_engine_update_conn(struct qt_engine *e,
+				     const struct qt_rec_conn *rc,
+				     uint64_t age_ms);
+
 /* Insert @rx for its master, which must be in the table already. */
 enum qt_import qt_engine_import_expect(struct qt_engine *e,
 				       const struct qt_rec_expect *rx,

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sync.h - replication of the table to the other firewall of a pair
+ * ([sync], docs/failover.md, docs/state-format.md "The sync stream").
+ */
+#ifndef QTRACKD_SYNC_H
+#define QTRACKD_SYNC_H
+
+#include "qtrackd.h"
+
+/* Open the sync socket and read the key when [sync] peer is set (after
+ * the workers exist, before they run).  Fatal on a bad key or address. */
+void sync_open(struct qtd *d);
+
+/* Stop and free (at shutdown, workers stopped). */
+void sync_close(struct qtd *d);
+
+/* An engine event of worker @w, with its lock held, on any thread: queued
+ * for the peer when this node is active.  Never blocks. */
+void sync_event(struct qtd_worker *w, enum qt_event_type type,
+		const struct qt_conn *ct);
+
+/* Take role @active now (SIGUSR1 active, SIGUSR2 standby). */
+void sync_set_role(struct qtd *d, bool active);
+
+#endif
