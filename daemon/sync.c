@@ -531,9 +531,15 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 	 * active sends is ignored. */
 	if (__atomic_load_n(&s->active, __ATOMIC_RELAXED))
 		return;
+	/* After a gap or from a peer we did not know, only a whole table
+	 * (a DUMP_END, perhaps in this very datagram) makes us right. */
+	if (newpeer || gap)
+		s->synced = false;
 	age = wall > h.wall_ms ? wall - h.wall_ms : 0;
 	while (qt_sync_next(buf, len, &off, &it))
 		sync_apply(s, &it, age);
+	if (s->synced)
+		return;
 	if (newpeer)
 		sync_request(s, "the peer started");
 	else if (gap)
