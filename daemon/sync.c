@@ -98,8 +98,8 @@ struct qtd_sync {
 	bool synced; /* standby: a full dump arrived since the last gap */
 	uint64_t last_req_ms;
 	/* Counters (qtrackd's log at stop). */
-	uint64_t sent, sent_bytes, received, applied, refused, replayed,
-	    gaps, resyncs_sent, dumps, drops;
+	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
+	    resyncs_sent, dumps, drops;
 };
 
 static uint64_t sync_wall_ms(void)
@@ -136,8 +136,8 @@ static void sync_send_out(struct qtd_sync *s)
 	h.wall_ms = sync_wall_ms();
 	qt_sync_begin(buf, &h);
 	n = qt_sync_seal(buf, s->outlen, s->key, s->keylen);
-	if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->peer,
-		   s->peerlen) < 0) {
+	if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->peer, s->peerlen) <
+	    0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			s->blocked = true;
 			ev_io_start(s->d->loop, &s->wr);
@@ -215,11 +215,10 @@ static void sync_send_resync(struct qtd_sync *s)
 	    .seq = ++s->seq,
 	    .wall_ms = sync_wall_ms(),
 	};
-	size_t n = qt_sync_seal(buf, qt_sync_begin(buf, &h), s->key,
-				s->keylen);
+	size_t n = qt_sync_seal(buf, qt_sync_begin(buf, &h), s->key, s->keylen);
 
-	if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->peer,
-		   s->peerlen) == (ssize_t)n)
+	if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->peer, s->peerlen) ==
+	    (ssize_t)n)
 		s->resyncs_sent++;
 	s->last_req_ms = qtd_now_ms();
 }
@@ -363,9 +362,9 @@ static uint64_t sync_table_count(struct qtd *d)
 	uint64_t n = 0;
 
 	for (unsigned i = 0; i < d->nworkers; i++)
-		n += __atomic_load_n(&qt_engine_stats(d->workers[i].engine)
-					  ->count,
-				     __ATOMIC_RELAXED);
+		n += __atomic_load_n(
+		    &qt_engine_stats(d->workers[i].engine)->count,
+		    __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -503,7 +502,8 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 	 * old sequence number of the current epoch, or another epoch that
 	 * is not newer than what we have. */
 	newpeer = !s->peer_known || h.epoch != s->peer_epoch;
-	if (h.wall_ms + SYNC_SKEW_MS < wall || h.wall_ms > wall + SYNC_SKEW_MS ||
+	if (h.wall_ms + SYNC_SKEW_MS < wall ||
+	    h.wall_ms > wall + SYNC_SKEW_MS ||
 	    (!newpeer && h.seq <= s->peer_seq) ||
 	    (newpeer && s->peer_known && h.wall_ms < s->peer_wall)) {
 		s->replayed++;
@@ -585,8 +585,7 @@ static void sync_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		sync_pump(s, true);
 	} else if (!s->synced &&
 		   qtd_now_ms() - s->last_req_ms >= SYNC_IDLE_MS) {
-		sync_request(s, s->peer_known ? "not in sync yet"
-					      : "starting");
+		sync_request(s, s->peer_known ? "not in sync yet" : "starting");
 	}
 }
 
@@ -726,10 +725,10 @@ void sync_set_role(struct qtd *d, bool active)
 			struct sync_ring *r = s->rings[i];
 
 			qtd_worker_lock(&d->workers[i]);
-			__atomic_store_n(&r->tail,
-					 __atomic_load_n(&r->head,
-							 __ATOMIC_ACQUIRE),
-					 __ATOMIC_RELEASE);
+			__atomic_store_n(
+			    &r->tail,
+			    __atomic_load_n(&r->head, __ATOMIC_ACQUIRE),
+			    __ATOMIC_RELEASE);
 			qtd_worker_unlock(&d->workers[i]);
 		}
 		s->last_req_ms = 0;

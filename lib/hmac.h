@@ -15,9 +15,9 @@
 
 struct qt_sha256 {
 	uint32_t h[8];
-	uint64_t len;		/* bytes hashed so far */
+	uint64_t len; /* bytes hashed so far */
 	uint8_t buf[QT_SHA256_BLOCK];
-	size_t used;		/* bytes waiting in buf */
+	size_t used; /* bytes waiting in buf */
 };
 
 void qt_sha256_init(struct qt_sha256 *s);

@@ -50,8 +50,8 @@ size_t qt_sync_begin(uint8_t *buf, const struct qt_sync_hdr *h)
 	return QT_SYNC_HDR;
 }
 
-size_t qt_sync_add(uint8_t *buf, size_t off, enum qt_sync_op op,
-		   uint16_t queue, const struct qt_rec *rec)
+size_t qt_sync_add(uint8_t *buf, size_t off, enum qt_sync_op op, uint16_t queue,
+		   const struct qt_rec *rec)
 {
 	size_t room = QT_SYNC_DGRAM_MAX - QT_SYNC_MAC, n = 0;
 
@@ -70,8 +70,7 @@ size_t qt_sync_add(uint8_t *buf, size_t off, enum qt_sync_op op,
 	return off + QT_SYNC_ITEM_HDR + n;
 }
 
-size_t qt_sync_seal(uint8_t *buf, size_t len, const uint8_t *key,
-		    size_t keylen)
+size_t qt_sync_seal(uint8_t *buf, size_t len, const uint8_t *key, size_t keylen)
 {
 	qt_hmac_sha256(key, keylen, buf, len, buf + len);
 	return len + QT_SYNC_MAC;

@@ -34,35 +34,35 @@
 #define QT_SYNC_KEY_MAX 64
 
 enum qt_sync_type {
-	QT_SYNC_DATA = 1,	/* items; also the heartbeat (no items) */
-	QT_SYNC_RESYNC = 2,	/* "send me your whole table" (no items) */
+	QT_SYNC_DATA = 1,   /* items; also the heartbeat (no items) */
+	QT_SYNC_RESYNC = 2, /* "send me your whole table" (no items) */
 };
 
 enum qt_sync_op {
-	QT_SYNC_OP_CONN = 1,	/* CONN record: create or update */
-	QT_SYNC_OP_DESTROY = 2,	/* CONN record: only its tuple counts */
-	QT_SYNC_OP_EXPECT = 3,	/* EXPECT record */
+	QT_SYNC_OP_CONN = 1,	   /* CONN record: create or update */
+	QT_SYNC_OP_DESTROY = 2,	   /* CONN record: only its tuple counts */
+	QT_SYNC_OP_EXPECT = 3,	   /* EXPECT record */
 	QT_SYNC_OP_DUMP_BEGIN = 4, /* no record: a full table follows */
 	QT_SYNC_OP_DUMP_END = 5,   /* no record: the full table is sent */
 	QT_SYNC_OP_MAX
 };
 
 struct qt_sync_hdr {
-	uint8_t type;		/* enum qt_sync_type */
-	uint64_t epoch;		/* random, chosen by the sender at start */
-	uint64_t seq;		/* per sender and epoch, from 1, +1 each */
-	uint64_t wall_ms;	/* sender's CLOCK_REALTIME: the records'
-				 * reference time */
+	uint8_t type;	  /* enum qt_sync_type */
+	uint64_t epoch;	  /* random, chosen by the sender at start */
+	uint64_t seq;	  /* per sender and epoch, from 1, +1 each */
+	uint64_t wall_ms; /* sender's CLOCK_REALTIME: the records'
+			   * reference time */
 };
 
 enum qt_sync_err {
 	QT_SYNC_OK = 0,
-	QT_SYNC_E_SHORT,	/* shorter than header and MAC */
+	QT_SYNC_E_SHORT, /* shorter than header and MAC */
 	QT_SYNC_E_MAGIC,
 	QT_SYNC_E_VERSION,
-	QT_SYNC_E_MAC,		/* not signed with our key */
+	QT_SYNC_E_MAC, /* not signed with our key */
 	QT_SYNC_E_TYPE,
-	QT_SYNC_E_ITEM,		/* an item that does not parse */
+	QT_SYNC_E_ITEM, /* an item that does not parse */
 	QT_SYNC_E_MAX
 };
 
@@ -75,8 +75,8 @@ size_t qt_sync_begin(uint8_t *buf, const struct qt_sync_hdr *h);
 /* Append an item (op, queue and @rec, which may be NULL for the ops
  * without a record) at @off; returns the new length, or 0 when it does
  * not fit before the MAC. */
-size_t qt_sync_add(uint8_t *buf, size_t off, enum qt_sync_op op,
-		   uint16_t queue, const struct qt_rec *rec);
+size_t qt_sync_add(uint8_t *buf, size_t off, enum qt_sync_op op, uint16_t queue,
+		   const struct qt_rec *rec);
 
 /* Sign the datagram of @len bytes; returns its final length. */
 size_t qt_sync_seal(uint8_t *buf, size_t len, const uint8_t *key,
@@ -86,7 +86,7 @@ size_t qt_sync_seal(uint8_t *buf, size_t len, const uint8_t *key,
 struct qt_sync_item {
 	enum qt_sync_op op;
 	uint16_t queue;
-	struct qt_rec rec;	/* CONN, DESTROY (a CONN record), EXPECT */
+	struct qt_rec rec; /* CONN, DESTROY (a CONN record), EXPECT */
 };
 
 /*

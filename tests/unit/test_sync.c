@@ -183,8 +183,9 @@ static void test_refused(void **state)
 	(void)state;
 
 	/* Another key. */
-	assert_int_equal(qt_sync_check(buf, len, (const uint8_t *)"another-key"
-						 "-of-16+",
+	assert_int_equal(qt_sync_check(buf, len,
+				       (const uint8_t *)"another-key"
+							"-of-16+",
 				       18, &h),
 			 QT_SYNC_E_MAC);
 	/* Every flipped bit. */
@@ -238,8 +239,7 @@ static void test_engine_update(void **state)
 	r.conn.mark = 0x200;
 	r.conn.timeout = 180;
 	r.conn.left_ms = 170000;
-	assert_int_equal(qt_engine_update_conn(e, &r.conn, 1000),
-			 QT_IMPORT_OK);
+	assert_int_equal(qt_engine_update_conn(e, &r.conn, 1000), QT_IMPORT_OK);
 	assert_int_equal(qt_engine_stats(e)->count, 1);
 	ct = qt_engine_find(e, &r.conn.orig, NULL);
 	qt_engine_export_conn(e, ct, 1000, &out);
@@ -253,8 +253,7 @@ static void test_engine_update(void **state)
 	rt.sport = r.conn.orig.dport;
 	rt.dport = r.conn.orig.sport;
 	r.conn.orig = rt;
-	assert_int_equal(qt_engine_update_conn(e, &r.conn, 0),
-			 QT_IMPORT_CLASH);
+	assert_int_equal(qt_engine_update_conn(e, &r.conn, 0), QT_IMPORT_CLASH);
 	/* An update whose time ran out removes it. */
 	r = conn_rec(5000);
 	assert_int_equal(qt_engine_update_conn(e, &r.conn, 30000),
