@@ -43,6 +43,7 @@
 #include "log.h"
 #include "proto.h"
 #include "state.h"
+#include "sync.h"
 
 #define CTL_MAX_CLIENTS 64	   /* connections served at once */
 #define CTL_OUTBUF (256 * 1024)	   /* each client's output bound */
@@ -273,6 +274,19 @@ enum {
 	M_RESTORE_SKIPPED,
 	M_STATE_SAVES,
 	M_STATE_HOLD_MAX,
+	M_SYNC_ACTIVE,
+	M_SYNC_IN_SYNC,
+	M_SYNC_SENT,
+	M_SYNC_SENT_BYTES,
+	M_SYNC_RECEIVED,
+	M_SYNC_APPLIED,
+	M_SYNC_REFUSED,
+	M_SYNC_REPLAYED,
+	M_SYNC_GAPS,
+	M_SYNC_DUMPS,
+	M_SYNC_RESYNCS,
+	M_SYNC_DROPPED,
+	M_SYNC_LAG,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -385,6 +399,38 @@ static const struct ctl_metric ctl_metrics[] = {
     [M_STATE_HOLD_MAX] = {"state_chunk_max_us",
 			  "qtrack_state_chunk_max_microseconds", "gauge", NULL,
 			  "Longest a snapshot chunk held a worker's lock."},
+    [M_SYNC_ACTIVE] = {"sync_active", "qtrack_sync_active", "gauge", NULL,
+		       "1 when this node sends its table ([sync])."},
+    [M_SYNC_IN_SYNC] = {"sync_in_sync", "qtrack_sync_in_sync", "gauge", NULL,
+			"1 when the standby holds the peer's whole table."},
+    [M_SYNC_SENT] = {"sync_sent", "qtrack_sync_sent_messages_total",
+		     "counter", NULL, "Sync datagrams sent."},
+    [M_SYNC_SENT_BYTES] = {"sync_sent_bytes", "qtrack_sync_sent_bytes_total",
+			   "counter", NULL, "Bytes of sync datagrams sent."},
+    [M_SYNC_RECEIVED] = {"sync_received",
+			 "qtrack_sync_received_messages_total", "counter",
+			 NULL, "Sync datagrams accepted."},
+    [M_SYNC_APPLIED] = {"sync_applied", "qtrack_sync_applied_total",
+			"counter", NULL,
+			"Replicated entries applied to the table."},
+    [M_SYNC_REFUSED] = {"sync_refused", "qtrack_sync_refused_total",
+			"counter", NULL,
+			"Sync datagrams refused: bad MAC, malformed."},
+    [M_SYNC_REPLAYED] = {"sync_replayed", "qtrack_sync_replayed_total",
+			 "counter", NULL,
+			 "Sync datagrams refused as replayed or stale."},
+    [M_SYNC_GAPS] = {"sync_gaps", "qtrack_sync_gaps_total", "counter", NULL,
+		     "Missing sync sequence numbers seen."},
+    [M_SYNC_DUMPS] = {"sync_dumps", "qtrack_sync_dumps_total", "counter",
+		      NULL, "Full tables sent to the peer."},
+    [M_SYNC_RESYNCS] = {"sync_resync_requests",
+			"qtrack_sync_resync_requests_total", "counter", NULL,
+			"Requests for the peer's full table sent."},
+    [M_SYNC_DROPPED] = {"sync_events_dropped",
+			"qtrack_sync_events_dropped_total", "counter", NULL,
+			"Events not sent (ring full; a dump follows)."},
+    [M_SYNC_LAG] = {"sync_lag_ms", "qtrack_sync_lag_milliseconds", "gauge",
+		    NULL, "Age of the last sync datagram when it arrived."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -520,6 +566,7 @@ static void ctl_stats_write(struct ctl_client *cl)
 	struct qt_stats sum;
 	struct ctl_emit e = {cl, cl->req.fmt, -1, true};
 	struct qtd_qstats qs[64];
+	struct qtd_sync_stats ss;
 	char lbl[16];
 	unsigned i, p;
 	int s;
@@ -684,6 +731,20 @@ static void ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_STATE_HOLD_MAX, NULL,
 		 __atomic_load_n(&d->state_hold_max_ns, __ATOMIC_RELAXED) /
 		     1000);
+	sync_stats(d, &ss);
+	ctl_emit(&e, M_SYNC_ACTIVE, NULL, ss.active);
+	ctl_emit(&e, M_SYNC_IN_SYNC, NULL, ss.in_sync);
+	ctl_emit(&e, M_SYNC_SENT, NULL, ss.sent);
+	ctl_emit(&e, M_SYNC_SENT_BYTES, NULL, ss.sent_bytes);
+	ctl_emit(&e, M_SYNC_RECEIVED, NULL, ss.received);
+	ctl_emit(&e, M_SYNC_APPLIED, NULL, ss.applied);
+	ctl_emit(&e, M_SYNC_REFUSED, NULL, ss.refused);
+	ctl_emit(&e, M_SYNC_REPLAYED, NULL, ss.replayed);
+	ctl_emit(&e, M_SYNC_GAPS, NULL, ss.gaps);
+	ctl_emit(&e, M_SYNC_DUMPS, NULL, ss.dumps);
+	ctl_emit(&e, M_SYNC_RESYNCS, NULL, ss.resyncs_sent);
+	ctl_emit(&e, M_SYNC_DROPPED, NULL, ss.events_dropped);
+	ctl_emit(&e, M_SYNC_LAG, NULL, ss.lag_ms);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);

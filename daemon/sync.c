@@ -59,6 +59,7 @@ struct sync_ring {
 	unsigned head; /* atomic: producer (the worker, under its lock) */
 	unsigned tail; /* atomic: consumer (the main loop) */
 	bool overflow; /* atomic: an event was dropped */
+	uint64_t dropped; /* atomic: events dropped, ever */
 	struct sync_slot slot[SYNC_RING_SIZE];
 };
 
@@ -100,6 +101,7 @@ struct qtd_sync {
 	/* Counters (qtrackd's log at stop). */
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
 	    resyncs_sent, dumps, drops;
+	uint64_t lag_ms;
 };
 
 static uint64_t sync_wall_ms(void)
@@ -241,6 +243,7 @@ void sync_event(struct qtd_worker *w, enum qt_event_type type,
 	head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
 	tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 	if (head - tail >= SYNC_RING_SIZE) {
+		__atomic_fetch_add(&r->dropped, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->overflow, true, __ATOMIC_RELEASE);
 		return;
 	}
@@ -518,6 +521,7 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 	s->peer_seq = h.seq;
 	s->peer_wall = h.wall_ms;
 	s->received++;
+	s->lag_ms = wall > h.wall_ms ? wall - h.wall_ms : 0;
 
 	if (h.type == QT_SYNC_RESYNC) {
 		if (__atomic_load_n(&s->active, __ATOMIC_RELAXED)) {
@@ -734,6 +738,30 @@ void sync_set_role(struct qtd *d, bool active)
 		s->last_req_ms = 0;
 		sync_request(s, "now standby");
 	}
+}
+
+void sync_stats(const struct qtd *d, struct qtd_sync_stats *st)
+{
+	const struct qtd_sync *s = d->sync;
+
+	memset(st, 0, sizeof(*st));
+	if (!s)
+		return;
+	st->active = __atomic_load_n(&s->active, __ATOMIC_RELAXED);
+	st->in_sync = s->synced;
+	st->sent = s->sent;
+	st->sent_bytes = s->sent_bytes;
+	st->received = s->received;
+	st->applied = s->applied;
+	st->refused = s->refused;
+	st->replayed = s->replayed;
+	st->gaps = s->gaps;
+	st->dumps = s->dumps;
+	st->resyncs_sent = s->resyncs_sent;
+	st->lag_ms = s->lag_ms;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		st->events_dropped +=
+		    __atomic_load_n(&s->rings[i]->dropped, __ATOMIC_RELAXED);
 }
 
 void sync_close(struct qtd *d)

@@ -23,4 +23,15 @@ void sync_event(struct qtd_worker *w, enum qt_event_type type,
 /* Take role @active now (SIGUSR1 active, SIGUSR2 standby). */
 void sync_set_role(struct qtd *d, bool active);
 
+/* What `qtrackctl stats` shows of the replication (all zero when off). */
+struct qtd_sync_stats {
+	uint64_t active;	/* 1 active, 0 standby */
+	uint64_t in_sync;	/* standby: holds the peer's whole table */
+	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
+	    dumps, resyncs_sent, events_dropped;
+	uint64_t lag_ms; /* age of the last datagram received, at receipt */
+};
+
+void sync_stats(const struct qtd *d, struct qtd_sync_stats *st);
+
 #endif
