@@ -305,11 +305,14 @@ static unsigned sync_walk_step(struct qtd_sync *s, unsigned budget)
 		struct qtd_worker *w = &d->workers[sw->worker];
 		uint64_t now = qtd_now_ms();
 		struct qt_rec rec;
+		unsigned held = 0;
 
+		/* At most SYNC_CHUNK entries per lock hold: the worker's
+		 * packets wait meanwhile. */
 		qtd_worker_lock(w);
 		/* Older events first, so a record never overtakes them. */
 		sync_ring_drain(s, sw->worker);
-		while (done < budget && !s->blocked) {
+		while (done < budget && held++ < SYNC_CHUNK && !s->blocked) {
 			uint32_t cur = sw->cursor;
 
 			if (sw->phase == 0) {
