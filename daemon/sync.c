@@ -56,9 +56,9 @@ struct sync_slot {
 };
 
 struct sync_ring {
-	unsigned head; /* atomic: producer (the worker, under its lock) */
-	unsigned tail; /* atomic: consumer (the main loop) */
-	bool overflow; /* atomic: an event was dropped */
+	unsigned head;	  /* atomic: producer (the worker, under its lock) */
+	unsigned tail;	  /* atomic: consumer (the main loop) */
+	bool overflow;	  /* atomic: an event was dropped */
 	uint64_t dropped; /* atomic: events dropped, ever */
 	struct sync_slot slot[SYNC_RING_SIZE];
 };
