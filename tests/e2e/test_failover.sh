@@ -17,8 +17,10 @@
 # RELATED by qtrackd's mark and NEW only to TCP port 7000; counting rules
 # count INVALID packets and NEW packets that are not a SYN.
 #
-# The client holds FLOWS TCP connections to the server's echo port, each
-# sending a chunk every 100 ms and checking what comes back.
+# The client holds FLOWS TCP connections and UDP_FLOWS UDP flows to the
+# server's echo port, each sending a chunk every 100 ms and checking what
+# comes back; on the firewall taking over, no UDP packet may be NEW
+# either (its flows were ESTABLISHED from the first packet).
 # 1. fwa is master; fwb's table holds every flow (replicated).
 # 2. keepalived on fwa gets SIGTERM: fwb takes over; every flow echoes
 #    again, fwb saw no INVALID and no NEW-without-SYN packet.
@@ -30,6 +32,7 @@
 . "$(dirname "$0")/lib.sh"
 
 FLOWS=${FLOWS:-200}
+UDP_FLOWS=${UDP_FLOWS:-50}
 # SYNC=0 runs the same without replication ([sync] peer empty): the
 # baseline, in which the flows must not survive.
 SYNC=${SYNC:-1}
@@ -103,6 +106,8 @@ load_rules() {
 	:POSTROUTING ACCEPT [0:0]
 	-A PREROUTING -i lan0 -p tcp -j NFQUEUE --queue-num 0
 	-A PREROUTING -i wan0 -p tcp -j NFQUEUE --queue-num 0
+	-A PREROUTING -i lan0 -p udp -j NFQUEUE --queue-num 0
+	-A PREROUTING -i wan0 -p udp -j NFQUEUE --queue-num 0
 	COMMIT
 	*filter
 	:INPUT ACCEPT [0:0]
@@ -110,11 +115,13 @@ load_rules() {
 	:OUTPUT ACCEPT [0:0]
 	-A FORWARD -m mark --mark 0x4/0xff -m comment --comment cnt-inv
 	-A FORWARD -p tcp ! --syn -m mark --mark 0x1/0xff -m comment --comment cnt-newack
+	-A FORWARD -p udp -m mark --mark 0x1/0xff -m comment --comment cnt-newudp
 	-A FORWARD -m mark --mark 0/0xff -m comment --comment cnt-none
 	-A FORWARD -m mark --mark 0x2/0xef -m comment --comment cnt-est
 	-A FORWARD -m mark --mark 0x2/0xef -j ACCEPT
 	-A FORWARD -m mark --mark 0x3/0xef -j ACCEPT
 	-A FORWARD -p tcp --syn --dport 7000 -m mark --mark 0x1/0xff -j ACCEPT
+	-A FORWARD -p udp --dport 7000 -m mark --mark 0x1/0xff -j ACCEPT
 	COMMIT
 	EOF
 }
@@ -240,9 +247,13 @@ qt_wait_for 10 grep -q "standby has the peer's table" "$QT_TMP/fwb.log"
 
 cat >"$QT_TMP/echod.py" <<'EOF'
 # SPDX-License-Identifier: GPL-2.0-or-later
-# TCP echo on ADDR:7000.
+# TCP and UDP echo on ADDR:7000.
 import selectors, socket, sys
 sel = selectors.DefaultSelector()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((sys.argv[1], 7000))
+u.setblocking(False)
+sel.register(u, selectors.EVENT_READ, None)
 lt = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 lt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 lt.bind((sys.argv[1], 7000))
@@ -252,6 +263,13 @@ sel.register(lt, selectors.EVENT_READ, None)
 while True:
     for key, _ in sel.select():
         s = key.fileobj
+        if s is u:
+            try:
+                data, peer = u.recvfrom(2048)
+                u.sendto(data, peer)
+            except OSError:
+                pass
+            continue
         if s is lt:
             c, _ = s.accept()
             sel.register(c, selectors.EVENT_READ, None)
@@ -275,14 +293,22 @@ EOF
 cat >"$QT_TMP/client.py" <<'EOF'
 # SPDX-License-Identifier: GPL-2.0-or-later
 import os, selectors, socket, sys, time
-srv, ctl, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+srv, ctl, ntcp, nudp = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    int(sys.argv[4])
+n = ntcp + nudp
 sel = selectors.DefaultSelector()
 flows = []
 for i in range(n):
-    s = socket.create_connection((srv, 7000), timeout=5)
+    if i < ntcp:
+        s = socket.create_connection((srv, 7000), timeout=5)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((srv, 7000))
     s.setblocking(False)
-    f = {"s": s, "i": i, "sent": b"", "seq": 0, "last": time.time(),
-         "gap": 0.0, "err": None}
+    # UDP: "sent" holds the datagrams not echoed yet; a lost one is no
+    # error, a flow without echoes is.
+    f = {"s": s, "i": i, "udp": i >= ntcp, "sent": b"", "out": [],
+         "seq": 0, "last": time.time(), "gap": 0.0, "err": None}
     flows.append(f)
     sel.register(s, selectors.EVENT_READ, f)
 
@@ -308,7 +334,10 @@ while True:
             msg += b"." * (64 - len(msg))
             try:
                 f["s"].send(msg)
-                f["sent"] += msg
+                if f["udp"]:
+                    f["out"] = (f["out"] + [msg])[-100:]
+                else:
+                    f["sent"] += msg
             except BlockingIOError:
                 pass
             except OSError as e:
@@ -320,17 +349,25 @@ while True:
         except BlockingIOError:
             continue
         except OSError as e:
+            if f["udp"]:
+                continue  # an ICMP error while the path moved
             f["err"] = "recv: %s" % e
             sel.unregister(f["s"])
             continue
-        if not d:
+        if f["udp"]:
+            if d not in f["out"]:
+                f["err"] = "udp echo differs"
+                continue
+            f["out"].remove(d)
+        elif not d:
             f["err"] = "closed by peer"
             sel.unregister(f["s"])
             continue
-        if not f["sent"].startswith(d):
+        elif not f["sent"].startswith(d):
             f["err"] = "echo differs"
             continue
-        f["sent"] = f["sent"][len(d):]
+        else:
+            f["sent"] = f["sent"][len(d):]
         t = time.time()
         f["gap"] = max(f["gap"], t - f["last"])
         f["last"] = t
@@ -363,7 +400,8 @@ EOF
 
 qt_bg "$NS_SRV" /usr/bin/python3 "$QT_TMP/echod.py" 10.0.2.2
 qt_wait_for 5 qt_listening "$NS_SRV" tcp 7000
-qt_bg "$NS_CLI" /usr/bin/python3 "$QT_TMP/client.py" 10.0.2.2 "$CTL" "$FLOWS"
+qt_bg "$NS_CLI" /usr/bin/python3 "$QT_TMP/client.py" 10.0.2.2 "$CTL" \
+	"$FLOWS" "$UDP_FLOWS"
 CLIENT_PID=${QT_PIDS[-1]}
 
 # mark N: event N is about to happen.
@@ -384,7 +422,7 @@ round() {
 }
 
 qt_check "the standby holds every flow (replicated)" \
-	qt_wait_for 30 conns_at_least fwb "$FLOWS"
+	qt_wait_for 30 conns_at_least fwb $((FLOWS + UDP_FLOWS))
 qt_log "fwa has $(conns fwa), fwb has $(conns fwb) connections"
 out=$(round 1)
 qt_check "every flow echoes through fwa ($out)" test "${out%% *}" = ok
@@ -393,17 +431,18 @@ qt_check "every flow echoes through fwa ($out)" test "${out%% *}" = ok
 # packet that is not a SYN and no unmarked packet since its counters were
 # zeroed.
 check_takeover() {
-	local what=$1 n=$2 ns=$3 out inv newack none est
+	local what=$1 n=$2 ns=$3 out inv newack newudp none est
 	out=$(round "$n")
-	qt_check "$what: every one of $FLOWS flows goes on ($out)" \
+	qt_check "$what: every one of $FLOWS TCP and $UDP_FLOWS UDP flows goes on ($out)" \
 		test "${out%% *}" = ok
 	[ "${out%% *}" = ok ] && qt_log "$what: longest pause of a flow ${out#ok } s"
 	inv=$(count "$ns" cnt-inv)
 	newack=$(count "$ns" cnt-newack)
+	newudp=$(count "$ns" cnt-newudp)
 	none=$(count "$ns" cnt-none)
 	est=$(count "$ns" cnt-est)
-	qt_check "$what: no INVALID ($inv), no NEW without SYN ($newack), none unmarked ($none)" \
-		test "$inv" = 0 -a "$newack" = 0 -a "$none" = 0
+	qt_check "$what: no INVALID ($inv), no NEW without SYN ($newack), no NEW UDP ($newudp), none unmarked ($none)" \
+		test "$inv" = 0 -a "$newack" = 0 -a "$newudp" = 0 -a "$none" = 0
 	qt_check "$what: the flows passed as ESTABLISHED ($est)" \
 		test "${est:-0}" -ge "$FLOWS"
 }
