@@ -33,6 +33,10 @@
 
 FLOWS=${FLOWS:-200}
 UDP_FLOWS=${UDP_FLOWS:-50}
+# FILL=N adds N one-packet UDP flows (qtrack-flowfill) to the table before
+# the failovers: the pauses printed show whether failover time grows with
+# the table (a measurement, not a check).
+FILL=${FILL:-0}
 # SYNC=0 runs the same without replication ([sync] peer empty): the
 # baseline, in which the flows must not survive.
 SYNC=${SYNC:-1}
@@ -142,6 +146,8 @@ start_qtrackd() {
 	file = $QT_TMP/$name.state
 	[control]
 	socket = $QT_TMP/$name.sock
+	[udp]
+	timeout = 600
 	[sync]
 	local = $3
 	peer = $([ "$SYNC" = 0 ] || echo "$4")
@@ -421,6 +427,18 @@ round() {
 	cat "$CTL/done.$1"
 }
 
+if [ "$FILL" -gt 0 ]; then
+	t0=$SECONDS
+	qt_ns "$NS_CLI" "$QT_BUILD/bench/qtrack-flowfill" -d 10.0.2.2 \
+		-n "$FILL" -S 64 -b 20000 -r 50000 -t 120 >/dev/null
+	# Until both tables stop growing.
+	prev=-1
+	while [ "$(conns fwb)" != "$prev" ]; do
+		prev=$(conns fwb)
+		qt_wait_for 2 false
+	done
+	qt_log "filled in $((SECONDS - t0)) s: fwa $(conns fwa), fwb $(conns fwb)"
+fi
 qt_check "the standby holds every flow (replicated)" \
 	qt_wait_for 30 conns_at_least fwb $((FLOWS + UDP_FLOWS))
 qt_log "fwa has $(conns fwa), fwb has $(conns fwb) connections"
