@@ -1086,6 +1086,17 @@ static void ctl_request(struct ctl_client *cl, const char *line, size_t len)
 	case QT_CTL_SAVE:
 		ctl_walk_start(cl);
 		return;
+	case QT_CTL_SYNC_ACTIVE:
+	case QT_CTL_SYNC_STANDBY:
+	case QT_CTL_SYNC_RESYNC:
+		if (sync_request_cmd(d, cl->req.cmd == QT_CTL_SYNC_ACTIVE,
+				     cl->req.cmd == QT_CTL_SYNC_RESYNC, err,
+				     sizeof(err)) < 0) {
+			ctl_reply_err(cl, err);
+			return;
+		}
+		ctl_reply_ok(cl);
+		return;
 	case QT_CTL_CMD_MAX:
 		break;
 	}

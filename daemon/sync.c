@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -741,6 +742,30 @@ void sync_set_role(struct qtd *d, bool active)
 		s->last_req_ms = 0;
 		sync_request(s, "now standby");
 	}
+}
+
+int sync_request_cmd(struct qtd *d, bool active, bool resync, char *err,
+		     size_t errlen)
+{
+	struct qtd_sync *s = d->sync;
+
+	if (!s) {
+		snprintf(err, errlen, "replication is off ([sync] peer)");
+		return -1;
+	}
+	if (!resync) {
+		sync_set_role(d, active);
+		return 0;
+	}
+	if (__atomic_load_n(&s->active, __ATOMIC_RELAXED)) {
+		log_info("sync: sending the whole table (qtrackctl)");
+		s->walk = (struct sync_walk){.dump = true};
+		ev_async_send(d->loop, &s->wake);
+	} else {
+		s->last_req_ms = 0;
+		sync_request(s, "qtrackctl");
+	}
+	return 0;
 }
 
 void sync_stats(const struct qtd *d, struct qtd_sync_stats *st)

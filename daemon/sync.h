@@ -23,6 +23,12 @@ void sync_event(struct qtd_worker *w, enum qt_event_type type,
 /* Take role @active now (SIGUSR1 active, SIGUSR2 standby). */
 void sync_set_role(struct qtd *d, bool active);
 
+/* qtrackctl sync-active, sync-standby (@resync false: the role @active)
+ * and sync-resync (@resync true: an active node sends its whole table, a
+ * standby asks for the peer's).  0, or -1 with the reason in @err. */
+int sync_request_cmd(struct qtd *d, bool active, bool resync, char *err,
+		     size_t errlen);
+
 /* What `qtrackctl stats` shows of the replication (all zero when off). */
 struct qtd_sync_stats {
 	uint64_t active;	/* 1 active, 0 standby */

@@ -52,6 +52,9 @@ static const struct ctl_cmd_desc {
     [QT_CTL_EXPECT] = {"expect", FMT_BIT(QT_CTL_FMT_JSON), 0},
     [QT_CTL_RELOAD] = {"reload", 0, 0},
     [QT_CTL_SAVE] = {"save", 0, 0},
+    [QT_CTL_SYNC_ACTIVE] = {"sync-active", 0, 0},
+    [QT_CTL_SYNC_STANDBY] = {"sync-standby", 0, 0},
+    [QT_CTL_SYNC_RESYNC] = {"sync-resync", 0, 0},
 };
 
 static const char *const ctl_fmt_names[] = {

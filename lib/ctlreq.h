@@ -16,6 +16,7 @@
  *   expect [json]
  *   reload
  *   save                 (the reply is a state file, docs/state-format.md)
+ *   sync-active | sync-standby | sync-resync   ([sync]: role, full table)
  *
  * The parser is pure so the daemon, qtrackctl (which builds its requests
  * with the same code), the unit tests and the fuzzer share it.
@@ -43,6 +44,9 @@ enum qt_ctl_cmd {
 	QT_CTL_EXPECT,
 	QT_CTL_RELOAD,
 	QT_CTL_SAVE,
+	QT_CTL_SYNC_ACTIVE,	/* [sync]: this node sends its table */
+	QT_CTL_SYNC_STANDBY,	/* [sync]: this node keeps the peer's */
+	QT_CTL_SYNC_RESYNC,	/* [sync]: exchange the whole table now */
 	QT_CTL_CMD_MAX
 };
 

@@ -35,6 +35,9 @@ static const struct {
     {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
     {"expect", 0, QT_CTL_EXPECT}, {"reload", 0, QT_CTL_RELOAD},
     {"save", 0, QT_CTL_SAVE},
+    {"sync-active", 0, QT_CTL_SYNC_ACTIVE},
+    {"sync-standby", 0, QT_CTL_SYNC_STANDBY},
+    {"sync-resync", 0, QT_CTL_SYNC_RESYNC},
 };
 
 static void usage(FILE *fp, int rc)
@@ -44,7 +47,8 @@ static void usage(FILE *fp, int rc)
 		"[-o FORMAT] [filters]\n"
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
-		"          delete (-D), get (-G), expect, reload, save FILE\n"
+		"          delete (-D), get (-G), expect, reload, save FILE,\n"
+		"          sync-active, sync-standby, sync-resync\n"
 		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats),\n"

@@ -134,5 +134,13 @@ answers() {
 qt_check "and answers" answers
 qt_check "applied only the one good entry ($(stat_of sync_applied))" \
 	test "$(stat_of sync_applied)" = 1
+ctl() {
+	"$QTRACKCTL" --socket "$QT_TMP/qtrackd.sock" "$@" >/dev/null 2>&1
+}
+qt_check "qtrackctl sync-resync answers" ctl sync-resync
+qt_check "qtrackctl sync-active makes it active" \
+	eval 'ctl sync-active && test "$(stat_of sync_active)" = 1'
+qt_check "qtrackctl sync-standby makes it standby" \
+	eval 'ctl sync-standby && test "$(stat_of sync_active)" = 0'
 qt_check "qtrackd stops cleanly" qt_daemon_stop
 qt_finish
