@@ -17,8 +17,10 @@
 # RELATED by qtrackd's mark and NEW only to TCP port 7000; counting rules
 # count INVALID packets and NEW packets that are not a SYN.
 #
-# The client holds FLOWS TCP connections and UDP_FLOWS UDP flows to the
-# server's echo port, each sending a chunk every 100 ms and checking what
+# The client holds FLOWS TCP connections, UDP_FLOWS UDP flows and
+# V6_FLOWS IPv6 TCP connections (fd00:1::2 to fd00:2::2, gateways
+# fd00:1::1 and fd00:2::1 moved with the IPv4 ones) to the server's echo
+# port, each sending a chunk every 100 ms and checking what
 # comes back; on the firewall taking over, no UDP packet may be NEW
 # either (its flows were ESTABLISHED from the first packet).
 # 1. fwa is master; fwb's table holds every flow (replicated).
@@ -33,6 +35,7 @@
 
 FLOWS=${FLOWS:-200}
 UDP_FLOWS=${UDP_FLOWS:-50}
+V6_FLOWS=${V6_FLOWS:-40}
 # FILL=N adds N one-packet UDP flows (qtrack-flowfill) to the table before
 # the failovers: the pauses printed show whether failover time grows with
 # the table (a measurement, not a check).
@@ -83,6 +86,10 @@ qt_ns "$NS_CLI" ip addr add 10.0.1.2/24 dev cli0
 qt_ns "$NS_SRV" ip addr add 10.0.2.2/24 dev srv0
 qt_ns "$NS_CLI" ip route add default via 10.0.1.1
 qt_ns "$NS_SRV" ip route add default via 10.0.2.1
+qt_ns "$NS_CLI" ip addr add fd00:1::2/64 dev cli0 nodad
+qt_ns "$NS_SRV" ip addr add fd00:2::2/64 dev srv0 nodad
+qt_ns "$NS_CLI" ip -6 route add default via fd00:1::1
+qt_ns "$NS_SRV" ip -6 route add default via fd00:2::1
 n=1
 for fw in "$NS_FWA" "$NS_FWB"; do
 	qt_ns "$fw" ip addr add 10.0.1.1$n/24 dev lan0
@@ -90,6 +97,9 @@ for fw in "$NS_FWA" "$NS_FWB"; do
 	qt_ns "$fw" ip addr add 10.0.3.$n/24 dev sy0
 	qt_ns "$fw" ip link set sy0 up
 	qt_ns "$fw" sysctl -qw net.ipv4.ip_forward=1
+	qt_ns "$fw" sysctl -qw net.ipv6.conf.all.forwarding=1
+	qt_ns "$fw" ip addr add fd00:1::1$n/64 dev lan0 nodad
+	qt_ns "$fw" ip addr add fd00:2::1$n/64 dev wan0 nodad
 	n=$((n + 1))
 done
 
@@ -101,7 +111,14 @@ chmod 600 "$QT_TMP/sync.key"
 # Forwarded traffic only goes through qtrackd: VRRP and the sync link do
 # not.
 load_rules() {
-	qt_ns "$1" iptables-restore <<-EOF
+	local t
+	for t in iptables ip6tables; do
+		load_rules_with "$1" $t-restore
+	done
+}
+
+load_rules_with() {
+	qt_ns "$1" "$2" <<-EOF
 	*mangle
 	:PREROUTING ACCEPT [0:0]
 	:INPUT ACCEPT [0:0]
@@ -132,8 +149,19 @@ load_rules() {
 
 # count NS NAME: packets FORWARD's counting rule NAME saw in NS.
 count() {
-	qt_ns "$1" iptables -t filter -L FORWARD -v -x -n |
-		awk -v c="/* $2 */" 'index($0, c) { print $1; exit }'
+	local t n=0 c
+	for t in iptables ip6tables; do
+		c=$(qt_ns "$1" $t -t filter -L FORWARD -v -x -n |
+			awk -v c="/* $2 */" 'index($0, c) { print $1; exit }')
+		n=$((n + ${c:-0}))
+	done
+	echo $n
+}
+
+# zero NS: FORWARD's counters in NS, both families.
+zero() {
+	qt_ns "$1" iptables -Z FORWARD
+	qt_ns "$1" ip6tables -Z FORWARD
 }
 
 # start_qtrackd NAME NS LOCAL PEER ROLE
@@ -207,6 +235,9 @@ start_keepalived() {
 	    virtual_ipaddress {
 	        10.0.1.1/24 dev lan0
 	    }
+	    virtual_ipaddress_excluded {
+	        fd00:1::1/64 dev lan0
+	    }
 	}
 	vrrp_instance WAN {
 	    state BACKUP
@@ -216,6 +247,9 @@ start_keepalived() {
 	    advert_int 1
 	    virtual_ipaddress {
 	        10.0.2.1/24 dev wan0
+	    }
+	    virtual_ipaddress_excluded {
+	        fd00:2::1/64 dev wan0
 	    }
 	}
 	EOF
@@ -229,7 +263,9 @@ start_keepalived() {
 # has_vip NS: NS holds both gateway addresses.
 has_vip() {
 	qt_ns "$1" ip -4 addr show dev lan0 | grep -q "10.0.1.1/" &&
-		qt_ns "$1" ip -4 addr show dev wan0 | grep -q "10.0.2.1/"
+		qt_ns "$1" ip -4 addr show dev wan0 | grep -q "10.0.2.1/" &&
+		qt_ns "$1" ip -6 addr show dev lan0 | grep -q "fd00:1::1/" &&
+		qt_ns "$1" ip -6 addr show dev wan0 | grep -q "fd00:2::1/"
 }
 
 start_keepalived fwa "$NS_FWA" 150
@@ -260,12 +296,15 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind((sys.argv[1], 7000))
 u.setblocking(False)
 sel.register(u, selectors.EVENT_READ, None)
-lt = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-lt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lt.bind((sys.argv[1], 7000))
-lt.listen(1024)
-lt.setblocking(False)
-sel.register(lt, selectors.EVENT_READ, None)
+listeners = []
+for fam, addr in ((socket.AF_INET, sys.argv[1]), (socket.AF_INET6, sys.argv[2])):
+    lt = socket.socket(fam, socket.SOCK_STREAM)
+    lt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lt.bind((addr, 7000))
+    lt.listen(1024)
+    lt.setblocking(False)
+    sel.register(lt, selectors.EVENT_READ, None)
+    listeners.append(lt)
 while True:
     for key, _ in sel.select():
         s = key.fileobj
@@ -276,7 +315,7 @@ while True:
             except OSError:
                 pass
             continue
-        if s is lt:
+        if s in listeners:
             c, _ = s.accept()
             sel.register(c, selectors.EVENT_READ, None)
             continue
@@ -301,19 +340,22 @@ cat >"$QT_TMP/client.py" <<'EOF'
 import os, selectors, socket, sys, time
 srv, ctl, ntcp, nudp = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     int(sys.argv[4])
-n = ntcp + nudp
+srv6, n6 = sys.argv[5], int(sys.argv[6])
+n = ntcp + nudp + n6
 sel = selectors.DefaultSelector()
 flows = []
 for i in range(n):
     if i < ntcp:
         s = socket.create_connection((srv, 7000), timeout=5)
+    elif i >= ntcp + nudp:
+        s = socket.create_connection((srv6, 7000), timeout=5)
     else:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect((srv, 7000))
     s.setblocking(False)
     # UDP: "sent" holds the datagrams not echoed yet; a lost one is no
     # error, a flow without echoes is.
-    f = {"s": s, "i": i, "udp": i >= ntcp, "sent": b"", "out": [],
+    f = {"s": s, "i": i, "udp": ntcp <= i < ntcp + nudp, "sent": b"", "out": [],
          "seq": 0, "last": time.time(), "gap": 0.0, "err": None}
     flows.append(f)
     sel.register(s, selectors.EVENT_READ, f)
@@ -404,10 +446,10 @@ while True:
             k += 1
 EOF
 
-qt_bg "$NS_SRV" /usr/bin/python3 "$QT_TMP/echod.py" 10.0.2.2
+qt_bg "$NS_SRV" /usr/bin/python3 "$QT_TMP/echod.py" 10.0.2.2 fd00:2::2
 qt_wait_for 5 qt_listening "$NS_SRV" tcp 7000
 qt_bg "$NS_CLI" /usr/bin/python3 "$QT_TMP/client.py" 10.0.2.2 "$CTL" \
-	"$FLOWS" "$UDP_FLOWS"
+	"$FLOWS" "$UDP_FLOWS" fd00:2::2 "$V6_FLOWS"
 CLIENT_PID=${QT_PIDS[-1]}
 
 # mark N: event N is about to happen.
@@ -440,7 +482,7 @@ if [ "$FILL" -gt 0 ]; then
 	qt_log "filled in $((SECONDS - t0)) s: fwa $(conns fwa), fwb $(conns fwb)"
 fi
 qt_check "the standby holds every flow (replicated)" \
-	qt_wait_for 30 conns_at_least fwb $((FLOWS + UDP_FLOWS))
+	qt_wait_for 30 conns_at_least fwb $((FLOWS + UDP_FLOWS + V6_FLOWS))
 qt_log "fwa has $(conns fwa), fwb has $(conns fwb) connections"
 out=$(round 1)
 qt_check "every flow echoes through fwa ($out)" test "${out%% *}" = ok
@@ -451,7 +493,7 @@ qt_check "every flow echoes through fwa ($out)" test "${out%% *}" = ok
 check_takeover() {
 	local what=$1 n=$2 ns=$3 out inv newack newudp none est
 	out=$(round "$n")
-	qt_check "$what: every one of $FLOWS TCP and $UDP_FLOWS UDP flows goes on ($out)" \
+	qt_check "$what: every one of $FLOWS TCP, $UDP_FLOWS UDP and $V6_FLOWS IPv6 TCP flows goes on ($out)" \
 		test "${out%% *}" = ok
 	[ "${out%% *}" = ok ] && qt_log "$what: longest pause of a flow ${out#ok } s"
 	inv=$(count "$ns" cnt-inv)
@@ -466,7 +508,7 @@ check_takeover() {
 }
 
 # 2. SIGTERM to fwa's keepalived: fwb takes over.
-qt_ns "$NS_FWB" iptables -Z FORWARD
+zero "$NS_FWB"
 mark 2
 kill -TERM $KA_A
 qt_check "fwb takes the gateway addresses" qt_wait_for 20 has_vip "$NS_FWB"
@@ -478,7 +520,7 @@ qt_check "fwa's qtrackd went standby and has fwb's table" \
 	qt_wait_for 20 grep -q "standby has the peer's table" "$QT_TMP/fwa.log"
 
 # 3. fwa's keepalived again: it preempts.
-qt_ns "$NS_FWA" iptables -Z FORWARD
+zero "$NS_FWA"
 mark 3
 start_keepalived fwa "$NS_FWA" 150
 KA_A=$KA_PID
@@ -487,7 +529,7 @@ qt_check "fwa takes the addresses back (preemption)" \
 check_takeover "failback" 3 "$NS_FWA"
 
 # 4. fwa's links go down.
-qt_ns "$NS_FWB" iptables -Z FORWARD
+zero "$NS_FWB"
 qt_wait_for 20 grep -q "standby has the peer's table" "$QT_TMP/fwb.log"
 mark 4
 qt_ns "$NS_FWA" ip link set lan0 down
