@@ -803,6 +803,31 @@ static void test_bad_configs(void **state)
 	free(dir);
 }
 
+/* [sync]: addresses, a key with a peer, one family. */
+static void test_sync_keys(void **state)
+{
+	struct qt_conf c;
+	(void)state;
+
+	c = parse_ok("[sync]\npeer = 10.0.3.2\nlocal = 10.0.3.1\n"
+		     "key_file = /etc/qtrack/sync.key\nrole = active\n"
+		     "refresh = 5\n");
+	assert_string_equal(c.sync.peer, "10.0.3.2");
+	assert_int_equal(c.sync.role, QT_SYNC_ACTIVE);
+	assert_int_equal(c.sync.refresh, 5);
+	assert_int_equal(c.sync.port, 3781);
+	c = parse_ok("[sync]\npeer = fd00:3::2\n"
+		     "key_file = /etc/qtrack/sync.key\n");
+	assert_int_equal(c.sync.role, QT_SYNC_STANDBY);
+	parse_err("[sync]\npeer = fw2\nkey_file = /k\n",
+		  "t.conf: [sync] peer: 'fw2' is not an IP address");
+	parse_err("[sync]\npeer = 10.0.3.2\n",
+		  "t.conf: [sync] key_file: required when peer is set");
+	parse_err("[sync]\npeer = 10.0.3.2\nlocal = fd00::1\nkey_file = /k\n",
+		  "t.conf: [sync] local: 'fd00::1' is not of the family of "
+		  "peer '10.0.3.2'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,6 +852,7 @@ int main(void)
 	    cmocka_unit_test(test_shipped_conf),
 	    cmocka_unit_test(test_man_page),
 	    cmocka_unit_test(test_bad_configs),
+	    cmocka_unit_test(test_sync_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
