@@ -23,7 +23,10 @@
 # port, each sending a chunk every 100 ms and checking what
 # comes back; on the firewall taking over, no UDP packet may be NEW
 # either (its flows were ESTABLISHED from the first packet).
-# 1. fwa is master; fwb's table holds every flow (replicated).
+# 1. fwa is master; fwb's table holds every flow (replicated), and the
+#    data connection of an FTP download (helper on, RELATED by mark),
+#    paced so that it is in progress across step 2 and must complete
+#    intact.
 # 2. keepalived on fwa gets SIGTERM: fwb takes over; every flow echoes
 #    again, fwb saw no INVALID and no NEW-without-SYN packet.
 # 3. keepalived on fwa starts again and preempts (failback): the same on
@@ -45,7 +48,9 @@ FILL=${FILL:-0}
 SYNC=${SYNC:-1}
 
 qt_require_root
-qt_require_cmd ip iptables iptables-restore ss timeout keepalived
+qt_require_cmd ip iptables ip6tables iptables-restore ss timeout keepalived
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pyftpdlib' \
+	2>/dev/null || qt_skip "needs /usr/bin/python3 with pyftpdlib"
 qt_require_daemon
 QTRACKCTL=$QT_BUILD/tools/qtrackctl
 
@@ -143,6 +148,7 @@ load_rules_with() {
 	-A FORWARD -m mark --mark 0x3/0xef -j ACCEPT
 	-A FORWARD -p tcp --syn --dport 7000 -m mark --mark 0x1/0xff -j ACCEPT
 	-A FORWARD -p udp --dport 7000 -m mark --mark 0x1/0xff -j ACCEPT
+	-A FORWARD -p tcp --syn --dport 21 -m mark --mark 0x1/0xff -j ACCEPT
 	COMMIT
 	EOF
 }
@@ -176,6 +182,8 @@ start_qtrackd() {
 	socket = $QT_TMP/$name.sock
 	[udp]
 	timeout = 600
+	[helper]
+	ftp = 21
 	[sync]
 	local = $3
 	peer = $([ "$SYNC" = 0 ] || echo "$4")
@@ -446,6 +454,55 @@ while True:
             k += 1
 EOF
 
+cat >"$QT_TMP/ftpd.py" <<'EOF'
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Anonymous read-only FTP on ADDR:21, passive ports 50000-50099.
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+auth = DummyAuthorizer()
+auth.add_anonymous(sys.argv[2])
+FTPHandler.authorizer = auth
+FTPHandler.passive_ports = range(50000, 50100)
+FTPServer((sys.argv[1], 21), FTPHandler).serve_forever()
+EOF
+
+# A download paced at about 320 kB/s, so that it is in progress across
+# the first failover; "ok" in RESULT when the file arrived intact.
+cat >"$QT_TMP/ftpget.py" <<'EOF'
+# SPDX-License-Identifier: GPL-2.0-or-later
+import ftplib, sys, time
+srv, want, result, started = sys.argv[1:5]
+want = open(want, "rb").read()
+try:
+    ftp = ftplib.FTP(srv, timeout=30)
+    ftp.login()
+    ftp.voidcmd("TYPE I")
+    data = ftp.transfercmd("RETR data.bin")
+    data.settimeout(30)
+    got = b""
+    open(started, "w").close()
+    while True:
+        d = data.recv(32768)
+        if not d:
+            break
+        got += d
+        time.sleep(0.1)
+    data.close()
+    ftp.voidresp()
+    ftp.quit()
+    msg = "ok" if got == want else "differs: %d of %d bytes" % (len(got),
+                                                              len(want))
+except Exception as e:
+    msg = "error: %s" % e
+open(result, "w").write(msg + "\n")
+EOF
+mkdir -p "$QT_TMP/ftp"
+head -c $((3 * 1024 * 1024)) /dev/urandom >"$QT_TMP/ftp/data.bin"
+qt_bg "$NS_SRV" /usr/bin/python3 "$QT_TMP/ftpd.py" 10.0.2.2 "$QT_TMP/ftp" \
+	2>"$QT_TMP/ftpd.log"
+qt_wait_for 10 qt_listening "$NS_SRV" tcp 21
 qt_bg "$NS_SRV" /usr/bin/python3 "$QT_TMP/echod.py" 10.0.2.2 fd00:2::2
 qt_wait_for 5 qt_listening "$NS_SRV" tcp 7000
 qt_bg "$NS_CLI" /usr/bin/python3 "$QT_TMP/client.py" 10.0.2.2 "$CTL" \
@@ -507,6 +564,19 @@ check_takeover() {
 		test "${est:-0}" -ge "$FLOWS"
 }
 
+# An FTP download in progress across the first failover.
+qt_bg "$NS_CLI" /usr/bin/python3 "$QT_TMP/ftpget.py" 10.0.2.2 \
+	"$QT_TMP/ftp/data.bin" "$QT_TMP/ftp.result" "$QT_TMP/ftp.started"
+qt_wait_for 20 test -e "$QT_TMP/ftp.started"
+ftp_data_on_fwb() {
+	"$QTRACKCTL" --socket "$QT_TMP/fwb.sock" -L -p tcp --sport 50000 \
+		2>/dev/null | grep -q . ||
+		"$QTRACKCTL" --socket "$QT_TMP/fwb.sock" -L -p tcp \
+			2>/dev/null | grep -q "dport=500[0-9][0-9] "
+}
+qt_check "the standby holds the FTP data connection" \
+	qt_wait_for 10 ftp_data_on_fwb
+
 # 2. SIGTERM to fwa's keepalived: fwb takes over.
 zero "$NS_FWB"
 mark 2
@@ -514,6 +584,9 @@ kill -TERM $KA_A
 qt_check "fwb takes the gateway addresses" qt_wait_for 20 has_vip "$NS_FWB"
 wait $KA_A
 check_takeover "failover (keepalived stopped)" 2 "$NS_FWB"
+qt_check "the FTP download in progress completes intact" \
+	qt_wait_for 60 grep -q "^ok" "$QT_TMP/ftp.result"
+[ -e "$QT_TMP/ftp.result" ] && qt_log "ftp: $(cat "$QT_TMP/ftp.result")"
 qt_check "fwb's qtrackd is active" \
 	qt_wait_for 10 grep -q "sync: now active" "$QT_TMP/fwb.log"
 qt_check "fwa's qtrackd went standby and has fwb's table" \
