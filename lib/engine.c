@@ -1307,6 +1307,8 @@ static enum qt_import engine_update_conn(struct qt_engine *e,
 	ct->timeout = rc->timeout;
 	if (ct->l4proto == IPPROTO_TCP)
 		ct->proto.tcp = rc->tcp;
+	else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
+		ct->proto.sctp = rc->sctp;
 	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
 		ct->proto.udp.stream_ts =
 		    e->now + (rc->udp_wait_ms > age_ms ?
