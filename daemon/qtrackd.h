@@ -97,6 +97,7 @@ struct qtd {
 	unsigned events_wanted;	 /* atomic: subscribers exist */
 	uint64_t events_dropped; /* atomic: event ring overflows */
 	struct qtd_state *state;	/* periodic snapshot (state.c) */
+	struct qtd_bypass *bypass;	/* nftables offload, NULL if off */
 	uint64_t state_saves;		/* atomic: snapshots taken */
 	uint64_t state_hold_max_ns;	/* atomic: longest chunk of one */
 };

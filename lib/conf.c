@@ -306,6 +306,17 @@ static const struct qt_conf_key conf_keys[] = {
 	  .help = "Also save the table this often while running, so that a "
 		  "crash loses only newer connections; 0 saves only on stop.",
 	  FIELD(state.save_interval) },
+
+	{ .section = "bypass", .key = "enable", BOOL, .def = "no",
+	  .flags = QT_CKF_RESTART,
+	  .help = "Offload steady connections to an nftables table that "
+		  "qtrackd owns, so their packets skip the queue.",
+	  FIELD(bypass.enable) },
+	{ .section = "bypass", .key = "timeout", DUR, .def = "300",
+	  .flags = QT_CKF_RESTART,
+	  .help = "Seconds an offloaded direction may stay idle before its "
+		  "nftables element expires; traffic refreshes it.",
+	  FIELD(bypass.timeout) },
 };
 
 /* clang-format on */

@@ -143,6 +143,10 @@ struct qt_conf {
 		char file[256];		/* the table across restarts */
 		uint32_t save_interval;	/* seconds between snapshots, 0 off */
 	} state;
+	struct {
+		bool enable;		/* offload steady flows to nftables */
+		uint32_t timeout;	/* seconds an idle element lives */
+	} bypass;
 };
 
 enum qt_conf_type {
