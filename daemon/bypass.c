@@ -39,6 +39,7 @@
 
 #include "bypass.h"
 #include "log.h"
+#include "qtrackd.h"
 
 #define BYPASS_TABLE "qtrack"
 #define BYPASS_BUCKETS 65536
@@ -66,7 +67,13 @@ struct bypass_node {
 	struct bypass_node *next;
 	const struct qt_engine *e;
 	uint32_t id;
+	uint64_t added_ms; /* when its elements were last added */
 };
+
+/* A packet of an offloaded connection that reaches qtrackd this long after
+ * its elements were added means they have expired: it adds them again.
+ * Packets sooner than that were in the queue before the elements were. */
+#define BYPASS_READD_MS 500
 
 struct qtd_bypass {
 	pthread_mutex_t lock; /* workers share the socket and the set */
@@ -74,7 +81,7 @@ struct qtd_bypass {
 	uint32_t seq;
 	uint64_t timeout_ms;
 	uint32_t connmark;
-	uint64_t offloaded, ended, errors;
+	uint64_t offloaded, readded, ended, errors;
 	struct bypass_node *bucket[BYPASS_BUCKETS];
 };
 
@@ -125,12 +132,9 @@ static int bypass_table_write(FILE *f, const struct qt_conf *conf)
 	for (fam = 0; fam < 2; fam++)
 		for (dir = 0; dir < 2; dir++)
 			fprintf(f,
-				"\t\t%s @%s update @%s { %s timeout %" PRIu32
-				"s } meta mark set meta mark & 0x%08" PRIx32
+				"\t\t%s @%s meta mark set meta mark & 0x%08" PRIx32
 				" | 0x%08" PRIx32 " return\n",
-				bypass_keys[fam], bypass_sets[fam][dir],
-				bypass_sets[fam][dir], bypass_keys[fam],
-				conf->bypass.timeout, ~m->mask,
+				bypass_keys[fam], bypass_sets[fam][dir], ~m->mask,
 				(m->state[QT_CT_ESTABLISHED] |
 				 (dir ? m->reply : 0)) & m->mask);
 	fprintf(f, "\t}\n"
@@ -253,8 +257,9 @@ void bypass_close(struct qtd_bypass *b)
 		return;
 	bypass_table_delete(b);
 	log_info("bypass: %" PRIu64 " connections offloaded, %" PRIu64
-		 " ended, %" PRIu64 " netlink errors; table removed",
-		 b->offloaded, b->ended, b->errors);
+		 " elements renewed, %" PRIu64 " ended, %" PRIu64
+		 " netlink errors; table removed",
+		 b->offloaded, b->readded, b->ended, b->errors);
 	mnl_socket_close(b->nl);
 	for (i = 0; i < BYPASS_BUCKETS; i++)
 		while (b->bucket[i]) {
@@ -284,7 +289,7 @@ static struct bypass_node **bypass_slot(struct qtd_bypass *b,
 static bool bypass_steady(const struct qtd_bypass *b, const struct qt_conn *ct)
 {
 	const uint8_t need = QT_CONN_ASSURED | QT_CONN_SEEN_REPLY |
-			     QT_CONN_CONFIRMED;
+			     QT_CONN_CONFIRMED | QT_CONN_HASHED;
 
 	if ((ct->status & need) != need || ct->helper || ct->help ||
 	    (ct->mark & b->connmark))
@@ -292,6 +297,23 @@ static bool bypass_steady(const struct qtd_bypass *b, const struct qt_conn *ct)
 	if (ct->l4proto == IPPROTO_TCP)
 		return ct->proto.tcp.state == QT_TCP_ESTABLISHED;
 	return ct->l4proto == IPPROTO_UDP;
+}
+
+/*
+ * An element lives [bypass] timeout from its addition, busy or not, and at
+ * most half the connection's own timeout: the packets that then come back
+ * to qtrackd refresh the connection's timer before it can run out, and
+ * bring the elements back (bypass_packet).  An idle connection expires in
+ * qtrackd as it would without the bypass.
+ */
+static uint64_t bypass_timeout_ms(const struct qtd_bypass *b,
+				  const struct qt_conn *ct)
+{
+	uint64_t half = (uint64_t)ct->timeout * 500;
+
+	if (half < 1000)
+		half = 1000;
+	return half < b->timeout_ms ? half : b->timeout_ms;
 }
 
 /* One message adding (NEWSETELEM) or removing (DELSETELEM) the element of
@@ -339,9 +361,14 @@ static void bypass_elems_put(struct qtd_bypass *b,
 			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &k4,
 					   sizeof(k4));
 		}
-		if (add)
+		/* With its expiration given, an element still there (one
+		 * direction outlived the other) is renewed too. */
+		if (add) {
 			nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT,
-					       b->timeout_ms);
+					       bypass_timeout_ms(b, ct));
+			nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_EXPIRATION,
+					       bypass_timeout_ms(b, ct));
+		}
 		nftnl_set_elem_add(s, el);
 		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch),
 					    add ? NFT_MSG_NEWSETELEM
@@ -370,30 +397,31 @@ static void bypass_update(struct qtd_bypass *b, const struct qt_conn *ct,
 	mnl_nlmsg_batch_stop(batch);
 }
 
-void bypass_event(struct qtd_bypass *b, struct qt_engine *e,
-		  enum qt_event_type type, const struct qt_conn *ct)
+/* Offload @ct (steady) or end its offload; with b->lock held. */
+static void bypass_set_locked(struct qtd_bypass *b, struct qt_engine *e,
+			      const struct qt_conn *ct, bool steady,
+			      uint64_t now)
 {
-	struct bypass_node **p, *n;
-	bool steady;
+	struct bypass_node **p = bypass_slot(b, e, ct->id), *n;
 
-	if (!b || (ct->l4proto != IPPROTO_TCP && ct->l4proto != IPPROTO_UDP))
-		return;
-	steady = type != QT_EV_DESTROY && bypass_steady(b, ct);
-	pthread_mutex_lock(&b->lock);
-	p = bypass_slot(b, e, ct->id);
 	if (steady && !*p) {
 		n = malloc(sizeof(*n));
-		if (n) {
-			n->next = NULL;
-			n->e = e;
-			n->id = ct->id;
-			*p = n;
-			/* Before its packets skip us: any we still see
-			 * are picked up liberally. */
-			qt_engine_conn_offload(e, ct);
-			bypass_update(b, ct, true);
-			b->offloaded++;
-		}
+		if (!n)
+			return;
+		n->next = NULL;
+		n->e = e;
+		n->id = ct->id;
+		n->added_ms = now;
+		*p = n;
+		/* Before its packets skip us: any we still see are picked
+		 * up liberally. */
+		qt_engine_conn_offload(e, ct);
+		bypass_update(b, ct, true);
+		b->offloaded++;
+	} else if (steady && now - (*p)->added_ms >= BYPASS_READD_MS) {
+		(*p)->added_ms = now;
+		bypass_update(b, ct, true);
+		b->readded++;
 	} else if (!steady && *p) {
 		n = *p;
 		*p = n->next;
@@ -401,5 +429,31 @@ void bypass_event(struct qtd_bypass *b, struct qt_engine *e,
 		bypass_update(b, ct, false);
 		b->ended++;
 	}
+}
+
+void bypass_event(struct qtd_bypass *b, struct qt_engine *e,
+		  enum qt_event_type type, const struct qt_conn *ct)
+{
+	bool steady;
+
+	if (!b || (ct->l4proto != IPPROTO_TCP && ct->l4proto != IPPROTO_UDP))
+		return;
+	steady = type != QT_EV_DESTROY && bypass_steady(b, ct);
+	pthread_mutex_lock(&b->lock);
+	/* An event offloads or ends an offload; it never renews elements:
+	 * only a packet that went round them does (bypass_packet). */
+	if (steady != (*bypass_slot(b, e, ct->id) != NULL))
+		bypass_set_locked(b, e, ct, steady, qtd_now_ms());
+	pthread_mutex_unlock(&b->lock);
+}
+
+void bypass_packet(struct qtd_bypass *b, struct qt_engine *e,
+		   const struct qt_conn *ct, uint64_t now)
+{
+	if (!b || (ct->l4proto != IPPROTO_TCP && ct->l4proto != IPPROTO_UDP) ||
+	    !bypass_steady(b, ct))
+		return;
+	pthread_mutex_lock(&b->lock);
+	bypass_set_locked(b, e, ct, true, now);
 	pthread_mutex_unlock(&b->lock);
 }

@@ -22,4 +22,11 @@ void bypass_close(struct qtd_bypass *b);
 void bypass_event(struct qtd_bypass *b, struct qt_engine *e,
 		  enum qt_event_type type, const struct qt_conn *ct);
 
+/* A packet of @ct reached qtrackd at @now (worker lock held): a steady
+ * connection the events missed (restored from the state file) is
+ * offloaded, and an offloaded one whose elements have expired gets them
+ * back. */
+void bypass_packet(struct qtd_bypass *b, struct qt_engine *e,
+		   const struct qt_conn *ct, uint64_t now);
+
 #endif

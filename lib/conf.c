@@ -314,8 +314,9 @@ static const struct qt_conf_key conf_keys[] = {
 	  FIELD(bypass.enable) },
 	{ .section = "bypass", .key = "timeout", DUR, .def = "300",
 	  .flags = QT_CKF_RESTART,
-	  .help = "Seconds an offloaded direction may stay idle before its "
-		  "nftables element expires; traffic refreshes it.",
+	  .help = "Seconds an offloaded connection's nftables elements live "
+		  "(at most half its own timeout); its next packet then "
+		  "reaches qtrackd, which refreshes it and adds them again.",
 	  FIELD(bypass.timeout) },
 };
 

@@ -10,8 +10,9 @@
 # stops seeing its data while counting rules in mangle FORWARD see its
 # packets marked ESTABLISHED both ways; its FIN reaches qtrackd, which
 # takes it out of the sets and through the close; the data arrives whole.
-# A UDP flow is offloaded once assured.  Stopping qtrackd removes the
-# table.  Skipped when nft(8) or nf_tables cannot work here.
+# A UDP flow is offloaded once assured; its elements expire ([bypass]
+# timeout after their addition) and qtrackd adds them again when the next
+# packet reaches it.  Stopping qtrackd removes the table.  Skipped when nft(8) or nf_tables cannot work here.
 . "$(dirname "$0")/lib.sh"
 
 qt_require_root
@@ -44,7 +45,7 @@ for fam in 4 6; do
 		-m mark --mark 0x1/0xff -j ACCEPT
 done
 qt_conf "$QT_TMP/bypass.conf" accept "[bypass]" "enable = yes" \
-	"timeout = 120"
+	"timeout = 5"
 qt_daemon_start "$QT_TMP/bypass.conf" || exit 1
 qt_check "the table inet qtrack exists" \
 	qt_ns "$NS_FW" nft list table inet qtrack
@@ -133,6 +134,20 @@ in_set() {
 		grep -qF "$from . $3 ."
 }
 
+# expires_ms FAM DIR PROTO: the time left of that element, in ms (0 if
+# there is none).
+expires_ms() {
+	local from=$CLI4
+	[ "$1" = 4 ] || from=$CLI6
+	qt_ns "$NS_FW" nft list set inet qtrack "$2$1" | tr -s '\n\t ' ' ' |
+		tr ',}' '\n\n' | grep -F "$from . $3 ." | sed -n 's/.* expires \([0-9ms]*\).*/\1/p' |
+		awk '{ s = 0; ms = 0
+		       if (match($0, /^[0-9]+s/)) s = substr($0, 1, RLENGTH - 1)
+		       if (match($0, /[0-9]+ms/)) ms = substr($0, RSTART, RLENGTH - 2)
+		       print s * 1000 + ms; f = 1 }
+		     END { if (!f) print 0 }'
+}
+
 # listening_on ADDR PROTO: the server listens on ADDR port 22 or 5353.
 listening_on() {
 	qt_ns "$NS_SRV" ss -lnH -A "$2" | grep -qF "$1"
@@ -192,6 +207,15 @@ run_fam() {
 		test $((o1 - o0)) -ge 2000 -a $((r1 - r0)) -ge 2000
 	qt_check "$t: the queue saw almost none of it ($((q1 - q0)) packets)" \
 		test $((q1 - q0)) -lt 200
+	# The elements expire 5 s after their addition, busy or not: a
+	# packet of the flow then reaches qtrackd, which adds them again
+	# (their time left goes up).
+	local e0
+	e0=$(expires_ms $fam orig udp)
+	qt_check "$t: the UDP elements expire and qtrackd adds them again" \
+		qt_wait_for 15 eval "[ \$(expires_ms $fam orig udp) -gt $((e0 + 200)) ]"
+	qt_check "$t: ... both directions" \
+		qt_wait_for 5 eval "in_set $fam orig udp && in_set $fam reply udp"
 	touch "$f.close"
 	wait $cli
 }
@@ -200,6 +224,10 @@ run_fam 4
 run_fam 6
 
 qt_check "qtrackd stops cleanly" qt_daemon_stop
+qt_log "$(grep 'bypass:' "$QT_DAEMON_LOG")"
+qt_check "qtrackd renewed expired elements" \
+	grep -Eq "bypass: [0-9]+ connections offloaded, [1-9][0-9]* elements renewed" \
+	"$QT_DAEMON_LOG"
 qt_check_not "stop leaves no table inet qtrack" \
 	qt_ns "$NS_FW" nft list table inet qtrack
 qt_finish
