@@ -7,7 +7,7 @@
  * queue rules are) look each TCP or UDP packet up in one set per family
  * and direction, keyed by the 5-tuple, and on a hit give it the mark
  * qtrackd would have given it (ESTABLISHED, with the reply bit for the
- * reply set) and refresh the element's timeout.  The queue rules skip
+ * reply set).  The queue rules skip
  * packets that already carry a state, so such packets never leave the
  * kernel.  SYN, FIN, RST and fragments are never looked up: they still
  * reach qtrackd, whose state machine ends the offload.
@@ -17,7 +17,9 @@
  * no process per flow.  A connection is offloaded when it is steady (TCP
  * ESTABLISHED, assured, reply seen; UDP assured; no helper and no connmark
  * bits, since the chains set a constant mark) and leaves the fast path
- * when an event says it no longer is or is gone.
+ * when an event says it no longer is or is gone.  Elements expire a
+ * while after their addition (bypass_timeout_ms); the packet that then
+ * comes back renews them.
  */
 #include <errno.h>
 #include <inttypes.h>
