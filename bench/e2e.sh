@@ -40,6 +40,9 @@ LG=$build/bench/qtrack-loadgen
 BQ=$build/bench/qtrack-bareq
 QD=${QTRACKD:-$build/daemon/qtrackd}
 PORT=9999
+# The flows' source ports, the same in the warm-up and the measured runs,
+# which so continue established flows.
+SPORT=40000
 tmp=$(mktemp -d /tmp/qtrack-bench.XXXXXX)
 rnd=$(basename "$tmp" | tr -dc 'a-z0-9' | tail -c 6)
 CLI=qbc-$rnd FW=qbf-$rnd SRV=qbs-$rnd
@@ -164,11 +167,11 @@ for mode in $MODES; do
 	sleep 0.3
 	# Warm-up: create the flows (and, with the bypass, make them UDP
 	# streams: replies seen and traffic for more than 2 s).
-	ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -n 6000 -t 3 -r 2000 \
+	ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -b $SPORT -n 6000 -t 3 -r 2000 \
 		>/dev/null
 	ids0=$(queue_ids) drops0=$(queue_drops) t0=0
 	[ -n "$pid" ] && t0=$(cpu_ticks $pid) u0=$(user_ticks $pid)
-	sat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -n 50000000 \
+	sat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -b $SPORT -n 50000000 \
 		-t "$SAT_SECONDS" -w 256)
 	cpu=- usr=-
 	if [ -n "$pid" ]; then
@@ -181,7 +184,7 @@ for mode in $MODES; do
 			'BEGIN { printf "%.3f", n ? t / hz / (n / 1e6) : 0 }')
 	fi
 	drops=$(($(queue_drops) - drops0))
-	lat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT \
+	lat=$(ns $CLI "$LG" client -d 10.9.2.2 -p $PORT -b $SPORT \
 		-n $((LAT_RATE * LAT_SECONDS)) -t $((LAT_SECONDS + 2)) \
 		-r "$LAT_RATE")
 	pps=$(kv "$sat" pps) p50=$(kv "$lat" p50_us) p99=$(kv "$lat" p99_us)
@@ -191,6 +194,7 @@ for mode in $MODES; do
 		"$pps" "$cpu" "$usr" "$drops" "$p50" "$p99" \
 		"$(kv "$lat" rps)"
 	echo "# $mode saturation: $sat"
+	[ -n "$pid" ] && echo "# $mode queued during saturation: $n packets"
 	echo "# $mode latency:    $lat"
 	cleanup
 done
