@@ -55,7 +55,7 @@ static void lg_usage(void)
 		"usage: qtrack-loadgen server [-p PORT] [-t SECONDS]\n"
 		"       qtrack-loadgen client -d ADDR [-p PORT] [-f FLOWS] "
 		"[-n COUNT] [-t SECONDS]\n"
-		"                      [-r RATE | -w WINDOW] [-s SIZE]\n");
+		"                      [-r RATE | -w WINDOW] [-s SIZE] [-b SPORT]\n");
 	exit(2);
 }
 
@@ -195,6 +195,10 @@ static void lg_recv(struct lg_client *c)
 	}
 }
 
+/* -b: the flows' first source port (0: ephemeral ones).  Fixed ports let
+ * one run continue the flows of the one before (warm-up, then load). */
+static unsigned long lg_sport;
+
 static int lg_client_run(const char *addr, uint16_t port, unsigned flows,
 			 uint64_t count, unsigned seconds, uint64_t rate,
 			 uint64_t window, unsigned size)
@@ -222,8 +226,17 @@ static int lg_client_run(const char *addr, uint16_t port, unsigned flows,
 		return 1;
 	}
 	for (f = 0; f < flows; f++) {
+		struct sockaddr_in me = {.sin_family = AF_INET,
+					 .sin_port = htons(lg_sport + f)};
+		int one = 1;
+
 		c.fd[f] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (c.fd[f] >= 0 && lg_sport)
+			setsockopt(c.fd[f], SOL_SOCKET, SO_REUSEADDR, &one,
+				   sizeof(one));
 		if (c.fd[f] < 0 ||
+		    (lg_sport &&
+		     bind(c.fd[f], (struct sockaddr *)&me, sizeof(me)) < 0) ||
 		    connect(c.fd[f], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			perror("qtrack-loadgen: client socket");
 			return 1;
@@ -310,7 +323,7 @@ int main(int argc, char **argv)
 	else
 		lg_usage();
 	optind = 2;
-	while ((ch = getopt(argc, argv, "d:p:f:n:t:r:w:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:p:f:n:t:r:w:s:b:")) != -1) {
 		switch (ch) {
 		case 'd':
 			addr = optarg;
@@ -335,6 +348,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			size = lg_num(optarg, LG_MAX_SIZE);
+			break;
+		case 'b':
+			lg_sport = lg_num(optarg, 65535 - LG_MAX_FLOWS);
 			break;
 		default:
 			lg_usage();

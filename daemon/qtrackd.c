@@ -19,6 +19,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bypass.h"
 #include "control.h"
 #include "fdstore.h"
 #include "format.h"
@@ -140,6 +141,7 @@ static void qtd_engine_event(void *arg, enum qt_event_type type,
 	char line[512];
 
 	sync_event(w, type, ct);
+	bypass_event(d->bypass, w->engine, type, ct);
 	if (d->control &&
 	    __atomic_load_n(&d->events_wanted, __ATOMIC_RELAXED)) {
 		if (w->threaded && pthread_equal(pthread_self(), w->thread)) {
@@ -538,6 +540,14 @@ int main(int argc, char **argv)
 	ev_async_init(&d->evasync, qtd_evasync_cb);
 	d->evasync.data = d;
 	ev_async_start(d->loop, &d->evasync);
+	/* Without the table qtrackd still tracks every packet, only slower:
+	 * a firewall is better served by that than by no tracker. */
+	if (d->conf.bypass.enable) {
+		d->bypass = bypass_open(&d->conf);
+		if (!d->bypass)
+			log_warnx("bypass: disabled, every packet goes through "
+				  "the queue");
+	}
 	qtd_workers_start(d);
 	qtd_kdrops_open(d);
 	d->control = control_open(d);
@@ -575,6 +585,8 @@ int main(int argc, char **argv)
 	ev_run(d->loop, 0);
 
 	qtd_shutdown(d);
+	bypass_close(d->bypass);
+	d->bypass = NULL;
 	log_info("stopped");
 	return 0;
 }

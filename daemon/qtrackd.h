@@ -99,6 +99,7 @@ struct qtd {
 	struct qtd_state *state;	/* periodic snapshot (state.c) */
 	struct qtd_sync *sync;		/* replication (sync.c), or NULL */
 	ev_signal sigusr1, sigusr2;	/* sync role: active, standby */
+	struct qtd_bypass *bypass;	/* nftables offload, NULL if off */
 	uint64_t state_saves;		/* atomic: snapshots taken */
 	uint64_t state_hold_max_ns;	/* atomic: longest chunk of one */
 };

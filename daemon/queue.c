@@ -28,6 +28,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "bypass.h"
 #include "fdstore.h"
 #include "format.h"
 #include "log.h"
@@ -370,6 +371,8 @@ static void queue_batch_finish(struct qtd_worker *w, uint64_t now)
 						  io->in[i].origlen, res);
 		}
 		queue_verdict_add(w, io->ids[i], res->mark, verdict);
+		if (res->conn && res->state == QT_CT_ESTABLISHED)
+			bypass_packet(w->d->bypass, w->engine, res->conn, now);
 	}
 }
 

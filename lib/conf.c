@@ -343,6 +343,17 @@ static const struct qt_conf_key conf_keys[] = {
 	  .help = "The active node resends its whole table, paced, once in "
 		  "this time, so that the standby's timers stay true.",
 	  FIELD(sync.refresh) },
+	{ .section = "bypass", .key = "enable", BOOL, .def = "no",
+	  .flags = QT_CKF_RESTART,
+	  .help = "Offload steady connections to an nftables table that "
+		  "qtrackd owns, so their packets skip the queue.",
+	  FIELD(bypass.enable) },
+	{ .section = "bypass", .key = "timeout", DUR, .def = "300",
+	  .flags = QT_CKF_RESTART,
+	  .help = "Seconds an offloaded connection's nftables elements live "
+		  "(at most half its own timeout); its next packet then "
+		  "reaches qtrackd, which refreshes it and adds them again.",
+	  FIELD(bypass.timeout) },
 };
 
 /* clang-format on */

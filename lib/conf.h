@@ -151,6 +151,10 @@ struct qt_conf {
 		uint32_t role;		/* enum qt_sync_role at start */
 		uint32_t refresh;	/* seconds to resend the whole table */
 	} sync;
+	struct {
+		bool enable;		/* offload steady flows to nftables */
+		uint32_t timeout;	/* seconds an idle element lives */
+	} bypass;
 };
 
 /* [sync] role: the active node sends its table, the standby applies it. */

@@ -1396,3 +1396,26 @@ const char *qt_import_name(enum qt_import r)
 
 	return (unsigned)r < QT_IMPORT_MAX ? names[r] : "unknown";
 }
+
+/*
+ * A connection whose packets skip the engine (the daemon's nftables bypass)
+ * has stale window data as soon as they do.  As the kernel does for a flow
+ * it offloads to its flowtable, the TCP window tracking of both directions
+ * becomes liberal and forgets what it had seen, so that the packets that
+ * come back (FIN, RST) are picked up rather than found out of the window.
+ */
+void qt_engine_conn_offload(struct qt_engine *e, const struct qt_conn *ct)
+{
+	/* The entry is ours: the caller only ever sees it read-only. */
+	struct qt_conn *c = (struct qt_conn *)ct;
+	int d;
+
+	(void)e;
+	if (c->l4proto != IPPROTO_TCP)
+		return;
+	for (d = 0; d < 2; d++) {
+		c->proto.tcp.seen[d].maxwin = 0;
+		c->proto.tcp.flags[d] &= ~QT_TCPF_MAXACK_SET;
+		c->proto.tcp.flags[d] |= QT_TCPF_BE_LIBERAL;
+	}
+}

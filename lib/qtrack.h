@@ -208,6 +208,11 @@ const struct qt_conn *qt_engine_find(const struct qt_engine *e,
 /* Remove a connection (announced as DESTROY).  0, or -1 if not found. */
 int qt_engine_delete(struct qt_engine *e, const struct qt_tuple *t);
 
+/* @ct (from an event or a result) is about to have its packets skip the
+ * engine: make its TCP window tracking liberal and forget its window data,
+ * as the kernel's flowtable does (nft_flow_offload, flow_offload_fixup_tcp). */
+void qt_engine_conn_offload(struct qt_engine *e, const struct qt_conn *ct);
+
 /* Remove every connection; returns how many. */
 size_t qt_engine_flush(struct qt_engine *e);
 

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bypass.c - established flows at kernel speed.
+ *
+ * With [bypass] enable = yes, qtrackd owns the nftables table "inet
+ * qtrack": chains at priority -200 (before the mangle table, where the
+ * queue rules are) look each TCP or UDP packet up in one set per family
+ * and direction, keyed by the 5-tuple, and on a hit give it the mark
+ * qtrackd would have given it (ESTABLISHED, with the reply bit for the
+ * reply set).  The queue rules skip
+ * packets that already carry a state, so such packets never leave the
+ * kernel.  SYN, FIN, RST and fragments are never looked up: they still
+ * reach qtrackd, whose state machine ends the offload.
+ *
+ * The table is written once at start by nft(8) (nft -f); elements are
+ * added and removed with libnftnl batches on a netlink socket of our own,
+ * no process per flow.  A connection is offloaded when it is steady (TCP
+ * ESTABLISHED, assured, reply seen; UDP assured; no helper and no connmark
+ * bits, since the chains set a constant mark) and leaves the fast path
+ * when an event says it no longer is or is gone.  Elements expire a
+ * while after their addition (bypass_timeout_ms); the packet that then
+ * comes back renews them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "bypass.h"
+#include "log.h"
+#include "qtrackd.h"
+
+#define BYPASS_TABLE "qtrack"
+#define BYPASS_BUCKETS 65536
+
+/* The key of a set element: each field of a concatenation takes a
+ * multiple of four bytes in nf_tables' registers. */
+struct bypass_key4 {
+	uint32_t saddr;
+	uint8_t l4proto, pad1[3];
+	uint16_t sport, pad2;
+	uint32_t daddr;
+	uint16_t dport, pad3;
+};
+
+struct bypass_key6 {
+	uint8_t saddr[16];
+	uint8_t l4proto, pad1[3];
+	uint16_t sport, pad2;
+	uint8_t daddr[16];
+	uint16_t dport, pad3;
+};
+
+/* An offloaded connection: its engine and id name it. */
+struct bypass_node {
+	struct bypass_node *next;
+	const struct qt_engine *e;
+	uint32_t id;
+	uint64_t added_ms; /* when its elements were last added */
+};
+
+/* A packet of an offloaded connection that reaches qtrackd this long after
+ * its elements were added means they have expired: it adds them again.
+ * Packets sooner than that were in the queue before the elements were. */
+#define BYPASS_READD_MS 500
+
+struct qtd_bypass {
+	pthread_mutex_t lock; /* workers share the socket and the set */
+	struct mnl_socket *nl;
+	uint32_t seq;
+	uint64_t timeout_ms;
+	uint32_t connmark;
+	uint64_t offloaded, readded, ended, errors;
+	struct bypass_node *bucket[BYPASS_BUCKETS];
+};
+
+static const char *const bypass_sets[2][2] = {
+	{"orig4", "reply4"},
+	{"orig6", "reply6"},
+};
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const char bypass_keys[2][80] = {
+	"ip saddr . meta l4proto . th sport . ip daddr . th dport",
+	"ip6 saddr . meta l4proto . th sport . ip6 daddr . th dport",
+};
+
+static const char *const bypass_types[2] = {
+	"ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service",
+	"ipv6_addr . inet_proto . inet_service . ipv6_addr . inet_service",
+};
+
+/* The whole table as one nft transaction; an old table of ours (a crash)
+ * is replaced. */
+static int bypass_table_write(FILE *f, const struct qt_conf *conf)
+{
+	const struct qt_conf_mark *m = &conf->mark;
+	uint32_t size = conf->table.max;
+	unsigned fam, dir;
+
+	fprintf(f, "table inet " BYPASS_TABLE " {}\n"
+		   "delete table inet " BYPASS_TABLE "\n"
+		   "table inet " BYPASS_TABLE " {\n");
+	for (fam = 0; fam < 2; fam++)
+		for (dir = 0; dir < 2; dir++)
+			fprintf(f,
+				"\tset %s {\n\t\ttype %s\n"
+				"\t\tflags dynamic, timeout\n"
+				"\t\tsize %" PRIu32 "\n\t\ttimeout %" PRIu32
+				"s\n\t}\n",
+				bypass_sets[fam][dir], bypass_types[fam], size,
+				conf->bypass.timeout);
+	/* Fragments, protocols without ports and the packets that change a
+	 * TCP connection's state never take the fast path. */
+	fprintf(f, "\tchain lookup {\n"
+		   "\t\tip frag-off & 0x3fff != 0 return\n"
+		   "\t\texthdr frag exists return\n"
+		   "\t\tmeta l4proto != { tcp, udp } return\n"
+		   "\t\ttcp flags & (fin | syn | rst) != 0 return\n");
+	for (fam = 0; fam < 2; fam++)
+		for (dir = 0; dir < 2; dir++)
+			fprintf(f,
+				"\t\t%s @%s meta mark set meta mark & 0x%08" PRIx32
+				" | 0x%08" PRIx32 " return\n",
+				bypass_keys[fam], bypass_sets[fam][dir], ~m->mask,
+				(m->state[QT_CT_ESTABLISHED] |
+				 (dir ? m->reply : 0)) & m->mask);
+	fprintf(f, "\t}\n"
+		   "\tchain prerouting {\n"
+		   "\t\ttype filter hook prerouting priority -200; "
+		   "policy accept;\n\t\tjump lookup\n\t}\n"
+		   "\tchain output {\n"
+		   "\t\ttype filter hook output priority -200; "
+		   "policy accept;\n\t\tjump lookup\n\t}\n"
+		   "}\n");
+	return ferror(f) ? -1 : 0;
+}
+
+static int bypass_table_create(const struct qt_conf *conf)
+{
+	FILE *f = popen("nft -f -", "w");
+	int st;
+
+	if (!f) {
+		log_warnx("bypass: cannot run nft: %s", strerror(errno));
+		return -1;
+	}
+	bypass_table_write(f, conf);
+	st = pclose(f);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		log_warnx("bypass: nft could not create table inet "
+			  BYPASS_TABLE);
+		return -1;
+	}
+	return 0;
+}
+
+/* Send the batch in @buf; the kernel's answers (errors only, nothing asks
+ * for acknowledgements unless @ack) are read back.  Returns 0 or -errno of
+ * the first error. */
+static int bypass_send(struct qtd_bypass *b, struct mnl_nlmsg_batch *batch,
+		       bool ack)
+{
+	char rbuf[MNL_SOCKET_BUFFER_SIZE];
+	int ret = 0, n;
+
+	if (mnl_socket_sendto(b->nl, mnl_nlmsg_batch_head(batch),
+			      mnl_nlmsg_batch_size(batch)) < 0)
+		return -errno;
+	for (;;) {
+		n = recv(mnl_socket_get_fd(b->nl), rbuf, sizeof(rbuf),
+			 ack ? 0 : MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		n = mnl_cb_run(rbuf, n, 0, 0, NULL, NULL);
+		if (n < 0 && !ret)
+			ret = -errno;
+		if (ack)
+			break;
+	}
+	return ret;
+}
+
+static void bypass_table_delete(struct qtd_bypass *b)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!t)
+		return;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, BYPASS_TABLE);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(batch), b->seq++);
+	mnl_nlmsg_batch_next(batch);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch),
+				    NFT_MSG_DELTABLE, NFPROTO_INET, NLM_F_ACK,
+				    b->seq++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	mnl_nlmsg_batch_next(batch);
+	nftnl_batch_end(mnl_nlmsg_batch_current(batch), b->seq++);
+	mnl_nlmsg_batch_next(batch);
+	ret = bypass_send(b, batch, true);
+	if (ret < 0)
+		log_warnx("bypass: cannot remove table inet " BYPASS_TABLE
+			  ": %s", strerror(-ret));
+	mnl_nlmsg_batch_stop(batch);
+	nftnl_table_free(t);
+}
+
+struct qtd_bypass *bypass_open(const struct qt_conf *conf)
+{
+	struct qtd_bypass *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	pthread_mutex_init(&b->lock, NULL);
+	b->seq = (uint32_t)time(NULL);
+	b->timeout_ms = (uint64_t)conf->bypass.timeout * 1000;
+	b->connmark = conf->mark.connmark;
+	b->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!b->nl || mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_warnx("bypass: netlink: %s", strerror(errno));
+		goto fail;
+	}
+	if (bypass_table_create(conf) < 0)
+		goto fail;
+	log_info("bypass: table inet " BYPASS_TABLE " created, element "
+		 "timeout %" PRIu32 " s", conf->bypass.timeout);
+	return b;
+fail:
+	if (b->nl)
+		mnl_socket_close(b->nl);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+	return NULL;
+}
+
+void bypass_close(struct qtd_bypass *b)
+{
+	unsigned i;
+
+	if (!b)
+		return;
+	bypass_table_delete(b);
+	log_info("bypass: %" PRIu64 " connections offloaded, %" PRIu64
+		 " elements renewed, %" PRIu64 " ended, %" PRIu64
+		 " netlink errors; table removed",
+		 b->offloaded, b->readded, b->ended, b->errors);
+	mnl_socket_close(b->nl);
+	for (i = 0; i < BYPASS_BUCKETS; i++)
+		while (b->bucket[i]) {
+			struct bypass_node *n = b->bucket[i];
+
+			b->bucket[i] = n->next;
+			free(n);
+		}
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+/* ---- the offloaded connections -------------------------------------------- */
+
+static struct bypass_node **bypass_slot(struct qtd_bypass *b,
+					const struct qt_engine *e, uint32_t id)
+{
+	uint32_t h = (id * 2654435761u ^ (uint32_t)(uintptr_t)e) %
+		     BYPASS_BUCKETS;
+	struct bypass_node **p = &b->bucket[h];
+
+	while (*p && ((*p)->e != e || (*p)->id != id))
+		p = &(*p)->next;
+	return p;
+}
+
+static bool bypass_steady(const struct qtd_bypass *b, const struct qt_conn *ct)
+{
+	const uint8_t need = QT_CONN_ASSURED | QT_CONN_SEEN_REPLY |
+			     QT_CONN_CONFIRMED | QT_CONN_HASHED;
+
+	if ((ct->status & need) != need || ct->helper || ct->help ||
+	    (ct->mark & b->connmark))
+		return false;
+	if (ct->l4proto == IPPROTO_TCP)
+		return ct->proto.tcp.state == QT_TCP_ESTABLISHED;
+	return ct->l4proto == IPPROTO_UDP;
+}
+
+/*
+ * An element lives [bypass] timeout from its addition, busy or not, and at
+ * most half the connection's own timeout: the packets that then come back
+ * to qtrackd refresh the connection's timer before it can run out, and
+ * bring the elements back (bypass_packet).  An idle connection expires in
+ * qtrackd as it would without the bypass.
+ */
+static uint64_t bypass_timeout_ms(const struct qtd_bypass *b,
+				  const struct qt_conn *ct)
+{
+	uint64_t half = (uint64_t)ct->timeout * 500;
+
+	if (half < 1000)
+		half = 1000;
+	return half < b->timeout_ms ? half : b->timeout_ms;
+}
+
+/* One message adding (NEWSETELEM) or removing (DELSETELEM) the element of
+ * each direction of @ct. */
+static void bypass_elems_put(struct qtd_bypass *b,
+			     struct mnl_nlmsg_batch *batch,
+			     const struct qt_conn *ct, bool add)
+{
+	unsigned fam = ct->v6, dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+		struct bypass_key4 k4 = {0};
+		struct bypass_key6 k6 = {0};
+		uint16_t sp = dir ? ct->dport : ct->sport;
+		uint16_t dp = dir ? ct->sport : ct->dport;
+		struct nlmsghdr *nlh;
+
+		if (!s || !el) {
+			nftnl_set_free(s);
+			nftnl_set_elem_free(el);
+			b->errors++;
+			continue;
+		}
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, BYPASS_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, bypass_sets[fam][dir]);
+		if (fam) {
+			const union qt_addr *src = &ct->addr.ip6->src;
+			const union qt_addr *dst = &ct->addr.ip6->dst;
+
+			memcpy(k6.saddr, (dir ? dst : src)->b, 16);
+			memcpy(k6.daddr, (dir ? src : dst)->b, 16);
+			k6.l4proto = ct->l4proto;
+			k6.sport = htons(sp);
+			k6.dport = htons(dp);
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &k6,
+					   sizeof(k6));
+		} else {
+			k4.saddr = ct->addr.ip4[dir];
+			k4.daddr = ct->addr.ip4[!dir];
+			k4.l4proto = ct->l4proto;
+			k4.sport = htons(sp);
+			k4.dport = htons(dp);
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &k4,
+					   sizeof(k4));
+		}
+		/* With its expiration given, an element still there (one
+		 * direction outlived the other) is renewed too. */
+		if (add) {
+			nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT,
+					       bypass_timeout_ms(b, ct));
+			nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_EXPIRATION,
+					       bypass_timeout_ms(b, ct));
+		}
+		nftnl_set_elem_add(s, el);
+		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch),
+					    add ? NFT_MSG_NEWSETELEM
+						: NFT_MSG_DELSETELEM,
+					    NFPROTO_INET,
+					    add ? NLM_F_CREATE : 0, b->seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		mnl_nlmsg_batch_next(batch);
+		nftnl_set_free(s);
+	}
+}
+
+static void bypass_update(struct qtd_bypass *b, const struct qt_conn *ct,
+			  bool add)
+{
+	char buf[4096];
+	struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, sizeof(buf));
+
+	nftnl_batch_begin(mnl_nlmsg_batch_current(batch), b->seq++);
+	mnl_nlmsg_batch_next(batch);
+	bypass_elems_put(b, batch, ct, add);
+	nftnl_batch_end(mnl_nlmsg_batch_current(batch), b->seq++);
+	mnl_nlmsg_batch_next(batch);
+	if (bypass_send(b, batch, false) < 0)
+		b->errors++;
+	mnl_nlmsg_batch_stop(batch);
+}
+
+/* Offload @ct (steady) or end its offload; with b->lock held. */
+static void bypass_set_locked(struct qtd_bypass *b, struct qt_engine *e,
+			      const struct qt_conn *ct, bool steady,
+			      uint64_t now)
+{
+	struct bypass_node **p = bypass_slot(b, e, ct->id), *n;
+
+	if (steady && !*p) {
+		n = malloc(sizeof(*n));
+		if (!n)
+			return;
+		n->next = NULL;
+		n->e = e;
+		n->id = ct->id;
+		n->added_ms = now;
+		*p = n;
+		/* Before its packets skip us: any we still see are picked
+		 * up liberally. */
+		qt_engine_conn_offload(e, ct);
+		bypass_update(b, ct, true);
+		b->offloaded++;
+	} else if (steady && now - (*p)->added_ms >= BYPASS_READD_MS) {
+		(*p)->added_ms = now;
+		bypass_update(b, ct, true);
+		b->readded++;
+	} else if (!steady && *p) {
+		n = *p;
+		*p = n->next;
+		free(n);
+		bypass_update(b, ct, false);
+		b->ended++;
+	}
+}
+
+void bypass_event(struct qtd_bypass *b, struct qt_engine *e,
+		  enum qt_event_type type, const struct qt_conn *ct)
+{
+	bool steady;
+
+	if (!b || (ct->l4proto != IPPROTO_TCP && ct->l4proto != IPPROTO_UDP))
+		return;
+	steady = type != QT_EV_DESTROY && bypass_steady(b, ct);
+	pthread_mutex_lock(&b->lock);
+	/* An event offloads or ends an offload; it never renews elements:
+	 * only a packet that went round them does (bypass_packet). */
+	if (steady != (*bypass_slot(b, e, ct->id) != NULL))
+		bypass_set_locked(b, e, ct, steady, qtd_now_ms());
+	pthread_mutex_unlock(&b->lock);
+}
+
+void bypass_packet(struct qtd_bypass *b, struct qt_engine *e,
+		   const struct qt_conn *ct, uint64_t now)
+{
+	if (!b || (ct->l4proto != IPPROTO_TCP && ct->l4proto != IPPROTO_UDP) ||
+	    !bypass_steady(b, ct))
+		return;
+	pthread_mutex_lock(&b->lock);
+	bypass_set_locked(b, e, ct, true, now);
+	pthread_mutex_unlock(&b->lock);
+}
