@@ -1210,13 +1210,32 @@ static void import_count(struct qt_engine *e, enum qt_import r)
 	e->stats.expect_count = e->expect.count;
 }
 
+/* The protocol state, UDP stream delay and counters of record @rc, aged
+ * by @age_ms, into @ct (an import or a replicated update). */
+static void conn_load_record(struct qt_engine *e, struct qt_conn *ct,
+			     const struct qt_rec_conn *rc, uint64_t age_ms)
+{
+	struct qt_acct *acct;
+
+	if (ct->l4proto == IPPROTO_TCP)
+		ct->proto.tcp = rc->tcp;
+	else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
+		ct->proto.sctp = rc->sctp;
+	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
+		ct->proto.udp.stream_ts =
+		    e->now + (rc->udp_wait_ms > age_ms ?
+				  rc->udp_wait_ms - age_ms : 0);
+	acct = qt_table_acct(&e->table, ct);
+	if (acct && (rc->parts & QT_REC_P_ACCT))
+		*acct = rc->acct;
+}
+
 static enum qt_import engine_import_conn(struct qt_engine *e,
 					 const struct qt_rec_conn *rc,
 					 uint64_t age_ms)
 {
 	struct qt_conn *ct, *master;
 	struct qt_tuple reply;
-	struct qt_acct *acct;
 
 	if (!import_tuple_ok(&rc->orig))
 		return QT_IMPORT_BAD;
@@ -1235,17 +1254,7 @@ static enum qt_import engine_import_conn(struct qt_engine *e,
 	ct->helper = rc->helper;
 	ct->mark = rc->mark;
 	ct->timeout = rc->timeout;
-	if (ct->l4proto == IPPROTO_TCP)
-		ct->proto.tcp = rc->tcp;
-	else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
-		ct->proto.sctp = rc->sctp;
-	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
-		ct->proto.udp.stream_ts =
-		    e->now + (rc->udp_wait_ms > age_ms ?
-				  rc->udp_wait_ms - age_ms : 0);
-	acct = qt_table_acct(&e->table, ct);
-	if (acct && (rc->parts & QT_REC_P_ACCT))
-		*acct = rc->acct;
+	conn_load_record(e, ct, rc, age_ms);
 	if (ct->helper && (rc->parts & QT_REC_P_HELP)) {
 		/* Without room for it the helper starts afresh, as for a
 		 * connection that found the pool empty. */
@@ -1295,7 +1304,6 @@ static enum qt_import engine_update_conn(struct qt_engine *e,
 					 uint64_t age_ms)
 {
 	const uint8_t keep = QT_CONN_CONFIRMED | QT_CONN_HASHED;
-	struct qt_acct *acct;
 
 	if (rc->left_ms <= age_ms) {
 		conn_destroy(e, ct);
@@ -1305,17 +1313,7 @@ static enum qt_import engine_update_conn(struct qt_engine *e,
 			       qt_rec_status_to_conn(rc->status));
 	ct->mark = rc->mark;
 	ct->timeout = rc->timeout;
-	if (ct->l4proto == IPPROTO_TCP)
-		ct->proto.tcp = rc->tcp;
-	else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
-		ct->proto.sctp = rc->sctp;
-	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
-		ct->proto.udp.stream_ts =
-		    e->now + (rc->udp_wait_ms > age_ms ?
-				  rc->udp_wait_ms - age_ms : 0);
-	acct = qt_table_acct(&e->table, ct);
-	if (acct && (rc->parts & QT_REC_P_ACCT))
-		*acct = rc->acct;
+	conn_load_record(e, ct, rc, age_ms);
 	qt_timer_rearm(&e->wheel, &ct->timer, e->now + rc->left_ms - age_ms);
 	return QT_IMPORT_OK;
 }
