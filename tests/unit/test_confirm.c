@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "pktbuild.h"
 #include "qtrack.h"
 
 #define A4 0x0a000001u	/* 10.0.0.1 */
@@ -22,63 +23,6 @@
 #define TH_SYN 0x02
 #define TH_RST 0x04
 #define TH_ACK 0x10
-
-struct pkt {
-	uint8_t b[64];
-	uint32_t len;
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-static struct pkt ip4(uint32_t src, uint32_t dst, uint8_t proto,
-		      const uint8_t *l4, uint32_t l4len)
-{
-	struct pkt p = { .len = 20 + l4len };
-
-	p.b[0] = 0x45;
-	put16(p.b + 2, (uint16_t)p.len);
-	p.b[8] = 64;
-	p.b[9] = proto;
-	put32(p.b + 12, src);
-	put32(p.b + 16, dst);
-	memcpy(p.b + 20, l4, l4len);
-	return p;
-}
-
-static struct pkt udp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
-{
-	uint8_t u[12] = { 0 };
-
-	put16(u, sp);
-	put16(u + 2, dp);
-	put16(u + 4, sizeof(u));
-	return ip4(src, dst, 17, u, sizeof(u));
-}
-
-static struct pkt tcp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
-		       uint8_t flags, uint32_t seq, uint32_t ack)
-{
-	uint8_t t[20] = { 0 };
-
-	put16(t, sp);
-	put16(t + 2, dp);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
-	t[12] = 5 << 4;
-	t[13] = flags;
-	put16(t + 14, 65535);
-	return ip4(src, dst, 6, t, sizeof(t));
-}
 
 struct fixture {
 	struct qt_conf conf;

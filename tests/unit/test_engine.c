@@ -14,88 +14,12 @@
 
 #include <cmocka.h>
 
+#include "pktbuild.h"
 #include "qtrack.h"
 
 #define A4 0x0a000001u	/* 10.0.0.1 */
 #define B4 0x0a000002u	/* 10.0.0.2 */
 #define C4 0x0a000003u	/* 10.0.0.3 */
-
-struct pkt {
-	uint8_t b[256];
-	uint32_t len;
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-/* IPv4 header + @l4len bytes of layer 4 copied from @l4. */
-static struct pkt ip4(uint32_t src, uint32_t dst, uint8_t proto,
-		      const uint8_t *l4, uint32_t l4len)
-{
-	struct pkt p = { .len = 20 + l4len };
-
-	p.b[0] = 0x45;
-	put16(p.b + 2, (uint16_t)p.len);
-	p.b[8] = 64;
-	p.b[9] = proto;
-	put32(p.b + 12, src);
-	put32(p.b + 16, dst);
-	memcpy(p.b + 20, l4, l4len);
-	return p;
-}
-
-static struct pkt udp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
-{
-	uint8_t u[12] = { 0 };
-
-	put16(u, sp);
-	put16(u + 2, dp);
-	put16(u + 4, sizeof(u));
-	return ip4(src, dst, 17, u, sizeof(u));
-}
-
-static struct pkt icmp4(uint32_t src, uint32_t dst, uint8_t type,
-			uint16_t id)
-{
-	uint8_t h[8] = { type, 0 };
-
-	put16(h + 4, id);
-	return ip4(src, dst, 1, h, sizeof(h));
-}
-
-/* An ICMP error from @src to @dst quoting @quoted (first 28 bytes). */
-static struct pkt icmp4_err(uint32_t src, uint32_t dst, uint8_t type,
-			    uint8_t code, const struct pkt *quoted)
-{
-	uint8_t h[8 + 28] = { type, code };
-
-	memcpy(h + 8, quoted->b, 28);
-	return ip4(src, dst, 1, h, sizeof(h));
-}
-
-static struct pkt ip6(const uint8_t *src, const uint8_t *dst, uint8_t nh,
-		      const uint8_t *l4, uint32_t l4len)
-{
-	struct pkt p = { .len = 40 + l4len };
-
-	p.b[0] = 0x60;
-	put16(p.b + 4, (uint16_t)l4len);
-	p.b[6] = nh;
-	p.b[7] = 64;
-	memcpy(p.b + 8, src, 16);
-	memcpy(p.b + 24, dst, 16);
-	memcpy(p.b + 40, l4, l4len);
-	return p;
-}
 
 /* An IPv4 address as stored in a tuple, back to host order. */
 static uint32_t be32_(uint32_t v)
@@ -465,35 +389,6 @@ static void test_table_full(void **state)
 	qt_engine_free(e);
 }
 
-/* RFC 1071 sum over @len bytes, added to @sum. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Fill in the UDP checksum of an IPv4 packet built by udp4(). */
-static void udp4_csum(struct pkt *p)
-{
-	uint8_t *u = p->b + 20;
-	uint32_t ulen = p->len - 20, sum = 0;
-	uint16_t c;
-
-	u[6] = u[7] = 0;
-	sum = csum_add(sum, p->b + 12, 8);
-	sum += 17 + ulen;
-	c = csum_fold(csum_add(sum, u, ulen));
-	put16(u + 6, c ? c : 0xffff);
-}
-
 static void test_checksum(void **state)
 {
 	struct fixture *f = *state;
@@ -501,7 +396,7 @@ static void test_checksum(void **state)
 	struct qt_input in = { .flags = QT_IN_VERIFY_CSUM };
 	struct qt_result r;
 
-	udp4_csum(&good);
+	ip4_l4_csum(&good, 6);
 	bad = good;
 	bad.b[27] ^= 0x01;	/* one payload bit */
 	in.data = bad.b;

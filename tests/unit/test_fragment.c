@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "pktbuild.h"
 #include "qtrack.h"
 
 #define A4 0x0a000001u	/* 10.0.0.1 */
@@ -32,69 +33,6 @@
 
 static const uint8_t A6[16] = { 0xfd, 0, [15] = 1 };
 static const uint8_t B6[16] = { 0xfd, 0, [15] = 2 };
-
-struct pkt {
-	uint8_t b[1600];
-	uint32_t len;
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-/* IPv4 header with fragment field @frag + @l4len bytes copied from @l4. */
-static struct pkt ip4(uint32_t src, uint32_t dst, uint8_t proto,
-		      uint16_t frag, const uint8_t *l4, uint32_t l4len)
-{
-	struct pkt p = { .len = 20 + l4len };
-
-	p.b[0] = 0x45;
-	put16(p.b + 2, (uint16_t)p.len);
-	put16(p.b + 4, 0x4242);
-	put16(p.b + 6, frag);
-	p.b[8] = 64;
-	p.b[9] = proto;
-	put32(p.b + 12, src);
-	put32(p.b + 16, dst);
-	memcpy(p.b + 20, l4, l4len);
-	return p;
-}
-
-/* IPv6 header, a fragment header with @frag (offset | M) and the rest;
- * @frag < 0 means no fragment header. */
-static struct pkt ip6(const uint8_t *src, const uint8_t *dst, uint8_t nh,
-		      int frag, const uint8_t *l4, uint32_t l4len)
-{
-	struct pkt p;
-	uint32_t off = 40;
-
-	memset(&p, 0, sizeof(p));
-	p.b[0] = 0x60;
-	p.b[7] = 64;
-	memcpy(p.b + 8, src, 16);
-	memcpy(p.b + 24, dst, 16);
-	if (frag >= 0) {
-		p.b[6] = 44;
-		p.b[40] = nh;
-		put16(p.b + 42, (uint16_t)frag);
-		put32(p.b + 44, 0x4242);
-		off += 8;
-	} else {
-		p.b[6] = nh;
-	}
-	memcpy(p.b + off, l4, l4len);
-	p.len = off + l4len;
-	put16(p.b + 4, (uint16_t)(p.len - 40));
-	return p;
-}
 
 /* A UDP header for a datagram of @ulen bytes (header included) whose
  * checksum field holds @csum, then @have - 8 bytes of payload. */
@@ -123,33 +61,17 @@ static uint32_t tcp_hdr(uint8_t *t, uint16_t sp, uint16_t dp, uint32_t seq,
 	return 20 + paylen;
 }
 
-/* The TCP checksum of a whole IPv4 packet built by ip4(). */
-static void tcp4_csum(struct pkt *p)
-{
-	uint32_t len = p->len - 20, sum = 6 + len, i;
-	uint8_t *t = p->b + 20;
-
-	t[16] = t[17] = 0;
-	for (i = 12; i < 20; i += 2)
-		sum += (uint32_t)p->b[i] << 8 | p->b[i + 1];
-	for (i = 0; i < len; i += 2)
-		sum += (uint32_t)t[i] << 8 | (i + 1 < len ? t[i + 1] : 0);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(t + 16, (uint16_t)~sum);
-}
-
 /* A TCP segment with @paylen bytes of data; a whole one gets its right
  * checksum, a first fragment (@frag) one that fits only the fragment. */
-static struct pkt tcp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
-		       uint32_t seq, uint32_t ack, uint8_t flags,
-		       uint32_t paylen, uint16_t frag)
+static struct pkt tcp4_seg(uint32_t src, uint32_t dst, uint16_t sp,
+			   uint16_t dp, uint32_t seq, uint32_t ack,
+			   uint8_t flags, uint32_t paylen, uint16_t frag)
 {
 	uint8_t l4[1100];
 	uint32_t n = tcp_hdr(l4, sp, dp, seq, ack, flags, paylen);
-	struct pkt p = ip4(src, dst, 6, frag, l4, n);
+	struct pkt p = ip4_frag(src, dst, 6, frag, l4, n);
 
-	tcp4_csum(&p);
+	ip4_l4_csum(&p, 16);
 	return p;
 }
 
@@ -220,22 +142,22 @@ static void test_udp4_fragments(void **state)
 
 	/* The request: whole and without a checksum. */
 	udp_hdr(u, 40000, 53, 40, 0, 40);
-	p = ip4(A4, B4, 17, 0, u, 40);
+	p = ip4_frag(A4, B4, 17, 0, u, 40);
 	expect(f, &p, QT_CT_NEW, QT_R_NONE);
 	assert_int_equal(fragments(f), 0);
 
 	/* First fragment: 1480 of 3008 bytes, a checksum nobody can check
 	 * here.  ESTABLISHED, as the whole reply would be. */
 	udp_hdr(u, 53, 40000, 3008, 0x1234, sizeof(u));
-	p = ip4(B4, A4, 17, IP_MF, u, sizeof(u));
+	p = ip4_frag(B4, A4, 17, IP_MF, u, sizeof(u));
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	assert_int_equal(fragments(f), 1);
 
 	/* The middle and the last: no ports, INVALID. */
 	memset(u, 0xab, sizeof(u));
-	p = ip4(B4, A4, 17, IP_MF | 185, u, sizeof(u));
+	p = ip4_frag(B4, A4, 17, IP_MF | 185, u, sizeof(u));
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
-	p = ip4(B4, A4, 17, 370, u, 48);
+	p = ip4_frag(B4, A4, 17, 370, u, 48);
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
 	assert_int_equal(fragments(f), 3);
 	assert_int_equal(
@@ -245,7 +167,7 @@ static void test_udp4_fragments(void **state)
 	 * ESTABLISHED. */
 	assert_int_equal(qt_engine_stats(f->e)->count, 1);
 	udp_hdr(u, 40000, 53, 40, 0, 40);
-	p = ip4(A4, B4, 17, 0, u, 40);
+	p = ip4_frag(A4, B4, 17, 0, u, 40);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	assert_int_equal(fragments(f), 3);
 }
@@ -259,7 +181,7 @@ static void test_whole_bad_checksum(void **state)
 	struct pkt p;
 
 	udp_hdr(u, 40000, 53, sizeof(u), 0x1234, sizeof(u));
-	p = ip4(A4, B4, 17, 0, u, sizeof(u));
+	p = ip4_frag(A4, B4, 17, 0, u, sizeof(u));
 	expect(f, &p, QT_CT_INVALID, QT_R_BAD_CHECKSUM);
 	assert_int_equal(fragments(f), 0);
 }
@@ -273,11 +195,11 @@ static void test_icmp4_first_fragment(void **state)
 
 	put16(h + 2, 0xbeef);	/* the whole message's checksum */
 	put16(h + 4, 77);
-	p = ip4(A4, B4, 1, IP_MF, h, sizeof(h));
+	p = ip4_frag(A4, B4, 1, IP_MF, h, sizeof(h));
 	expect(f, &p, QT_CT_NEW, QT_R_NONE);
 	assert_int_equal(qt_engine_stats(f->e)->count, 1);
 	h[0] = 0;
-	p = ip4(B4, A4, 1, IP_MF, h, sizeof(h));
+	p = ip4_frag(B4, A4, 1, IP_MF, h, sizeof(h));
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	assert_int_equal(fragments(f), 2);
 }
@@ -290,7 +212,7 @@ static void test_udp6_fragments(void **state)
 	struct pkt p;
 
 	udp_hdr(u, 40000, 53, 40, 0x5555, 40);
-	p = ip6(A6, B6, 17, -1, u, 40);
+	p = ip6_frag(A6, B6, 17, -1, u, 40);
 	/* Whole, with a wrong checksum: INVALID; then unverified. */
 	expect(f, &p, QT_CT_INVALID, QT_R_BAD_CHECKSUM);
 	struct qt_result r;
@@ -298,9 +220,9 @@ static void test_udp6_fragments(void **state)
 	assert_int_equal(r.state, QT_CT_NEW);
 
 	udp_hdr(u, 53, 40000, 3008, 0x1234, sizeof(u));
-	p = ip6(B6, A6, 17, 1, u, sizeof(u));
+	p = ip6_frag(B6, A6, 17, 1, u, sizeof(u));
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
-	p = ip6(B6, A6, 17, 1232 | 1, u, sizeof(u));
+	p = ip6_frag(B6, A6, 17, 1232 | 1, u, sizeof(u));
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
 	assert_int_equal(fragments(f), 2);
 	assert_int_equal(qt_engine_stats(f->e)->count, 1);
@@ -309,11 +231,11 @@ static void test_udp6_fragments(void **state)
 /* A whole TCP segment from the server announcing window @win. */
 static struct pkt tcp4_srv(uint32_t ack, uint8_t flags, uint16_t win)
 {
-	struct pkt p = tcp4(B4, A4, 80, 40000, flags & TCP_SYN ? ISN_S :
+	struct pkt p = tcp4_seg(B4, A4, 80, 40000, flags & TCP_SYN ? ISN_S :
 			    ISN_S + 1, ack, flags, 0, 0);
 
 	put16(p.b + 34, win);
-	tcp4_csum(&p);
+	ip4_l4_csum(&p, 16);
 	return p;
 }
 
@@ -323,15 +245,15 @@ static void tcp_open(struct fixture *f, uint16_t win)
 {
 	struct pkt p;
 
-	p = tcp4(A4, B4, 40000, 80, ISN_C, 0, TCP_SYN, 0, 0);
+	p = tcp4_seg(A4, B4, 40000, 80, ISN_C, 0, TCP_SYN, 0, 0);
 	expect(f, &p, QT_CT_NEW, QT_R_NONE);
 	p = tcp4_srv(ISN_C + 1, TCP_SYN | TCP_ACK, win);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
-	p = tcp4(A4, B4, 40000, 80, ISN_C + 1, ISN_S + 1, TCP_ACK, 0, 0);
+	p = tcp4_seg(A4, B4, 40000, 80, ISN_C + 1, ISN_S + 1, TCP_ACK, 0, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	/* Once more both ways, so that the connection is steady (the
 	 * engine's fast paths take it). */
-	p = tcp4(A4, B4, 40000, 80, ISN_C + 1, ISN_S + 1, TCP_ACK, 0, 0);
+	p = tcp4_seg(A4, B4, 40000, 80, ISN_C + 1, ISN_S + 1, TCP_ACK, 0, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	p = tcp4_srv(ISN_C + 1, TCP_ACK, win);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
@@ -350,20 +272,20 @@ static void test_tcp_segment_in_fragments(void **state)
 	struct pkt p;
 
 	tcp_open(f, 65535);
-	p = tcp4(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, IP_MF);
+	p = tcp4_seg(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, IP_MF);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	memset(junk, 0xcd, sizeof(junk));
-	p = ip4(A4, B4, 6, IP_MF | 128, junk, sizeof(junk));
+	p = ip4_frag(A4, B4, 6, IP_MF | 128, junk, sizeof(junk));
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
-	p = ip4(A4, B4, 6, 256, junk, 3020 - 2048);
+	p = ip4_frag(A4, B4, 6, 256, junk, 3020 - 2048);
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
 	/* The ack of the whole segment. */
-	p = tcp4(B4, A4, 80, 40000, ISN_S + 1, seq + 3000, TCP_ACK, 0, 0);
+	p = tcp4_seg(B4, A4, 80, 40000, ISN_S + 1, seq + 3000, TCP_ACK, 0, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	/* The flow goes on in window both ways. */
-	p = tcp4(A4, B4, 40000, 80, seq + 3000, ISN_S + 1, TCP_ACK, 100, 0);
+	p = tcp4_seg(A4, B4, 40000, 80, seq + 3000, ISN_S + 1, TCP_ACK, 100, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
-	p = tcp4(B4, A4, 80, 40000, ISN_S + 1, seq + 3100, TCP_ACK, 0, 0);
+	p = tcp4_seg(B4, A4, 80, 40000, ISN_S + 1, seq + 3100, TCP_ACK, 0, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	assert_int_equal(fragments(f), 3);
 }
@@ -378,9 +300,9 @@ static void test_tcp_ack_beyond_whole_segment(void **state)
 	struct pkt p;
 
 	tcp_open(f, 65535);
-	p = tcp4(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, 0);
+	p = tcp4_seg(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
-	p = tcp4(B4, A4, 80, 40000, ISN_S + 1, seq + 3000, TCP_ACK, 0, 0);
+	p = tcp4_seg(B4, A4, 80, 40000, ISN_S + 1, seq + 3000, TCP_ACK, 0, 0);
 	expect(f, &p, QT_CT_INVALID, QT_R_TCP_WINDOW);
 }
 
@@ -395,7 +317,7 @@ static void test_tcp_fragment_end_datagram(void **state)
 
 	/* The window edge (65535 from seq) is beyond the datagram's. */
 	tcp_open(f, 65535);
-	p = tcp4(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, IP_MF);
+	p = tcp4_seg(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, IP_MF);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	p = tcp4_srv(seq + 65495 + 1, TCP_ACK, 65535);
 	expect(f, &p, QT_CT_INVALID, QT_R_TCP_WINDOW);
@@ -410,7 +332,7 @@ static void test_tcp_fragment_end_window(void **state)
 	struct pkt p;
 
 	tcp_open(f, 2000);
-	p = tcp4(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, IP_MF);
+	p = tcp4_seg(A4, B4, 40000, 80, seq, ISN_S + 1, TCP_ACK, 1004, IP_MF);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	p = tcp4_srv(seq + 2001, TCP_ACK, 2000);
 	expect(f, &p, QT_CT_INVALID, QT_R_TCP_WINDOW);
@@ -428,9 +350,9 @@ static void test_tcp_later_fragment_harmless(void **state)
 
 	tcp_open(f, 65535);
 	tcp_hdr(l4, 40000, 80, ISN_C + 1, ISN_S + 1, 0x04, 20);
-	p = ip4(A4, B4, 6, 64, l4, sizeof(l4));
+	p = ip4_frag(A4, B4, 6, 64, l4, sizeof(l4));
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
-	p = tcp4(B4, A4, 80, 40000, ISN_S + 1, ISN_C + 1, TCP_ACK, 10, 0);
+	p = tcp4_seg(B4, A4, 80, 40000, ISN_S + 1, ISN_C + 1, TCP_ACK, 10, 0);
 	expect(f, &p, QT_CT_ESTABLISHED, QT_R_NONE);
 	assert_int_equal(qt_engine_stats(f->e)->count, 1);
 }
