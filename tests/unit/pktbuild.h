@@ -108,13 +108,11 @@ static inline struct pkt udp4(uint32_t src, uint32_t dst, uint16_t sp,
 	return ip4(src, dst, 17, u, sizeof(u));
 }
 
-/* A TCP header without options or data, window 65535, no checksum. */
-static inline struct pkt tcp4(uint32_t src, uint32_t dst, uint16_t sp,
-			      uint16_t dp, uint8_t flags, uint32_t seq,
-			      uint32_t ack)
+/* A 20-byte TCP header without options, window 65535, checksum 0. */
+static inline void tcp_hdr(uint8_t *t, uint16_t sp, uint16_t dp, uint32_t seq,
+			   uint32_t ack, uint8_t flags)
 {
-	uint8_t t[20] = { 0 };
-
+	memset(t, 0, 20);
 	put16(t, sp);
 	put16(t + 2, dp);
 	put32(t + 4, seq);
@@ -122,6 +120,16 @@ static inline struct pkt tcp4(uint32_t src, uint32_t dst, uint16_t sp,
 	t[12] = 5 << 4;
 	t[13] = flags;
 	put16(t + 14, 65535);
+}
+
+/* A TCP segment without options or data and without a checksum. */
+static inline struct pkt tcp4(uint32_t src, uint32_t dst, uint16_t sp,
+			      uint16_t dp, uint8_t flags, uint32_t seq,
+			      uint32_t ack)
+{
+	uint8_t t[20];
+
+	tcp_hdr(t, sp, dp, seq, ack, flags);
 	return ip4(src, dst, 6, t, sizeof(t));
 }
 

@@ -46,18 +46,13 @@ static void udp_hdr(uint8_t *u, uint16_t sp, uint16_t dp, uint16_t ulen,
 	put16(u + 6, csum);
 }
 
-static uint32_t tcp_hdr(uint8_t *t, uint16_t sp, uint16_t dp, uint32_t seq,
-			uint32_t ack, uint8_t flags, uint32_t paylen)
+/* A TCP header followed by @paylen bytes of data. */
+static uint32_t tcp_seg_hdr(uint8_t *t, uint16_t sp, uint16_t dp,
+			    uint32_t seq, uint32_t ack, uint8_t flags,
+			    uint32_t paylen)
 {
-	memset(t, 0, 20);
+	tcp_hdr(t, sp, dp, seq, ack, flags);
 	memset(t + 20, 0xcd, paylen);
-	put16(t, sp);
-	put16(t + 2, dp);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
-	t[12] = 5 << 4;
-	t[13] = flags;
-	put16(t + 14, 65535);
 	return 20 + paylen;
 }
 
@@ -68,7 +63,7 @@ static struct pkt tcp4_seg(uint32_t src, uint32_t dst, uint16_t sp,
 			   uint8_t flags, uint32_t paylen, uint16_t frag)
 {
 	uint8_t l4[1100];
-	uint32_t n = tcp_hdr(l4, sp, dp, seq, ack, flags, paylen);
+	uint32_t n = tcp_seg_hdr(l4, sp, dp, seq, ack, flags, paylen);
 	struct pkt p = ip4_frag(src, dst, 6, frag, l4, n);
 
 	ip4_l4_csum(&p, 16);
@@ -349,7 +344,7 @@ static void test_tcp_later_fragment_harmless(void **state)
 	struct pkt p;
 
 	tcp_open(f, 65535);
-	tcp_hdr(l4, 40000, 80, ISN_C + 1, ISN_S + 1, 0x04, 20);
+	tcp_seg_hdr(l4, 40000, 80, ISN_C + 1, ISN_S + 1, 0x04, 20);
 	p = ip4_frag(A4, B4, 6, 64, l4, sizeof(l4));
 	expect(f, &p, QT_CT_INVALID, QT_R_FRAGMENT);
 	p = tcp4_seg(B4, A4, 80, 40000, ISN_S + 1, ISN_C + 1, TCP_ACK, 10, 0);

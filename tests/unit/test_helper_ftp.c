@@ -20,6 +20,7 @@
 
 #include "expect.h"
 #include "format.h"
+#include "pktbuild.h"
 #include "qtrack.h"
 
 /* ---- the parsers --------------------------------------------------- */
@@ -303,23 +304,6 @@ static void test_parse_random(void **state)
 static const uint8_t CLI6[16] = {0xfd, 0, 0, 1, [15] = 2};
 static const uint8_t SRV6[16] = {0xfd, 0, 0, 2, [15] = 2};
 
-struct pkt {
-	uint8_t b[512];
-	uint32_t len;
-};
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
 struct host {
 	int family;
 	uint8_t addr[16];
@@ -345,38 +329,18 @@ static struct pkt tcp_pkt(const struct host *src, const struct host *dst,
 			  uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack,
 			  uint8_t flags, const char *data, size_t dlen)
 {
+	uint8_t t[512];
 	struct pkt p;
-	uint8_t *t;
-	uint32_t l3 = src->family == AF_INET ? 20 : 40;
 
-	memset(&p, 0, sizeof(p));
-	assert_true(l3 + 20 + dlen <= sizeof(p.b));
-	p.len = l3 + 20 + (uint32_t)dlen;
-	if (src->family == AF_INET) {
-		p.b[0] = 0x45;
-		put16(p.b + 2, p.len);
-		p.b[8] = 64;
-		p.b[9] = 6;
-		memcpy(p.b + 12, src->addr, 4);
-		memcpy(p.b + 16, dst->addr, 4);
-	} else {
-		p.b[0] = 0x60;
-		put16(p.b + 4, 20 + (uint32_t)dlen);
-		p.b[6] = 6;
-		p.b[7] = 64;
-		memcpy(p.b + 8, src->addr, 16);
-		memcpy(p.b + 24, dst->addr, 16);
-	}
-	t = p.b + l3;
-	put16(t, sp);
-	put16(t + 2, dp);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
-	t[12] = 5 << 4;
-	t[13] = flags;
-	put16(t + 14, 65535);
+	assert_true(20 + dlen <= sizeof(t));
+	tcp_hdr(t, sp, dp, seq, ack, flags);
 	if (dlen)
 		memcpy(t + 20, data, dlen);
+	if (src->family == AF_INET6)
+		return ip6(src->addr, dst->addr, 6, t, 20 + (uint32_t)dlen);
+	p = ip4(0, 0, 6, t, 20 + (uint32_t)dlen);
+	memcpy(p.b + 12, src->addr, 4);
+	memcpy(p.b + 16, dst->addr, 4);
 	return p;
 }
 
