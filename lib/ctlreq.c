@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "ctlreq.h"
+#include "proto.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
@@ -72,30 +73,6 @@ static const struct {
     {"icmp", IPPROTO_ICMP},	  {"icmpv6", IPPROTO_ICMPV6},
     {"udplite", IPPROTO_UDPLITE}, {"sctp", IPPROTO_SCTP},
     {"dccp", IPPROTO_DCCP},	  {"gre", IPPROTO_GRE},
-};
-
-/* TCP state names as the kernel prints them, indexed by enum qt_tcp_state.
- * Kept here rather than borrowed from the TCP tracker so the parser stands
- * alone for the fuzzer and the client. */
-static const char *const ctl_tcp_states[QT_TCP_STATE_MAX] = {
-    [QT_TCP_NONE] = "NONE",	    [QT_TCP_SYN_SENT] = "SYN_SENT",
-    [QT_TCP_SYN_RECV] = "SYN_RECV", [QT_TCP_ESTABLISHED] = "ESTABLISHED",
-    [QT_TCP_FIN_WAIT] = "FIN_WAIT", [QT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-    [QT_TCP_LAST_ACK] = "LAST_ACK", [QT_TCP_TIME_WAIT] = "TIME_WAIT",
-    [QT_TCP_CLOSE] = "CLOSE",	    [QT_TCP_SYN_SENT2] = "SYN_SENT2",
-};
-
-/* SCTP state names, indexed by enum qt_sctp_state. */
-static const char *const ctl_sctp_states[QT_SCTP_STATE_MAX] = {
-    [QT_SCTP_NONE] = "NONE",
-    [QT_SCTP_CLOSED] = "CLOSED",
-    [QT_SCTP_COOKIE_WAIT] = "COOKIE_WAIT",
-    [QT_SCTP_COOKIE_ECHOED] = "COOKIE_ECHOED",
-    [QT_SCTP_ESTABLISHED] = "ESTABLISHED",
-    [QT_SCTP_SHUTDOWN_SENT] = "SHUTDOWN_SENT",
-    [QT_SCTP_SHUTDOWN_RECD] = "SHUTDOWN_RECD",
-    [QT_SCTP_SHUTDOWN_ACK_SENT] = "SHUTDOWN_ACK_SENT",
-    [QT_SCTP_HEARTBEAT_SENT] = "HEARTBEAT_SENT",
 };
 
 static int ctl_err(char *err, size_t errlen, const char *fmt, ...)
@@ -214,10 +191,10 @@ static int ctl_set_state(struct qt_ctl_filter *f, const char *v)
 	f->tcp_state = QT_TCP_STATE_MAX;
 	f->sctp_state = QT_SCTP_STATE_MAX;
 	for (s = 0; s < QT_TCP_STATE_MAX; s++)
-		if (!strcasecmp(v, ctl_tcp_states[s]))
+		if (!strcasecmp(v, qt_tcp_state_name((enum qt_tcp_state)s)))
 			f->tcp_state = (uint8_t)s;
 	for (s = 0; s < QT_SCTP_STATE_MAX; s++)
-		if (!strcasecmp(v, ctl_sctp_states[s]))
+		if (!strcasecmp(v, qt_sctp_state_name((enum qt_sctp_state)s)))
 			f->sctp_state = (uint8_t)s;
 	return f->tcp_state < QT_TCP_STATE_MAX ||
 			       f->sctp_state < QT_SCTP_STATE_MAX ?
@@ -526,9 +503,11 @@ size_t qt_ctlreq_format(const struct qt_ctlreq *r, char *buf, size_t len)
 		PUT(" dport=%u", f->dport);
 	if (f->have & QT_CTLF_STATE && f->proto == IPPROTO_SCTP &&
 	    f->sctp_state < QT_SCTP_STATE_MAX)
-		PUT(" state=%s", ctl_sctp_states[f->sctp_state]);
+		PUT(" state=%s",
+		    qt_sctp_state_name((enum qt_sctp_state)f->sctp_state));
 	else if (f->have & QT_CTLF_STATE && f->tcp_state < QT_TCP_STATE_MAX)
-		PUT(" state=%s", ctl_tcp_states[f->tcp_state]);
+		PUT(" state=%s",
+		    qt_tcp_state_name((enum qt_tcp_state)f->tcp_state));
 	if (f->have & QT_CTLF_TYPE)
 		PUT(" type=%u", f->icmp_type);
 	if (f->have & QT_CTLF_CODE)

@@ -154,4 +154,7 @@ const char *qt_proto_name(uint8_t proto);
 /* TCP state names as the kernel prints them ("SYN_SENT", ...). */
 const char *qt_tcp_state_name(enum qt_tcp_state s);
 
+/* SCTP state names as the kernel prints them ("COOKIE_WAIT", ...). */
+const char *qt_sctp_state_name(enum qt_sctp_state s);
+
 #endif

@@ -521,11 +521,16 @@ static enum qt_verdict sctp_packet(struct qt_conn *ct, const struct qt_pkt *pkt,
 	return QT_V_ACCEPT;
 }
 
+const char *qt_sctp_state_name(enum qt_sctp_state s)
+{
+	if ((unsigned int)s >= QT_SCTP_STATE_MAX)
+		return "UNKNOWN";
+	return sctp_state_names[s];
+}
+
 static const char *sctp_state_name(const struct qt_conn *ct)
 {
-	uint8_t s = ct->proto.sctp.state;
-
-	return s < QT_SCTP_STATE_MAX ? sctp_state_names[s] : "UNKNOWN";
+	return qt_sctp_state_name((enum qt_sctp_state)ct->proto.sctp.state);
 }
 
 /* As the kernel: an assured association may be evicted from a full table
