@@ -50,7 +50,7 @@ int ctl_put(struct ctl_client *cl, const char *s, size_t n)
 {
 	if (n > ctl_room(cl))
 		return -1;
-	if (cl->tail + n > CTL_OUTBUF)
+	if (cl->tail + n > cl->outsize)
 		ctl_compact(cl);
 	memcpy(cl->out + cl->tail, s, n);
 	cl->tail += n;
@@ -113,6 +113,20 @@ void ctl_reply_ok(struct ctl_client *cl)
 	ctl_want_write(cl);
 }
 
+int ctl_reserve(struct ctl_client *cl, size_t size)
+{
+	char *out;
+
+	if (size <= cl->outsize)
+		return 0;
+	out = realloc(cl->out, size);
+	if (!out)
+		return -1;
+	cl->out = out;
+	cl->outsize = size;
+	return 0;
+}
+
 /* ---- requests --------------------------------------------------------- */
 
 /* Synchronous: the reply is the reload's outcome, which is what lets
@@ -147,7 +161,7 @@ static void ctl_cmd_sync(struct ctl_client *cl)
 static void (*const ctl_commands[QT_CTL_CMD_MAX])(struct ctl_client *cl) = {
     [QT_CTL_LIST] = ctl_walk_start,
     [QT_CTL_COUNT] = ctl_cmd_count,
-    [QT_CTL_STATS] = ctl_walk_start,
+    [QT_CTL_STATS] = ctl_cmd_stats,
     [QT_CTL_EVENTS] = ctl_events_subscribe,
     [QT_CTL_FLUSH] = ctl_walk_start,
     [QT_CTL_DELETE] = ctl_cmd_delete,
@@ -395,8 +409,10 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		}
 		cl = calloc(1, sizeof(*cl));
-		if (cl)
+		if (cl) {
 			cl->out = malloc(CTL_OUTBUF);
+			cl->outsize = CTL_OUTBUF;
+		}
 		if (!cl || !cl->out) {
 			if (cl)
 				free(cl);

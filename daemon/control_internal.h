@@ -58,7 +58,8 @@ struct ctl_client {
 	char in[QT_CTL_MAX_LINE];
 	size_t inlen;
 
-	char *out; /* CTL_OUTBUF bytes; data is out[head, tail) */
+	char *out; /* outsize bytes; data is out[head, tail) */
+	size_t outsize; /* CTL_OUTBUF, more for a large stats block */
 	size_t head;
 	size_t tail;
 
@@ -118,7 +119,7 @@ static inline uint64_t ctl_now_ns(void)
 
 static inline size_t ctl_room(const struct ctl_client *cl)
 {
-	return CTL_OUTBUF - (cl->tail - cl->head);
+	return cl->outsize - (cl->tail - cl->head);
 }
 
 /* Make the free space contiguous at the tail. */
@@ -140,6 +141,10 @@ void ctl_reply_err(struct ctl_client *cl, const char *reason);
 /* Finish the reply with "OK". */
 void ctl_reply_ok(struct ctl_client *cl);
 
+/* Make the output buffer hold at least @size bytes.  0, or -1 when
+ * there is no memory for it (the buffer stays as it was). */
+int ctl_reserve(struct ctl_client *cl, size_t size);
+
 /* ---- table walks (control_walk.c) ------------------------------------- */
 
 /* Start the walk cl->req asks for (list, stats, count with filters,
@@ -157,9 +162,18 @@ void ctl_cmd_delete(struct ctl_client *cl);
 
 /* ---- statistics (control_stats.c) ------------------------------------- */
 
+/* `stats`: make room for the block, then walk the tables for the
+ * per-protocol and per-state tallies. */
+void ctl_cmd_stats(struct ctl_client *cl);
+
+/* The output buffer room the statistics block needs, which grows with
+ * the number of queues. */
+size_t ctl_stats_room(const struct qtd *d);
+
 /* Write the statistics block for cl->req.fmt, with the per-protocol and
- * per-state tallies the walk left in @cl. */
-void ctl_stats_write(struct ctl_client *cl);
+ * per-state tallies the walk left in @cl.  0, or -1 (nothing written)
+ * when there is no memory for the per-queue rows. */
+int ctl_stats_write(struct ctl_client *cl);
 
 /* ---- events (control_events.c) ---------------------------------------- */
 

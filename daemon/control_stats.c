@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control_internal.h"
@@ -322,16 +323,51 @@ static void ctl_emit(struct ctl_emit *e, int m, const char *label, uint64_t v)
 	}
 }
 
-/* The kernel's drop counters for queue @num, or QTD_KDROPS_UNAVAILABLE
- * when the file cannot be read (0 when the queue is not listed). */
-static void ctl_kernel_drops(struct qtd *d, uint16_t num, uint64_t *qdrop,
-			     uint64_t *udrop)
-{
-	struct qtd_kdrops k = {0};
-	int rc = qtd_kdrops_read(d, num, &k);
+/* One queue's counters, in the order of its families M_Q_RECEIVED to
+ * M_Q_UDROP: the worker's, copied under its lock, then the kernel's drop
+ * counters (QTD_KDROPS_UNAVAILABLE when the file cannot be read, 0 when
+ * it does not list the queue). */
+#define CTL_QUEUE_FAMILIES (M_Q_UDROP - M_Q_RECEIVED + 1)
 
-	*qdrop = rc < 0 ? QTD_KDROPS_UNAVAILABLE : k.queue_dropped;
-	*udrop = rc < 0 ? QTD_KDROPS_UNAVAILABLE : k.user_dropped;
+struct ctl_queue_row {
+	uint64_t v[CTL_QUEUE_FAMILIES];
+};
+
+/* The most one queue adds to the block: one sample of each per-queue
+ * family in the longest form, Prometheus's. */
+#define CTL_QUEUE_ROOM (CTL_QUEUE_FAMILIES * 128)
+
+size_t ctl_stats_room(const struct qtd *d)
+{
+	return CTL_FINAL_ROOM + (size_t)d->nworkers * CTL_QUEUE_ROOM;
+}
+
+void ctl_cmd_stats(struct ctl_client *cl)
+{
+	/* Every queue's rows must fit at once: a block cut short would
+	 * drop queues without a word (or end JSON mid-object). */
+	if (ctl_reserve(cl, ctl_stats_room(cl->c->d)) < 0) {
+		ctl_reply_err(cl, "out of memory");
+		return;
+	}
+	ctl_walk_start(cl);
+}
+
+static void ctl_queue_row_fill(struct ctl_queue_row *r,
+			       const struct qtd_qstats *q,
+			       const struct qtd_kdrops *k, bool k_ok)
+{
+	r->v[M_Q_RECEIVED - M_Q_RECEIVED] = q->received;
+	r->v[M_Q_VERDICTS - M_Q_RECEIVED] = q->verdicts;
+	r->v[M_Q_BATCHES - M_Q_RECEIVED] = q->batches;
+	r->v[M_Q_ENOBUFS - M_Q_RECEIVED] = q->enobufs;
+	r->v[M_Q_ERRORS - M_Q_RECEIVED] = q->errors;
+	r->v[M_Q_UNPARSED - M_Q_RECEIVED] = q->unparsed;
+	r->v[M_Q_XRELATED - M_Q_RECEIVED] = q->xrelated;
+	r->v[M_Q_KDROP - M_Q_RECEIVED] =
+	    k_ok ? k->queue_dropped : QTD_KDROPS_UNAVAILABLE;
+	r->v[M_Q_UDROP - M_Q_RECEIVED] =
+	    k_ok ? k->user_dropped : QTD_KDROPS_UNAVAILABLE;
 }
 
 /* TCP, UDP, ICMP and ICMPv6 are always in the per-protocol families, so
@@ -353,36 +389,45 @@ static const char *ctl_proto_label(unsigned p, char *buf, size_t len)
 	return buf;
 }
 
-void ctl_stats_write(struct ctl_client *cl)
+int ctl_stats_write(struct ctl_client *cl)
 {
 	struct qt_control *c = cl->c;
 	struct qtd *d = c->d;
 	struct qt_stats sum;
 	struct ctl_emit e = {cl, cl->req.fmt, -1, true};
-	struct qtd_qstats qs[64];
+	struct ctl_queue_row *rows;
+	struct qtd_kdrops *kd;
 	struct qtd_sync_stats ss;
 	char lbl[16];
 	unsigned i, p;
-	int s;
+	int s, m;
+	bool kd_ok;
 
+	rows = calloc(d->nworkers, sizeof(*rows));
+	kd = calloc(d->nworkers, sizeof(*kd));
+	if (!rows || !kd) {
+		free(rows);
+		free(kd);
+		return -1;
+	}
+	kd_ok = qtd_kdrops_read(d, kd) == 0;
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < d->nworkers; i++) {
 		struct qt_stats copy;
 		const struct qt_stats *st = &copy;
+		struct qtd_qstats qs;
 
 		/* Copy under the worker's lock: its thread updates both. */
 		qtd_worker_lock(&d->workers[i]);
 		copy = *qt_engine_stats(d->workers[i].engine);
-		if (i < 64)
-			qs[i] = d->workers[i].qstats;
+		qs = d->workers[i].qstats;
 		qtd_worker_unlock(&d->workers[i]);
+		ctl_queue_row_fill(&rows[i], &qs, &kd[i], kd_ok);
 		/* An ICMP error related through another queue's table was
 		 * counted INVALID by its own engine. */
-		if (i < 64) {
-			copy.packets[QT_CT_INVALID] -= qs[i].xrelated;
-			copy.packets[QT_CT_RELATED] += qs[i].xrelated;
-			copy.invalid[QT_R_ICMP_NO_CONN] -= qs[i].xrelated;
-		}
+		copy.packets[QT_CT_INVALID] -= qs.xrelated;
+		copy.packets[QT_CT_RELATED] += qs.xrelated;
+		copy.invalid[QT_R_ICMP_NO_CONN] -= qs.xrelated;
 
 		for (s = 0; s < QT_CT_MAX; s++)
 			sum.packets[s] += st->packets[s];
@@ -421,7 +466,8 @@ void ctl_stats_write(struct ctl_client *cl)
 	for (p = 0; p < 256; p++) {
 		if (!ctl_proto_common(p) && !sum.early_drop_proto[p])
 			continue;
-		ctl_emit(&e, M_EARLY_DROP_PROTO, ctl_proto_label(p, lbl, sizeof(lbl)),
+		ctl_emit(&e, M_EARLY_DROP_PROTO,
+			 ctl_proto_label(p, lbl, sizeof(lbl)),
 			 sum.early_drop_proto[p]);
 	}
 	ctl_emit(&e, M_UNCONFIRMED, NULL, sum.unconfirmed);
@@ -459,54 +505,15 @@ void ctl_stats_write(struct ctl_client *cl)
 			 sum.invalid[s]);
 
 	/* Per-queue counters, family by family as the formats need. */
-	{
-		uint64_t kd[64], ud[64];
-		unsigned nq = d->nworkers < 64 ? d->nworkers : 64;
-		int m;
-
-		for (i = 0; i < nq; i++)
-			ctl_kernel_drops(d, d->workers[i].queue_num, &kd[i],
-					 &ud[i]);
-		for (m = M_Q_RECEIVED; m <= M_Q_UDROP; m++) {
-			for (i = 0; i < nq; i++) {
-				const struct qtd_qstats *q = &qs[i];
-				uint64_t v = 0;
-
-				switch (m) {
-				case M_Q_RECEIVED:
-					v = q->received;
-					break;
-				case M_Q_VERDICTS:
-					v = q->verdicts;
-					break;
-				case M_Q_BATCHES:
-					v = q->batches;
-					break;
-				case M_Q_ENOBUFS:
-					v = q->enobufs;
-					break;
-				case M_Q_ERRORS:
-					v = q->errors;
-					break;
-				case M_Q_UNPARSED:
-					v = q->unparsed;
-					break;
-				case M_Q_XRELATED:
-					v = q->xrelated;
-					break;
-				case M_Q_KDROP:
-					v = kd[i];
-					break;
-				case M_Q_UDROP:
-					v = ud[i];
-					break;
-				}
-				snprintf(lbl, sizeof(lbl), "%u",
-					 d->workers[i].queue_num);
-				ctl_emit(&e, m, lbl, v);
-			}
+	for (m = M_Q_RECEIVED; m <= M_Q_UDROP; m++) {
+		for (i = 0; i < d->nworkers; i++) {
+			snprintf(lbl, sizeof(lbl), "%u",
+				 d->workers[i].queue_num);
+			ctl_emit(&e, m, lbl, rows[i].v[m - M_Q_RECEIVED]);
 		}
 	}
+	free(rows);
+	free(kd);
 	ctl_emit(&e, M_CLIENTS, NULL, c->nclients);
 	ctl_emit(&e, M_SUBSCRIBERS, NULL, c->nsubscribers);
 	ctl_emit(&e, M_EVENTS_LOST, NULL,
@@ -542,4 +549,5 @@ void ctl_stats_write(struct ctl_client *cl)
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);
+	return 0;
 }

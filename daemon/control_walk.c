@@ -138,11 +138,18 @@ static void ctl_save_step(struct ctl_client *cl)
 	}
 	t0 = ctl_stamp();
 	n = state_walk_step(sw, (uint8_t *)cl->out + cl->tail,
-			    CTL_OUTBUF - cl->tail, CTL_CHUNK);
+			    cl->outsize - cl->tail, CTL_CHUNK);
 	ctl_chunk_done(cl->c, t0);
 	cl->tail += n;
 	if (sw->done)
 		ctl_reply_ok(cl);
+}
+
+/* The room the block after the walk needs: a count, or the statistics. */
+static size_t ctl_final_room(const struct ctl_client *cl)
+{
+	return cl->req.cmd == QT_CTL_STATS ? ctl_stats_room(cl->c->d)
+					   : CTL_FINAL_ROOM;
 }
 
 /* Go on with the walk: at most CTL_CHUNK entries, and only while a whole
@@ -215,7 +222,7 @@ void ctl_walk_step(struct ctl_client *cl)
 		if (d->nworkers > 1)
 			sched_yield();
 	}
-	if (cl->worker < d->nworkers || ctl_room(cl) < CTL_FINAL_ROOM)
+	if (cl->worker < d->nworkers || ctl_room(cl) < ctl_final_room(cl))
 		return;
 
 	if (cl->req.cmd == QT_CTL_FLUSH)
@@ -223,8 +230,10 @@ void ctl_walk_step(struct ctl_client *cl)
 			 cl->matched);
 	if (cl->req.cmd == QT_CTL_COUNT || cl->req.cmd == QT_CTL_FLUSH)
 		ctl_printf(cl, "%" PRIu64 "\n", cl->matched);
-	else if (cl->req.cmd == QT_CTL_STATS)
-		ctl_stats_write(cl);
+	else if (cl->req.cmd == QT_CTL_STATS && ctl_stats_write(cl) < 0) {
+		ctl_reply_err(cl, "out of memory");
+		return;
+	}
 	ctl_reply_ok(cl);
 }
 
