@@ -33,7 +33,8 @@ enum qt_helper {
 /* What a helper's expectations may do, the kernel's struct
  * nf_conntrack_expect_policy. */
 struct qt_expect_policy {
-	uint32_t max_expected;	/* per master: a new one replaces the oldest */
+	/* Expectations per master; a new one replaces the oldest. */
+	uint32_t max_expected;
 	uint32_t timeout;	/* seconds an expectation waits */
 };
 
