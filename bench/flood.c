@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checksum.h"
+
 #define FL_BURST 64	/* packets between looks at the clock */
 
 struct fl_opts {
@@ -65,20 +67,11 @@ static void fl_put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-static uint32_t fl_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
+/* The checksum field's value for the one's complement sum @sum
+ * (lib/checksum.c). */
 static uint16_t fl_fold(uint32_t sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~qt_checksum_fold(sum);
 }
 
 /* A random address inside the prefix. */
@@ -139,13 +132,13 @@ static size_t fl_build(const struct fl_opts *o, uint8_t *buf)
 		fl_put16(l4 + 4, (uint16_t)l4len);
 	}
 	/* The pseudo-header's addresses, protocol and length, then L4. */
-	sum = fl_sum(0, src, 2 * alen) + o->proto + (uint32_t)l4len;
-	sum = fl_fold(fl_sum(sum, l4, l4len));
+	sum = qt_checksum_add(0, src, 2 * alen) + o->proto + (uint32_t)l4len;
+	sum = fl_fold(qt_checksum_add(sum, l4, l4len));
 	if (o->proto == IPPROTO_UDP && sum == 0)
 		sum = 0xffff;
 	fl_put16(l4 + (o->proto == IPPROTO_TCP ? 16 : 6), (uint16_t)sum);
 	if (!v6)
-		fl_put16(buf + 10, fl_fold(fl_sum(0, buf, iplen)));
+		fl_put16(buf + 10, fl_fold(qt_checksum_add(0, buf, iplen)));
 	return iplen + l4len;
 }
 

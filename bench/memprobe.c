@@ -36,8 +36,8 @@
  * work round, closer to the engine's mix of instructions than pure
  * register arithmetic.
  *
- * -a sets AHEAD, the pipeline's lead in ops: 8 by default (the engine's
- * PIPE_AHEAD until Round 10 of docs/performance.md, 16 since); even,
+ * -a sets AHEAD, the pipeline's lead in ops: 8 by default (an earlier
+ * PIPE_AHEAD of the engine, which has since doubled it); even,
  * from 2 to 64.  With little work per op a lead of 8
  * ops is too short a time to cover a miss, and a longer one shows what the
  * memory itself can serve.

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,27 +30,35 @@ void qtd_kdrops_open(struct qtd *d)
 }
 
 /* Parse one line, "queue_num portid queue_total copy_mode copy_range
- * queue_dropped user_dropped id_sequence 1", into @k if it is @num's. */
-static bool kdrops_line(const char *line, uint16_t num, struct qtd_kdrops *k)
+ * queue_dropped user_dropped id_sequence 1", into the entry of @k that
+ * belongs to its queue, if one of ours.  The workers serve consecutive
+ * queue numbers, so the queue number gives the entry. */
+static void kdrops_line(const struct qtd *d, const char *line,
+			struct qtd_kdrops *k)
 {
 	unsigned long long f[7];
+	unsigned long long i;
 
 	if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
 		   &f[2], &f[3], &f[4], &f[5], &f[6]) != 7 ||
-	    f[0] != num)
-		return false;
-	k->portid = f[1];
-	k->queue_dropped = f[5];
-	k->user_dropped = f[6];
-	return true;
+	    f[0] < d->workers[0].queue_num)
+		return;
+	i = f[0] - d->workers[0].queue_num;
+	if (i >= d->nworkers)
+		return;
+	k[i].portid = f[1];
+	k[i].queue_dropped = f[5];
+	k[i].user_dropped = f[6];
+	k[i].listed = true;
 }
 
-int qtd_kdrops_read(struct qtd *d, uint16_t num, struct qtd_kdrops *k)
+int qtd_kdrops_read(struct qtd *d, struct qtd_kdrops *k)
 {
 	char buf[4096];
 	size_t have = 0;
 	off_t off = 0;
 
+	memset(k, 0, d->nworkers * sizeof(*k));
 	if (d->kdrops_fd < 0) {
 		/* Perhaps fixed by hand since: look again, quietly. */
 		d->kdrops_fd = open(QTD_KDROPS_PATH, O_RDONLY | O_CLOEXEC);
@@ -75,8 +84,7 @@ int qtd_kdrops_read(struct qtd *d, uint16_t num, struct qtd_kdrops *k)
 		line = buf;
 		while ((nl = strchr(line, '\n'))) {
 			*nl = '\0';
-			if (kdrops_line(line, num, k))
-				return 1;
+			kdrops_line(d, line, k);
 			line = nl + 1;
 		}
 		/* Keep the unfinished line; one longer than the buffer is
@@ -90,29 +98,34 @@ int qtd_kdrops_read(struct qtd *d, uint16_t num, struct qtd_kdrops *k)
 
 void qtd_kdrops_check(struct qtd *d)
 {
-	struct qtd_kdrops k;
+	struct qtd_kdrops *k = calloc(d->nworkers, sizeof(*k));
 	unsigned i;
 
+	if (!k || qtd_kdrops_read(d, k) < 0) {
+		free(k);
+		return;
+	}
 	for (i = 0; i < d->nworkers; i++) {
 		struct qtd_worker *w = &d->workers[i];
 
-		if (qtd_kdrops_read(d, w->queue_num, &k) <= 0)
+		if (!k[i].listed)
 			continue;
-		if (k.queue_dropped > w->kdrop_queue ||
-		    k.user_dropped > w->kdrop_user)
+		if (k[i].queue_dropped > w->kdrop_queue ||
+		    k[i].user_dropped > w->kdrop_user)
 			log_warnx("queue %u: the kernel dropped %llu packets "
 				  "(queue full, raise [queue] maxlen) and %llu "
 				  "(netlink buffer full, raise [queue] rcvbuf) "
 				  "since %s",
 				  w->queue_num,
-				  (unsigned long long)(k.queue_dropped -
+				  (unsigned long long)(k[i].queue_dropped -
 						       w->kdrop_queue),
-				  (unsigned long long)(k.user_dropped -
+				  (unsigned long long)(k[i].user_dropped -
 						       w->kdrop_user),
 				  w->kdrop_seen ? "the last check"
 						: "the queue was bound");
-		w->kdrop_queue = k.queue_dropped;
-		w->kdrop_user = k.user_dropped;
+		w->kdrop_queue = k[i].queue_dropped;
+		w->kdrop_user = k[i].user_dropped;
 		w->kdrop_seen = true;
 	}
+	free(k);
 }

@@ -12,6 +12,7 @@
 #ifndef QTRACKD_KDROPS_H
 #define QTRACKD_KDROPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "qtrackd.h"
@@ -25,6 +26,7 @@ struct qtd_kdrops {
 	uint64_t portid;	/* netlink port id bound to the queue */
 	uint64_t queue_dropped; /* queue full */
 	uint64_t user_dropped;	/* netlink buffer full */
+	bool listed;		/* the file has a line for the queue */
 };
 
 /* Open the file and keep it open (d->kdrops_fd); if it cannot be read,
@@ -32,9 +34,11 @@ struct qtd_kdrops {
  * exists once the nfnetlink_queue module is loaded. */
 void qtd_kdrops_open(struct qtd *d);
 
-/* Read queue @num's line into @k.  Returns 1 if found, 0 if the queue is
- * not listed (not bound), -1 if the file cannot be read. */
-int qtd_kdrops_read(struct qtd *d, uint16_t num, struct qtd_kdrops *k);
+/* The one reader of the file: a single pass fills @k[i] with the line of
+ * d->workers[i]'s queue, for every worker; a queue the file does not
+ * list (not bound) is all zeros with listed false.  @k has d->nworkers
+ * entries.  Returns 0, or -1 if the file cannot be read. */
+int qtd_kdrops_read(struct qtd *d, struct qtd_kdrops *k);
 
 /* Compare every worker's counters with the previous look and warn when
  * they grew.  The first look compares with 0: a freshly bound queue starts

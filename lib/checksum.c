@@ -12,9 +12,9 @@
 
 #include "checksum.h"
 
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, uint32_t len)
+uint32_t qt_checksum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-	uint32_t i;
+	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)p[i] << 8 | p[i + 1];
@@ -23,7 +23,7 @@ static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, uint32_t len)
 	return sum;
 }
 
-static uint16_t fold(uint32_t sum)
+uint16_t qt_checksum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -37,11 +37,11 @@ static uint32_t sum_pseudo(const struct qt_pkt *pkt)
 	uint32_t sum = 0;
 
 	if (t->family == AF_INET) {
-		sum = sum_bytes(sum, t->src.b, 4);
-		sum = sum_bytes(sum, t->dst.b, 4);
+		sum = qt_checksum_add(sum, t->src.b, 4);
+		sum = qt_checksum_add(sum, t->dst.b, 4);
 	} else {
-		sum = sum_bytes(sum, t->src.b, 16);
-		sum = sum_bytes(sum, t->dst.b, 16);
+		sum = qt_checksum_add(sum, t->src.b, 16);
+		sum = qt_checksum_add(sum, t->dst.b, 16);
 	}
 	sum += t->proto;
 	sum += pkt->l4_len & 0xffff;
@@ -169,6 +169,6 @@ bool qt_checksum_ok(const struct qt_pkt *pkt)
 	default:
 		return true;
 	}
-	sum = sum_bytes(sum, l4, pkt->l4_len);
-	return fold(sum) == 0xffff;
+	sum = qt_checksum_add(sum, l4, pkt->l4_len);
+	return qt_checksum_fold(sum) == 0xffff;
 }

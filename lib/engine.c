@@ -885,10 +885,11 @@ static void engine_tick(struct qt_engine *e, uint64_t now)
 /* Software pipeline of qt_engine_process_batch(): a packet is parsed,
  * hashed and its bucket prefetched PIPE_AHEAD packets before it is
  * classified, and its entry prefetched PIPE_AHEAD / 2 packets before.
- * An established packet takes 35-50 ns in cache, a miss in a table of a
- * million connections 200-300 ns on the reference VM: the entry's lead of
- * eight packets covers it, four did not (docs/performance.md, Round 10;
- * with packets of 60-100 ns a lead of 8 for the bucket was as good). */
+ * A cache miss in a big table lasts several times as long as an
+ * established packet in cache, so the entry's lead must be several packets
+ * long to hide it: half of PIPE_AHEAD does, a quarter did not (where
+ * packets take longer, a bucket lead as short as the entry's does as
+ * well). */
 #ifndef PIPE_AHEAD
 #define PIPE_AHEAD 16
 #endif
@@ -951,8 +952,8 @@ pipe_stage3(struct qt_engine *e, const struct qt_input *in, size_t i,
 }
 
 /*
- * At a million connections each packet's bucket and entry are cache
- * misses.  Taken one packet at a time they come one after the other
+ * In a table far larger than the cache each packet's bucket and entry
+ * are cache misses.  Taken one packet at a time they come one after the other
  * (bucket, then entry, then the next packet's bucket...).  The batch
  * overlaps them: stage 1 parses (plain IPv4 TCP and UDP only in brief)
  * and hashes packet i + PIPE_AHEAD and prefetches its bucket; stage 2

@@ -207,14 +207,6 @@ struct qt_help *qt_expect_help_get(struct qt_expect_table *x,
 	return h;
 }
 
-static bool port_listed(const uint16_t *ports, unsigned n, uint16_t port)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (ports[i] == port)
-			return true;
-	return false;
-}
-
 /* Make @ct RELATED to the master of the expectation it matches, if any,
  * and use the expectation up. */
 static bool expect_take(struct qt_expect_table *x, struct qt_wheel *w,
@@ -249,10 +241,7 @@ void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 	 * the template only when no expectation matched. */
 	if (x->count && expect_take(x, w, ct))
 		return;
-	if (qt_conn_l4proto(ct) == 6 &&
-	    port_listed(conf->helper.ftp_ports, conf->helper.n_ftp_ports,
-			ct->dport))
-		ct->helper = QT_HELPER_FTP;
+	ct->helper = qt_helper_assign(ct, conf);
 }
 
 const struct qt_conn *qt_expect_master(const struct qt_expect_table *x,
@@ -275,13 +264,10 @@ void qt_expect_helper(struct qt_expect_table *x, struct qt_wheel *w,
 		      enum qt_dir dir, const struct qt_conf *conf,
 		      uint64_t now)
 {
-	switch (ct->helper) {
-	case QT_HELPER_FTP:
-		qt_helper_ftp(x, w, ct, pkt, dir, conf, now);
-		break;
-	default:
-		break;
-	}
+	const struct qt_helper_ops *h = qt_helper_find(ct->helper);
+
+	if (h)
+		h->help(x, w, ct, pkt, dir, conf, now);
 }
 
 const struct qt_expect *qt_expect_next(const struct qt_expect_table *x,

@@ -17,14 +17,10 @@
 
 #include "conf.h"
 #include "conn.h"
+#include "helper.h"
 #include "packet.h"
 #include "table.h"
 #include "timer.h"
-
-enum qt_helper {
-	QT_HELPER_NONE = 0,
-	QT_HELPER_FTP = 1,
-};
 
 #define QT_EXPECT_ANY_SPORT 0x01	/* tuple.sport is a wildcard */
 
@@ -123,8 +119,9 @@ int qt_expect_add(struct qt_expect_table *x, struct qt_wheel *w,
 void qt_expect_remove_master(struct qt_expect_table *x, struct qt_wheel *w,
 			     struct qt_conn *master);
 
-/* For a connection being created: assign its helper (by [helper] ports)
- * and, if it matches an expectation, make it RELATED to the master. */
+/* For a connection being created: if it matches an expectation, make it
+ * RELATED to the master; else assign it the helper whose match() takes it
+ * (helper.h). */
 void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 		     struct qt_conn *ct, const struct qt_conf *conf);
 
@@ -133,7 +130,7 @@ void qt_expect_apply(struct qt_expect_table *x, struct qt_wheel *w,
 const struct qt_conn *qt_expect_master(const struct qt_expect_table *x,
 				       const struct qt_conn *ct);
 
-/* Run @ct's helper over a packet it accepted. */
+/* Run @ct's helper, if it has one, over a packet it accepted. */
 void qt_expect_helper(struct qt_expect_table *x, struct qt_wheel *w,
 		      struct qt_conn *ct, const struct qt_pkt *pkt,
 		      enum qt_dir dir, const struct qt_conf *conf,
@@ -147,12 +144,6 @@ const struct qt_expect *qt_expect_next(const struct qt_expect_table *x,
  * pool is empty. */
 struct qt_help *qt_expect_help_get(struct qt_expect_table *x,
 				   struct qt_conn *ct);
-
-/* The FTP helper (helper_ftp.c): parse PORT/EPRT/227/229 in @pkt and add
- * the expectation. */
-void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
-		   struct qt_conn *ct, const struct qt_pkt *pkt,
-		   enum qt_dir dir, const struct qt_conf *conf, uint64_t now);
 
 /* What one FTP command announces. */
 enum qt_ftp_type {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "helper.h"
 #include "strbuf.h"
 #include "proto.h"
 
@@ -81,13 +82,14 @@ static const char *fmt_state(const struct qt_conn *ct)
 	return NULL;
 }
 
-/* Helper names indexed by enum qt_helper (expect.h). */
+/* The helper's name (helper.h), NULL for none. */
 static const char *fmt_helper(const struct qt_conn *ct)
 {
-	static const char *const names[] = {NULL, "ftp"};
+	const struct qt_helper_ops *h = qt_helper_find(ct->helper);
 
-	return ct->helper < sizeof(names) / sizeof(names[0]) ? names[ct->helper]
-							     : "unknown";
+	if (h)
+		return h->name;
+	return ct->helper ? "unknown" : NULL;
 }
 
 static void fmt_tuple(struct qt_strbuf *o, const struct qt_tuple *t)

@@ -37,11 +37,9 @@ static void fmt_addr_proc(int family, const union qt_addr *a, char *buf,
 
 static const char *fmt_expect_helper(const struct qt_expect *exp)
 {
-	static const char *const names[] = {NULL, "ftp"};
+	const struct qt_helper_ops *h = qt_helper_find(exp->helper);
 
-	return exp->helper < sizeof(names) / sizeof(names[0])
-		   ? names[exp->helper]
-		   : NULL;
+	return h ? h->name : NULL;
 }
 
 size_t qt_format_expect(const struct qt_expect *exp, uint32_t timeout,

@@ -306,10 +306,35 @@ static void ftp_seq_add(struct qt_help *h, int dir, uint32_t seq)
 		s[oldest] = seq;
 }
 
-void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
-		   struct qt_conn *ct, const struct qt_pkt *pkt,
-		   enum qt_dir dir, const struct qt_conf *conf, uint64_t now)
+/* The kernel's ftp_exp_policy is one expectation per control connection
+ * for five minutes; here both are [helper] keys with those defaults. */
+static struct qt_expect_policy ftp_policy(const struct qt_conf *conf)
 {
+	struct qt_expect_policy p = {
+	    .max_expected = conf->helper.expect_per_master,
+	    .timeout = conf->helper.expect_timeout,
+	};
+
+	return p;
+}
+
+/* TCP to one of the [helper] ftp ports. */
+static bool ftp_match(const struct qt_conn *ct, const struct qt_conf *conf)
+{
+	if (qt_conn_l4proto(ct) != IPPROTO_TCP)
+		return false;
+	for (unsigned i = 0; i < conf->helper.n_ftp_ports; i++)
+		if (conf->helper.ftp_ports[i] == ct->dport)
+			return true;
+	return false;
+}
+
+/* Parse PORT/EPRT/227/229 in @pkt and expect the connection it names. */
+static void ftp_help(struct qt_expect_table *x, struct qt_wheel *w,
+		     struct qt_conn *ct, const struct qt_pkt *pkt,
+		     enum qt_dir dir, const struct qt_conf *conf, uint64_t now)
+{
+	struct qt_expect_policy policy = ftp_policy(conf);
 	const char *data = (const char *)pkt->data + pkt->payload_off;
 	uint32_t caplen = pkt->payload_caplen, seq = pkt->tcp.seq;
 	struct qt_tuple own_t, other_t;
@@ -375,8 +400,7 @@ void qt_helper_ftp(struct qt_expect_table *x, struct qt_wheel *w,
 	want.dst = other->dst;
 	want.dport = cmd.port;
 	if (qt_expect_add(x, w, ct, &want, QT_EXPECT_ANY_SPORT, QT_HELPER_FTP,
-			  conf->helper.expect_timeout,
-			  conf->helper.expect_per_master, now) < 0) {
+			  policy.timeout, policy.max_expected, now) < 0) {
 		x->ftp_noexpect++;
 		return;
 	}
@@ -385,3 +409,10 @@ update_nl:
 	if (ends_in_nl)
 		ftp_seq_add(h, dir, seq + pkt->payload_len);
 }
+
+const struct qt_helper_ops qt_helper_ftp = {
+    .name = "ftp",
+    .match = ftp_match,
+    .help = ftp_help,
+    .policy = ftp_policy,
+};

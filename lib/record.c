@@ -387,7 +387,7 @@ static void get_conn(struct rcur *r, struct qt_rec_conn *c)
 	c->mark = get32(r);
 	if (c->status & ~QT_REC_ST_ALL || c->parts & ~QT_REC_P_ALL)
 		r->bad = true;
-	check_max(r, c->helper, QT_HELPER_FTP);
+	check_max(r, c->helper, QT_HELPER_MAX - 1);
 	check_max(r, c->timeout, QT_CONN_TIMEOUT_MAX);
 	check_max(r, c->left_ms, REC_LEFT_MAX);
 	if (c->orig.proto == IPPROTO_TCP) {
@@ -444,7 +444,7 @@ static void get_expect(struct rcur *r, struct qt_rec_expect *x)
 	x->left_ms = get64(r);
 	if (x->flags & ~QT_EXPECT_ANY_SPORT)
 		r->bad = true;
-	check_max(r, x->helper, QT_HELPER_FTP);
+	check_max(r, x->helper, QT_HELPER_MAX - 1);
 	check_max(r, x->timeout, QT_CONN_TIMEOUT_MAX);
 	check_max(r, x->left_ms, REC_LEFT_MAX);
 }

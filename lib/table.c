@@ -7,11 +7,11 @@
  * each.  The link takes as few bits as [table] max needs and the tag the
  * rest: 11 link bits and a 21-bit tag for 1024 entries, 21 and 11 for a
  * million, so a false tag match (a wasted read of an entry) stays rare.
- * Fifteen slots for an average of eight keep overflow rare: with ten, one
- * connection in twenty-five lived in an overflow bucket at a million, and
- * each of their lookups was a cache miss the batch pipeline could not hide
- * (it prefetches the entry from the first bucket), which cost the average
- * established packet about a fifth of its time.
+ * Fifteen slots for an average of eight keep overflow rare: with ten,
+ * enough connections of a big table lived in an overflow bucket to slow
+ * the average established packet down, each of their lookups being a
+ * cache miss the batch pipeline could not hide (it prefetches the entry
+ * from the first bucket).
  * The hash is taken over a direction-free form of the tuple (tuple_key(), and
  * qt_table_hash4() in table.h for IPv4),
  * so a connection has one slot, found from either of its tuples; the
@@ -30,11 +30,12 @@
  * has not handed out read as zero, and neither array is written at start
  * (an all-zero bucket is empty, entries above `fresh` have never been
  * used), so resident memory grows with the connections actually tracked.
- * Big arrays are advised MADV_HUGEPAGE: at a million connections every
- * packet touches a few random cache lines of a 250 MB pool, and 2 MB pages
- * spare most of the TLB misses on top of the cache misses.  The overflow
- * pool is the exception (MADV_NOHUGEPAGE): it is used only at its start,
- * and one huge page there cost 2 bytes per connection at a million.
+ * Big arrays are advised MADV_HUGEPAGE: in a big table every packet
+ * touches a few random cache lines of a pool far larger than the TLB
+ * covers with small pages, and huge pages spare most of the TLB misses on
+ * top of the cache misses.  The overflow pool is the exception
+ * (MADV_NOHUGEPAGE): it is used only at its start, where a huge page
+ * would be memory mostly never used.
  * madvise() is a hint about memory the library owns, not I/O; its failure
  * is ignored.
  */

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "qtrack.h"
 
 #define BATCH 256	     /* packets prepared, then processed, at once */
@@ -196,20 +197,11 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+/* The checksum field's value for the one's complement sum @sum
+ * (lib/checksum.c, the routine the engine verifies with). */
+static uint16_t csum_field(uint32_t sum)
 {
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~qt_checksum_fold(sum);
 }
 
 /* ---- packets ------------------------------------------------------- */
@@ -279,7 +271,7 @@ static uint32_t ip_build(uint8_t *ip, uint8_t proto, uint32_t src, uint32_t dst,
 	ip[9] = proto;
 	put32(ip + 12, src);
 	put32(ip + 16, dst);
-	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	put16(ip + 10, csum_field(qt_checksum_add(0, ip, 20)));
 	return 20;
 }
 
@@ -400,15 +392,15 @@ static void pkt_build(struct pkt *p, struct flow *f, uint32_t i,
 	 * NFQUEUE copy), so the checksum covers the header alone.  All but
 	 * ICMP over IPv4 include the pseudo-header: addresses, protocol and
 	 * layer 4 length (RFC 793, 768, 8200 8.1). */
-	sum = csum_add(0, l4, l4hdr);
+	sum = qt_checksum_add(0, l4, l4hdr);
 	if (proto != IPPROTO_ICMP) {
 		if (ipv6)
-			sum = csum_add(sum, ip + 8, 32);
+			sum = qt_checksum_add(sum, ip + 8, 32);
 		else
-			sum = csum_add(sum, ip + 12, 8);
+			sum = qt_checksum_add(sum, ip + 12, 8);
 		sum += proto + l4len;
 	}
-	csum = csum_fold(sum);
+	csum = csum_field(sum);
 	/* A zero UDP checksum means "none" (RFC 768), which IPv6 forbids
 	 * (RFC 8200 8.1): a computed zero is sent as all ones. */
 	if (f->proto == IPPROTO_UDP && !csum)

@@ -153,4 +153,26 @@ qt_check "both workers reported at exit" \
 	test "$(grep -c 'queue [01]: .* packets, ' "$QT_DAEMON_LOG")" = 2
 qt_check "no verdict errors logged" \
 	not grep -q "refused a verdict\|sending verdicts" "$QT_DAEMON_LOG"
+
+# More queues than the statistics once had rows for (64), and more rows
+# than the control socket's default output buffer holds in Prometheus
+# form: every queue has its row in every format, and the JSON is whole.
+NQ=500
+qt_conf "$QT_TMP/many.conf" accept "[table]" "max = 256"
+sed -i "s/^num = 0\$/num = 0-$((NQ - 1))/" "$QT_TMP/many.conf"
+qt_daemon_start "$QT_TMP/many.conf" || qt_finish
+qt_check "the last of $NQ queues bound" qt_queue_bound $((NQ - 1))
+n=$(ctl stats | grep -c '^queue_kernel_dropped\.')
+qt_check "stats: a kernel drop row for each of $NQ queues ($n)" \
+	test "$n" = $NQ
+qt_check "stats: the last queue's drops read from the kernel" \
+	test "$(qstat queue_kernel_dropped.$((NQ - 1)))" = 0
+n=$(ctl stats -o prometheus | grep -c '^qtrack_queue_user_dropped_total{')
+qt_check "prometheus: a user drop sample for each of $NQ queues ($n)" \
+	test "$n" = $NQ
+n=$(ctl stats -o json | "$PY" -c 'import json, sys
+print(len(json.load(sys.stdin)["queue_received"]))')
+qt_check "json: whole, with each of $NQ queues (${n:-not JSON})" \
+	test "$n" = $NQ
+qt_check "qtrackd with $NQ queues exits 0 on SIGTERM" qt_daemon_stop
 qt_finish

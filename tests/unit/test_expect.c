@@ -2,8 +2,8 @@
 /*
  * test_expect.c - the expectation table on its own: matching with an open
  * source port, refresh, the per-master and total limits, clashes between
- * masters, removal with the master, expiry, the helper state pool, and
- * the listing formats.
+ * masters, removal with the master, expiry, the helper state pool, the
+ * listing formats, and the helper table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +237,47 @@ static void test_listing(void **state)
 	assert_null(qt_expect_next(&F.x, &cur));
 }
 
+/* The helper table: a new connection gets the helper whose ports and
+ * protocol it matches, found again by its number with its name and
+ * policy; a number no helper has finds none. */
+static void test_helper_table(void **state)
+{
+	struct qt_tuple t = tup(40000, 2121);
+	struct qt_conn *ct = qt_table_alloc(&F.table);
+	const struct qt_helper_ops *h;
+	struct qt_expect_policy p;
+
+	(void)state;
+	assert_non_null(ct);
+	qt_table_set_tuple(&F.table, ct, &t);
+	assert_int_equal(qt_helper_assign(ct, &F.conf), QT_HELPER_NONE);
+	F.conf.helper.ftp_ports[0] = 21;
+	F.conf.helper.ftp_ports[1] = 2121;
+	F.conf.helper.n_ftp_ports = 2;
+	assert_int_equal(qt_helper_assign(ct, &F.conf), QT_HELPER_FTP);
+	qt_expect_apply(&F.x, &F.wheel, ct, &F.conf);
+	assert_int_equal(ct->helper, QT_HELPER_FTP);
+	qt_table_release(&F.table, ct);
+
+	t.proto = 17;
+	ct = qt_table_alloc(&F.table);
+	assert_non_null(ct);
+	qt_table_set_tuple(&F.table, ct, &t);
+	assert_int_equal(qt_helper_assign(ct, &F.conf), QT_HELPER_NONE);
+	qt_table_release(&F.table, ct);
+
+	h = qt_helper_find(QT_HELPER_FTP);
+	assert_non_null(h);
+	assert_string_equal(h->name, "ftp");
+	F.conf.helper.expect_per_master = 3;
+	F.conf.helper.expect_timeout = 60;
+	p = h->policy(&F.conf);
+	assert_int_equal(p.max_expected, 3);
+	assert_int_equal(p.timeout, 60);
+	assert_null(qt_helper_find(QT_HELPER_NONE));
+	assert_null(qt_helper_find(QT_HELPER_MAX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +289,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_help_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_helper_table, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
