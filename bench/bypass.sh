@@ -1,0 +1,224 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bypass.sh BUILD_DIR - what [bypass] buys, against the kernel's conntrack,
+# in one run: a firewall namespace between client and server forwards
+#   small UDP   64-byte requests and their replies over 16 established
+#               flows, closed loop (qtrack-loadgen): packets per second;
+#   TCP bulk    iperf3, 1 stream and 4 streams: Gbit/s received;
+#   new conns   sequential TCP connections (connect, close): per second;
+# in three modes, each on a fresh topology:
+#   kernel   the kernel's conntrack (-m conntrack rules, no queue);
+#   qoff     qtrackd behind the shipped accept-mode rule set, bypass off;
+#   qon      the same with [bypass] enable = yes.
+# The filter rules are the same in every mode (ESTABLISHED/RELATED accept,
+# INVALID drop, NEW to the benchmark's ports accept, policy DROP); the
+# queue modes load conf/iptables-accept.rules with its confirm rules.
+#
+# Environment: SECONDS_UDP (5), SECONDS_TCP (5), CONNS (1000), ROUNDS (1):
+# run all modes ROUNDS times, one after the other, and compute the ratios
+# from each mode's medians.  MODES ("kernel qoff qon").  Bounded: about
+# 30 s per mode and round; every client has a time limit.  Needs root,
+# network namespaces, iperf3 and, for qon, nft.  Traffic stays in the
+# namespaces it makes.  Run it under flock /tmp/qtrack-bench.lock on a
+# shared machine.
+set -u
+build=$(cd "${1:?usage: bypass.sh BUILD_DIR}" && pwd)
+SECONDS_UDP=${SECONDS_UDP:-5}
+SECONDS_TCP=${SECONDS_TCP:-5}
+CONNS=${CONNS:-1000}
+ROUNDS=${ROUNDS:-1}
+MODES=${MODES:-kernel qoff qon}
+LG=$build/bench/qtrack-loadgen
+QD=${QTRACKD:-$build/daemon/qtrackd}
+src=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+PY=/usr/bin/python3
+UPORT=9999 TPORT=5201 CPORT=22 SPORT=40000
+tmp=$(mktemp -d /tmp/qtrack-bypass.XXXXXX)
+rnd=$(basename "$tmp" | tr -dc 'a-z0-9' | tail -c 6)
+CLI=qbc-$rnd FW=qbf-$rnd SRV=qbs-$rnd
+pids=()
+
+[ "$(id -u)" = 0 ] || { echo "bypass.sh: needs root"; exit 4; }
+for b in "$LG" "$QD"; do
+	[ -x "$b" ] || { echo "bypass.sh: $b not built"; exit 1; }
+done
+command -v iperf3 >/dev/null || { echo "bypass.sh: iperf3 missing (scripts/deps.sh)"; exit 4; }
+
+# shellcheck source=bench/lib.sh
+. "$src/bench/lib.sh"
+trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# The NEW connections the benchmark makes, written for the kernel
+# (conntrack) or for qtrackd (the mark: NEW is 0x1).
+allow() {
+	local m="-m conntrack --ctstate NEW"
+	[ "$1" = kernel ] || m="-m mark --mark 0x1/0xff"
+	cat <<-EOF
+	-A FORWARD -p udp --dport $UPORT $m -j ACCEPT
+	-A FORWARD -p tcp --dport $TPORT $m -j ACCEPT
+	-A FORWARD -p tcp --dport $CPORT $m -j ACCEPT
+	EOF
+}
+
+rules() {
+	if [ "$1" = kernel ]; then
+		ns $FW iptables-restore <<-EOF
+		*filter
+		:FORWARD DROP [0:0]
+		-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+		-A FORWARD -m conntrack --ctstate INVALID -j DROP
+		$(allow kernel)
+		COMMIT
+		EOF
+		return
+	fi
+	# The shipped rule set, with this topology's NEW rules in its
+	# FORWARD chain (after qtrack-state, before the policy).
+	awk -v extra="$(allow q)" '
+		/^-A FORWARD -j qtrack-state/ { print; print extra; next }
+		{ print }' "$src/conf/iptables-accept.rules" |
+		ns $FW iptables-restore
+}
+
+start_qtrackd() {
+	local i
+	printf '[queue]\nnum = 0\n[control]\nsocket = %s/qtrackd.sock\n[state]\nfile = %s/state\n' \
+		"$tmp" "$tmp" >"$tmp/qtrackd.conf"
+	[ "$1" = qon ] && printf '[bypass]\nenable = yes\n' >>"$tmp/qtrackd.conf"
+	ip netns exec $FW "$QD" -d -c "$tmp/qtrackd.conf" >/dev/null \
+		2>"$tmp/qtrackd-$1.log" &
+	QPID=$!
+	pids+=($QPID)
+	for i in $(seq 50); do
+		grep -q "started:" "$tmp/qtrackd-$1.log" && return 0
+		sleep 0.1
+	done
+	echo "bypass.sh: qtrackd did not start ($1)" >&2
+	cat "$tmp/qtrackd-$1.log" >&2
+	exit 1
+}
+
+cat >"$tmp/conn_srv.py" <<'EOF'
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.9.2.2", 22))
+s.listen(1024)
+while True:
+    c, _ = s.accept()
+    c.close()
+EOF
+# Sequential connections, closed by RST (SO_LINGER 0) so that the client
+# runs out of neither ports nor TIME_WAIT slots; at most 60 s.
+cat >"$tmp/conn_cli.py" <<'EOF'
+import socket, sys, time
+n, ok = int(sys.argv[1]), 0
+t0 = time.monotonic()
+for i in range(n):
+    if time.monotonic() - t0 > 60:
+        break
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+    c.settimeout(5)
+    try:
+        c.connect(("10.9.2.2", 22))
+        ok += 1
+    except OSError:
+        pass
+    c.close()
+print("%.0f" % (ok / (time.monotonic() - t0)))
+EOF
+# iperf3 -J on stdin: Gbit/s received.
+gbits() {
+	$PY -c 'import json, sys
+try:
+    j = json.load(sys.stdin)
+    print("%.2f" % (j["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception:
+    print("0")'
+}
+
+kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+median() {
+	tr ' ' '\n' <<<"$1" | awk '$1 != ""' | sort -g |
+		awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'
+}
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+declare -A UDP TCP1 TCP4 CPS
+echo "# $(uname -r), $(nproc) cores; UDP ${SECONDS_UDP}s, TCP ${SECONDS_TCP}s, $CONNS connections"
+printf '%-7s %10s %10s %10s %8s  %s\n' mode "udp pps" "tcp1 Gb/s" \
+	"tcp4 Gb/s" "conn/s" "queued (udp tcp1 tcp4)"
+for round in $(seq "$ROUNDS"); do
+	[ "$ROUNDS" -gt 1 ] && echo "# round $round of $ROUNDS"
+	for mode in $MODES; do
+		topo
+		rules $mode
+		# Not through ns(): $! must be the process itself.
+		ip netns exec $SRV "$LG" server -p $UPORT -t 300 >/dev/null &
+		pids+=($!)
+		ip netns exec $SRV timeout 300 iperf3 -s -B 10.9.2.2 -p $TPORT \
+			>/dev/null 2>&1 &
+		pids+=($!)
+		ip netns exec $SRV timeout 300 $PY "$tmp/conn_srv.py" &
+		pids+=($!)
+		QPID=
+		[ $mode = kernel ] || start_qtrackd $mode
+		qids() {
+			ns $FW awk '$1 == 0 { print $8 }' \
+				/proc/net/netfilter/nfnetlink_queue | grep . || echo 0
+		}
+		sleep 0.3
+		# Warm-up: the flows exist and, for UDP, are assured streams
+		# (replies seen for more than 2 s), as a steady flow is.
+		ns $CLI "$LG" client -d 10.9.2.2 -p $UPORT -b $SPORT -n 6000 \
+			-t 3 -r 2000 >/dev/null
+		q0=$(qids)
+		out=$(ns $CLI "$LG" client -d 10.9.2.2 -p $UPORT -b $SPORT \
+			-n 50000000 -t "$SECONDS_UDP" -w 256)
+		q1=$(qids)
+		udp=$(kv "$out" pps)
+		t1=$(ns $CLI timeout $((SECONDS_TCP + 20)) iperf3 -c 10.9.2.2 \
+			-p $TPORT -t "$SECONDS_TCP" -P 1 -J | gbits)
+		q2=$(qids)
+		t4=$(ns $CLI timeout $((SECONDS_TCP + 20)) iperf3 -c 10.9.2.2 \
+			-p $TPORT -t "$SECONDS_TCP" -P 4 -J | gbits)
+		q3=$(qids)
+		cps=$(ns $CLI timeout 70 $PY "$tmp/conn_cli.py" "$CONNS")
+		UDP[$mode]+=" $udp" TCP1[$mode]+=" $t1" TCP4[$mode]+=" $t4"
+		CPS[$mode]+=" $cps"
+		queued=-
+		[ $mode = kernel ] || queued="$((q1 - q0)) $((q2 - q1)) $((q3 - q2))"
+		printf '%-7s %10s %10s %10s %8s  %s\n' $mode "$udp" "$t1" "$t4" \
+			"${cps:-0}" "$queued"
+		if [ -n "$QPID" ]; then
+			kill "$QPID"
+			wait "$QPID" 2>/dev/null
+			grep 'bypass:' "$tmp/qtrackd-$mode.log" | sed 's/^/# /'
+		fi
+		cleanup
+	done
+done
+
+if [ "$ROUNDS" -gt 1 ]; then
+	echo "median of $ROUNDS rounds:"
+	for mode in $MODES; do
+		printf '%-7s %10s %10s %10s %8s\n' $mode \
+			"$(median "${UDP[$mode]}")" "$(median "${TCP1[$mode]}")" \
+			"$(median "${TCP4[$mode]}")" "$(median "${CPS[$mode]}")"
+	done
+fi
+for mode in qoff qon; do
+	[ -n "${UDP[$mode]:-}" ] && [ -n "${UDP[kernel]:-}" ] || continue
+	echo "$mode/kernel: udp pps $(ratio "$(median "${UDP[$mode]}")" "$(median "${UDP[kernel]}")")," \
+		"tcp 1 stream $(ratio "$(median "${TCP1[$mode]}")" "$(median "${TCP1[kernel]}")")," \
+		"tcp 4 streams $(ratio "$(median "${TCP4[$mode]}")" "$(median "${TCP4[kernel]}")")," \
+		"conn/s $(ratio "$(median "${CPS[$mode]}")" "$(median "${CPS[kernel]}")")"
+done
+if [ -n "${CPS[qon]:-}" ] && [ -n "${CPS[qoff]:-}" ]; then
+	echo "qon/qoff: conn/s $(ratio "$(median "${CPS[qon]}")" "$(median "${CPS[qoff]}")") (target: unchanged)"
+fi
