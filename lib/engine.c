@@ -1042,6 +1042,20 @@ const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
 	return qt_table_acct(&e->table, ct);
 }
 
+void qt_engine_acct_add(struct qt_engine *e, const struct qt_conn *ct,
+			const struct qt_acct *add)
+{
+	struct qt_acct *a = qt_table_acct(&e->table, ct);
+	int d;
+
+	if (!a)
+		return;
+	for (d = 0; d < 2; d++) {
+		a->packets[d] += add->packets[d];
+		a->bytes[d] += add->bytes[d];
+	}
+}
+
 const struct qt_conn *qt_engine_master(const struct qt_engine *e,
 				       const struct qt_conn *ct)
 {

@@ -45,7 +45,7 @@ for fam in 4 6; do
 		-m mark --mark 0x1/0xff -j ACCEPT
 done
 qt_conf "$QT_TMP/bypass.conf" accept "[bypass]" "enable = yes" \
-	"timeout = 5"
+	"timeout = 5" "[table]" "accounting = yes"
 qt_daemon_start "$QT_TMP/bypass.conf" || exit 1
 qt_check "the table inet qtrack exists" \
 	qt_ns "$NS_FW" nft list table inet qtrack
@@ -155,6 +155,18 @@ listening_on() {
 
 count() { qt_rule_packets "$1" mangle FORWARD "$2"; }
 
+# entry ADDR PROTO PORT: qtrackd's -L line of the PROTO connection from
+# ADDR to port PORT.
+entry() {
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -L 2>/dev/null |
+		grep -E "^$2 .* src=$1 .* dport=$3 " | head -1
+}
+
+# orig_packets LINE: the packets= of the original direction.
+orig_packets() {
+	sed -n 's/^[^=]* src=[^ ]* dst=[^ ]* sport=[0-9]* dport=[0-9]* packets=\([0-9]*\) .*/\1/p' <<<"$1"
+}
+
 run_fam() {
 	local fam=$1 srv=$SRV4 cl=$CLI4 f=$QT_TMP/t$1 q0 q1 o0 o1 r0 r1 got
 	local t="IPv$fam"
@@ -180,6 +192,12 @@ run_fam() {
 		test $((r1 - r0)) -gt 20
 	qt_check "$t: the queue saw almost none of it ($((q1 - q0)) packets)" \
 		test $((q1 - q0)) -lt $(((o1 - o0) / 10))
+	line=$(entry "$cl" tcp 22)
+	qt_log "$t: $line"
+	qt_check "$t: -L shows the entry [OFFLOAD] where [ASSURED] was" \
+		eval "grep -q ' dport=[0-9]* packets=[0-9]* bytes=[0-9]* \[OFFLOAD\] mark=' <<<'$line'"
+	qt_check "$t: its packets= count the fast path's too ($(orig_packets "$line") >= $((o1 - o0)))" \
+		test "$(orig_packets "$line")" -ge $((o1 - o0))
 	touch "$f.close"
 	wait $cli
 	got=$(cat "$f.out")
@@ -190,6 +208,11 @@ run_fam() {
 	qt_check "$t: qtrackd's table followed the close" \
 		qt_wait_for 5 eval "qt_ns $NS_FW $QTRACKCTL --socket $SOCK -L |
 			grep -E 'tcp .*(TIME_WAIT|CLOSE|LAST_ACK|FIN_WAIT) src=$cl '"
+	line=$(entry "$cl" tcp 22)
+	qt_log "$t: $line"
+	qt_check "$t: after the close, [ASSURED] again and the fast path's packets kept ($(orig_packets "$line"))" \
+		eval "grep -q '\[ASSURED\]' <<<'$line' &&
+			[ $(orig_packets "$line") -ge $((o1 - o0)) ]"
 
 	# UDP: assured after replies for more than 2 s.
 	rm -f "$f.go" "$f.sent" "$f.close"
