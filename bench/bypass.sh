@@ -7,7 +7,7 @@
 #               flows, closed loop (qtrack-loadgen): packets per second;
 #   TCP bulk    iperf3, 1 stream and 4 streams: Gbit/s received;
 #   new conns   sequential TCP connections (connect, close): per second;
-# in three modes, each on a fresh topology:
+# in three modes, each on a topology of its own (made once):
 #   kernel   the kernel's conntrack (-m conntrack rules, no queue);
 #   qoff     qtrackd behind the shipped accept-mode rule set, bypass off;
 #   qon      the same with [bypass] enable = yes.
@@ -15,20 +15,25 @@
 # INVALID drop, NEW to the benchmark's ports accept, policy DROP); the
 # queue modes load conf/iptables-accept.rules with its confirm rules.
 #
-# Environment: SECONDS_UDP (5), SECONDS_TCP (5), CONNS (1000), ROUNDS (1):
-# run all modes ROUNDS times, one after the other, and compute the ratios
-# from each mode's medians.  MODES ("kernel qoff qon").  Bounded: about
-# 30 s per mode and round; every client has a time limit.  Needs root,
+# Each test runs in every mode one after the other, ROUNDS times; the
+# ratios are the medians of each round's ratios, whose figures were
+# measured seconds apart (a shared machine's load changes by the minute).
+# The queued column is how many packets the queue saw during the test.
+#
+# Environment: SECONDS_UDP (3), SECONDS_TCP (3), CONNS (1000), ROUNDS (3),
+# MODES ("kernel qoff qon"), TESTS ("udp tcp1 tcp4 cps").  Bounded: about 12 s per mode and round plus
+# 5 s of set-up per mode; every client has a time limit.  Needs root,
 # network namespaces, iperf3 and, for qon, nft.  Traffic stays in the
 # namespaces it makes.  Run it under flock /tmp/qtrack-bench.lock on a
 # shared machine.
 set -u
 build=$(cd "${1:?usage: bypass.sh BUILD_DIR}" && pwd)
-SECONDS_UDP=${SECONDS_UDP:-5}
-SECONDS_TCP=${SECONDS_TCP:-5}
+SECONDS_UDP=${SECONDS_UDP:-3}
+SECONDS_TCP=${SECONDS_TCP:-3}
 CONNS=${CONNS:-1000}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-3}
 MODES=${MODES:-kernel qoff qon}
+TESTS=${TESTS:-udp tcp1 tcp4 cps}
 LG=$build/bench/qtrack-loadgen
 QD=${QTRACKD:-$build/daemon/qtrackd}
 src=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -47,7 +52,11 @@ command -v iperf3 >/dev/null || { echo "bypass.sh: iperf3 missing (scripts/deps.
 
 # shellcheck source=bench/lib.sh
 . "$src/bench/lib.sh"
-trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+cleanup_all() {
+	local m
+	for m in $MODES; do use $m; cleanup; done
+}
+trap 'cleanup_all; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 # The NEW connections the benchmark makes, written for the kernel
@@ -84,10 +93,10 @@ rules() {
 
 start_qtrackd() {
 	local i
-	printf '[queue]\nnum = 0\n[control]\nsocket = %s/qtrackd.sock\n[state]\nfile = %s/state\n' \
-		"$tmp" "$tmp" >"$tmp/qtrackd.conf"
-	[ "$1" = qon ] && printf '[bypass]\nenable = yes\n' >>"$tmp/qtrackd.conf"
-	ip netns exec $FW "$QD" -d -c "$tmp/qtrackd.conf" >/dev/null \
+	printf '[queue]\nnum = 0\n[control]\nsocket = %s/%s.sock\n[state]\nfile = %s/%s.state\n' \
+		"$tmp" "$1" "$tmp" "$1" >"$tmp/$1.conf"
+	[ "$1" = qon ] && printf '[bypass]\nenable = yes\n' >>"$tmp/$1.conf"
+	ip netns exec $FW "$QD" -d -c "$tmp/$1.conf" >/dev/null \
 		2>"$tmp/qtrackd-$1.log" &
 	QPID=$!
 	pids+=($QPID)
@@ -149,76 +158,108 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
 
-declare -A UDP TCP1 TCP4 CPS
-echo "# $(uname -r), $(nproc) cores; UDP ${SECONDS_UDP}s, TCP ${SECONDS_TCP}s, $CONNS connections"
-printf '%-7s %10s %10s %10s %8s  %s\n' mode "udp pps" "tcp1 Gb/s" \
-	"tcp4 Gb/s" "conn/s" "queued (udp tcp1 tcp4)"
-for round in $(seq "$ROUNDS"); do
-	[ "$ROUNDS" -gt 1 ] && echo "# round $round of $ROUNDS"
-	for mode in $MODES; do
-		topo
-		rules $mode
-		# Not through ns(): $! must be the process itself.
-		ip netns exec $SRV "$LG" server -p $UPORT -t 300 >/dev/null &
-		pids+=($!)
-		ip netns exec $SRV timeout 300 iperf3 -s -B 10.9.2.2 -p $TPORT \
-			>/dev/null 2>&1 &
-		pids+=($!)
-		ip netns exec $SRV timeout 300 $PY "$tmp/conn_srv.py" &
-		pids+=($!)
-		QPID=
-		[ $mode = kernel ] || start_qtrackd $mode
-		qids() {
-			ns $FW awk '$1 == 0 { print $8 }' \
-				/proc/net/netfilter/nfnetlink_queue | grep . || echo 0
-		}
-		sleep 0.3
-		# Warm-up: the flows exist and, for UDP, are assured streams
-		# (replies seen for more than 2 s), as a steady flow is.
-		ns $CLI "$LG" client -d 10.9.2.2 -p $UPORT -b $SPORT -n 6000 \
-			-t 3 -r 2000 >/dev/null
-		q0=$(qids)
+qids() {
+	ns $FW awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue |
+		grep . || echo 0
+}
+
+# use MODE: the namespaces of MODE's topology become $CLI $FW $SRV.
+use() { CLI=qbc-$rnd-$1 FW=qbf-$rnd-$1 SRV=qbs-$rnd-$1; }
+
+# setup MODE: MODE's topology, rules, servers, qtrackd and warmed-up UDP
+# flows (replies seen for more than 2 s: assured streams, as steady
+# flows are).
+setup() {
+	use $1
+	topo
+	rules $1
+	# Not through ns(): $! must be the process itself.
+	ip netns exec $SRV "$LG" server -p $UPORT -t 600 >/dev/null &
+	pids+=($!)
+	ip netns exec $SRV timeout 600 iperf3 -s -B 10.9.2.2 -p $TPORT \
+		>/dev/null 2>&1 &
+	pids+=($!)
+	ip netns exec $SRV timeout 600 $PY "$tmp/conn_srv.py" &
+	pids+=($!)
+	QPID=
+	[ $1 = kernel ] || start_qtrackd $1
+	QP[$1]=$QPID
+	sleep 0.3
+	ns $CLI "$LG" client -d 10.9.2.2 -p $UPORT -b $SPORT -n 6000 \
+		-t 3 -r 2000 >/dev/null
+}
+
+# measure TEST MODE: one figure of TEST in MODE's topology.
+measure() {
+	local out
+	use $2
+	case $1 in
+	udp)
 		out=$(ns $CLI "$LG" client -d 10.9.2.2 -p $UPORT -b $SPORT \
 			-n 50000000 -t "$SECONDS_UDP" -w 256)
-		q1=$(qids)
-		udp=$(kv "$out" pps)
-		t1=$(ns $CLI timeout $((SECONDS_TCP + 20)) iperf3 -c 10.9.2.2 \
-			-p $TPORT -t "$SECONDS_TCP" -P 1 -J | gbits)
-		q2=$(qids)
-		t4=$(ns $CLI timeout $((SECONDS_TCP + 20)) iperf3 -c 10.9.2.2 \
-			-p $TPORT -t "$SECONDS_TCP" -P 4 -J | gbits)
-		q3=$(qids)
-		cps=$(ns $CLI timeout 70 $PY "$tmp/conn_cli.py" "$CONNS")
-		UDP[$mode]+=" $udp" TCP1[$mode]+=" $t1" TCP4[$mode]+=" $t4"
-		CPS[$mode]+=" $cps"
-		queued=-
-		[ $mode = kernel ] || queued="$((q1 - q0)) $((q2 - q1)) $((q3 - q2))"
-		printf '%-7s %10s %10s %10s %8s  %s\n' $mode "$udp" "$t1" "$t4" \
-			"${cps:-0}" "$queued"
-		if [ -n "$QPID" ]; then
-			kill "$QPID"
-			wait "$QPID" 2>/dev/null
-			grep 'bypass:' "$tmp/qtrackd-$mode.log" | sed 's/^/# /'
-		fi
-		cleanup
+		kv "$out" pps
+		;;
+	tcp1 | tcp4)
+		ns $CLI timeout $((SECONDS_TCP + 20)) iperf3 -c 10.9.2.2 \
+			-p $TPORT -t "$SECONDS_TCP" -P "${1#tcp}" -J | gbits
+		;;
+	cps)
+		ns $CLI timeout 70 $PY "$tmp/conn_cli.py" "$CONNS"
+		;;
+	esac
+}
+
+# Every mode's topology exists for the whole run, and each test runs in
+# every mode one after the other, round after round: a shared machine's
+# slow and fast spells then fall on every mode alike.
+declare -A QP FIG
+for mode in $MODES; do setup $mode; done
+echo "# $(uname -r), $(nproc) cores; UDP ${SECONDS_UDP}s, TCP ${SECONDS_TCP}s, $CONNS connections, $ROUNDS rounds"
+echo "# test   mode    figure    queued"
+for round in $(seq "$ROUNDS"); do
+	for t in $TESTS; do
+		for mode in $MODES; do
+			use $mode
+			q0=$(qids)
+			v=$(measure $t $mode)
+			queued=-
+			[ $mode = kernel ] || queued=$(($(qids) - q0))
+			FIG[$t.$mode]+=" ${v:-0}"
+			printf '%-6s %-7s %10s %s\n' $t $mode "${v:-0}" \
+				"$queued"
+		done
 	done
+done
+for mode in $MODES; do
+	[ -n "${QP[$mode]}" ] || continue
+	kill "${QP[$mode]}"
+	wait "${QP[$mode]}" 2>/dev/null
+	grep 'bypass:' "$tmp/qtrackd-$mode.log" | sed "s/^/# $mode: /"
 done
 
-if [ "$ROUNDS" -gt 1 ]; then
-	echo "median of $ROUNDS rounds:"
-	for mode in $MODES; do
-		printf '%-7s %10s %10s %10s %8s\n' $mode \
-			"$(median "${UDP[$mode]}")" "$(median "${TCP1[$mode]}")" \
-			"$(median "${TCP4[$mode]}")" "$(median "${CPS[$mode]}")"
-	done
-fi
-for mode in qoff qon; do
-	[ -n "${UDP[$mode]:-}" ] && [ -n "${UDP[kernel]:-}" ] || continue
-	echo "$mode/kernel: udp pps $(ratio "$(median "${UDP[$mode]}")" "$(median "${UDP[kernel]}")")," \
-		"tcp 1 stream $(ratio "$(median "${TCP1[$mode]}")" "$(median "${TCP1[kernel]}")")," \
-		"tcp 4 streams $(ratio "$(median "${TCP4[$mode]}")" "$(median "${TCP4[kernel]}")")," \
-		"conn/s $(ratio "$(median "${CPS[$mode]}")" "$(median "${CPS[kernel]}")")"
+echo "median of $ROUNDS rounds: udp pps, tcp 1 stream Gbit/s, tcp 4 streams Gbit/s, conn/s"
+for mode in $MODES; do
+	printf '%-7s %10s %10s %10s %8s\n' $mode \
+		"$(median "${FIG[udp.$mode]:-}")" "$(median "${FIG[tcp1.$mode]:-}")" \
+		"$(median "${FIG[tcp4.$mode]:-}")" "$(median "${FIG[cps.$mode]:-}")"
 done
-if [ -n "${CPS[qon]:-}" ] && [ -n "${CPS[qoff]:-}" ]; then
-	echo "qon/qoff: conn/s $(ratio "$(median "${CPS[qon]}")" "$(median "${CPS[qoff]}")") (target: unchanged)"
+# The ratio of each round's figures (measured seconds apart), then the
+# median of those.
+rratio() {
+	local t=$1 a=$2 b=$3 i r=
+	local -a x=(${FIG[$t.$a]:-}) y=(${FIG[$t.$b]:-})
+	for i in "${!x[@]}"; do
+		r+=" $(ratio "${x[$i]}" "${y[$i]}")"
+	done
+	median "$r"
+}
+for mode in qoff qon; do
+	[ -n "${FIG[udp.$mode]:-}" ] && [ -n "${FIG[udp.kernel]:-}" ] || continue
+	echo "$mode/kernel: udp pps $(rratio udp $mode kernel)," \
+		"tcp 1 stream $(rratio tcp1 $mode kernel)," \
+		"tcp 4 streams $(rratio tcp4 $mode kernel)," \
+		"conn/s $(rratio cps $mode kernel)"
+done
+if [ -n "${FIG[cps.qon]:-}" ] && [ -n "${FIG[cps.qoff]:-}" ]; then
+	echo "qon/qoff: conn/s $(rratio cps qon qoff) (target: unchanged)"
 fi
