@@ -43,6 +43,7 @@
 #include "bypass.h"
 #include "log.h"
 #include "qtrackd.h"
+#include "record.h"
 
 #define BYPASS_TABLE "qtrack"
 #define BYPASS_BUCKETS 65536
@@ -628,4 +629,11 @@ bool bypass_query(struct qtd_bypass *b, const struct qt_engine *e,
 		bypass_count_add(b, ct, acct);
 	pthread_mutex_unlock(&b->lock);
 	return on;
+}
+
+void bypass_export(struct qtd_bypass *b, const struct qt_engine *e,
+		   const struct qt_conn *ct, struct qt_rec_conn *rc)
+{
+	if (bypass_query(b, e, ct, NULL))
+		rc->status |= QT_REC_ST_OFFLOAD;
 }
