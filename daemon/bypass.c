@@ -74,6 +74,7 @@ struct bypass_node {
 	bool on;	   /* offloaded: its elements were added */
 	uint8_t seen;	   /* packets seen steady, until it is */
 	uint64_t added_ms; /* when its elements were last added */
+	uint64_t expires_ms; /* and when they expire in the kernel */
 };
 
 /* The packet of a steady connection (counting the one that made it so)
@@ -498,9 +499,11 @@ static void bypass_count_add(struct qtd_bypass *b, const struct qt_conn *ct,
 	}
 }
 
-static void bypass_update(struct qtd_bypass *b, const struct qt_conn *ct,
-			  bool add)
+static int bypass_update(struct qtd_bypass *b, const struct qt_conn *ct,
+			 bool add)
 {
+	int ret;
+
 	char buf[4096];
 	struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, sizeof(buf));
 
@@ -509,9 +512,9 @@ static void bypass_update(struct qtd_bypass *b, const struct qt_conn *ct,
 	bypass_elems_put(b, batch, ct, add);
 	nftnl_batch_end(mnl_nlmsg_batch_current(batch), b->seq++);
 	mnl_nlmsg_batch_next(batch);
-	if (bypass_send(b, batch, false) < 0)
-		b->errors++;
+	ret = bypass_send(b, batch, false);
 	mnl_nlmsg_batch_stop(batch);
+	return ret;
 }
 
 /* Offload @ct, whose packets qtrackd has seen steady long enough. */
@@ -521,10 +524,12 @@ static void bypass_start(struct qtd_bypass *b, struct qt_engine *e,
 {
 	n->on = true;
 	n->added_ms = now;
+	n->expires_ms = now + bypass_timeout_ms(b, ct);
 	/* Before its packets skip us: any we still see are picked up
 	 * liberally. */
 	qt_engine_conn_offload(e, ct);
-	bypass_update(b, ct, true);
+	if (bypass_update(b, ct, true) < 0)
+		b->errors++;
 	b->offloaded++;
 }
 
@@ -532,8 +537,12 @@ static void bypass_start(struct qtd_bypass *b, struct qt_engine *e,
 static void bypass_stop(struct qtd_bypass *b, struct qt_engine *e,
 			const struct qt_conn *ct, struct bypass_node *n)
 {
-	if (n->on) {
+	/* Elements that expired a while ago are gone already (a second's
+	 * slack for the kernel's clock); an element that is not there is
+	 * no error. */
+	if (n->on && qtd_now_ms() < n->expires_ms + 1000) {
 		struct qt_acct got = {{0}};
+		int ret;
 
 		/* What passed the fast path joins the entry's own counters
 		 * (before a DESTROY event reports them). */
@@ -541,9 +550,12 @@ static void bypass_stop(struct qtd_bypass *b, struct qt_engine *e,
 			bypass_count_add(b, ct, &got);
 			qt_engine_acct_add(e, ct, &got);
 		}
-		bypass_update(b, ct, false);
-		b->ended++;
+		ret = bypass_update(b, ct, false);
+		if (ret < 0 && ret != -ENOENT)
+			b->errors++;
 	}
+	if (n->on)
+		b->ended++;
 	free(n);
 }
 
@@ -583,7 +595,9 @@ static void bypass_set_locked(struct qtd_bypass *b, struct qt_engine *e,
 			bypass_start(b, e, ct, n, now);
 	} else if (now - n->added_ms >= BYPASS_READD_MS) {
 		n->added_ms = now;
-		bypass_update(b, ct, true);
+		n->expires_ms = now + bypass_timeout_ms(b, ct);
+		if (bypass_update(b, ct, true) < 0)
+			b->errors++;
 		b->readded++;
 	}
 }
@@ -618,13 +632,17 @@ void bypass_packet(struct qtd_bypass *b, struct qt_engine *e,
 bool bypass_query(struct qtd_bypass *b, const struct qt_engine *e,
 		  const struct qt_conn *ct, struct qt_acct *acct)
 {
+	struct bypass_node *n;
 	bool on;
 
 	if (!b || (ct->l4proto != IPPROTO_TCP && ct->l4proto != IPPROTO_UDP))
 		return false;
 	pthread_mutex_lock(&b->lock);
-	on = *bypass_slot(b, e, ct->id) &&
-	     (*bypass_slot(b, e, ct->id))->on;
+	n = *bypass_slot(b, e, ct->id);
+	/* Once its elements have expired, its packets come back to us: it
+	 * is not offloaded until one of them adds them again (as the
+	 * kernel's flowtable lets an idle flow go). */
+	on = n && n->on && qtd_now_ms() < n->expires_ms;
 	if (on && acct)
 		bypass_count_add(b, ct, acct);
 	pthread_mutex_unlock(&b->lock);

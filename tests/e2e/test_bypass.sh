@@ -16,8 +16,11 @@
 . "$(dirname "$0")/lib.sh"
 
 qt_require_root
-qt_require_cmd ip iptables ip6tables iptables-restore ip6tables-restore \
-	nft ss timeout
+IPT4=iptables IPT6=ip6tables
+if [ "${QT_BYPASS_IPTABLES:-nft}" = legacy ]; then
+	IPT4=iptables-legacy IPT6=ip6tables-legacy
+fi
+qt_require_cmd ip $IPT4 $IPT6 $IPT4-restore $IPT6-restore nft ss timeout
 qt_require_daemon
 [ -x /usr/bin/python3 ] || qt_skip "/usr/bin/python3 missing"
 QTRACKCTL=$QT_BUILD/tools/qtrackctl
@@ -29,11 +32,16 @@ qt_ns "$NS_FW" nft add table inet qtprobe 2>/dev/null &&
 	qt_ns "$NS_FW" nft delete table inet qtprobe ||
 	qt_skip "nf_tables does not work in a network namespace here"
 
+if [ "$IPT4" = iptables-legacy ]; then
+	qt_ns "$NS_FW" iptables-legacy -t mangle -L -n >/dev/null 2>&1 &&
+		qt_ns "$NS_FW" ip6tables-legacy -t mangle -L -n >/dev/null 2>&1 ||
+		qt_skip "iptables-legacy cannot work here (no ip_tables)"
+fi
 for fam in 4 6; do
-	ipt=iptables
-	[ $fam = 6 ] && ipt=ip6tables
-	qt_ns "$NS_FW" $ipt-restore <"$QT_SRC/conf/$ipt-accept.rules" ||
-		{ qt_fail "loading $ipt-accept.rules"; exit 1; }
+	ipt=$IPT4 rules=iptables-accept.rules
+	[ $fam = 6 ] && ipt=$IPT6 rules=ip6tables-accept.rules
+	qt_ns "$NS_FW" $ipt-restore <"$QT_SRC/conf/$rules" ||
+		{ qt_fail "loading $rules with $ipt-restore"; exit 1; }
 	# Counters only: what the fast path marked, per direction.
 	qt_ns "$NS_FW" $ipt -t mangle -A FORWARD -m mark --mark 0x2/0xff \
 		-m comment --comment orig-est
@@ -153,7 +161,14 @@ listening_on() {
 	qt_ns "$NS_SRV" ss -lnH -A "$2" | grep -qF "$1"
 }
 
-count() { qt_rule_packets "$1" mangle FORWARD "$2"; }
+# count FAM PATTERN: packets of the mangle FORWARD counting rule PATTERN
+# (with the iptables variant in use).
+count() {
+	local ipt=$IPT4
+	[ "$1" = 6 ] && ipt=$IPT6
+	qt_ns "$NS_FW" $ipt -t mangle -L FORWARD -v -x -n |
+		awk -v p="$2" 'NR > 2 && $0 ~ p { print $1; exit }'
+}
 
 # entry ADDR PROTO PORT: qtrackd's -L line of the PROTO connection from
 # ADDR to port PORT.
@@ -243,8 +258,132 @@ run_fam() {
 	wait $cli
 }
 
+
+# The keys "SRC PROTO SPORT DST DPORT" (original direction) of: the
+# elements of set orig$1 (set_orig), those of set reply$1 turned round
+# (set_reply), the entries -L shows [OFFLOAD] (offloaded); sorted.
+KEYRE='[0-9a-f:.]+ \. (tcp|udp) \. [0-9]+ \. [0-9a-f:.]+ \. [0-9]+'
+set_keys() {
+	qt_ns "$NS_FW" nft list set inet qtrack "$1" 2>/dev/null |
+		tr -s '\n\t ' ' ' | grep -oE "$KEYRE" | sed 's/ \. / /g'
+}
+set_orig() { set_keys "orig$1" | sort; }
+set_reply() { set_keys "reply$1" | awk '{ print $4, $2, $5, $1, $3 }' | sort; }
+offloaded() {
+	local v=ipv4
+	[ "$1" = 6 ] && v=ipv6
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -L -f $v 2>/dev/null |
+		grep -F '[OFFLOAD]' |
+		sed -E 's/^([a-z]+) [^=]* src=([^ ]+) dst=([^ ]+) sport=([0-9]+) dport=([0-9]+) .*/\2 \1 \4 \3 \5/' |
+		sort
+}
+# consistent FAM: the sets hold the elements of the offloaded entries,
+# both directions, and nothing else.
+consistent() {
+	local o r l
+	o=$(set_orig "$1") r=$(set_reply "$1") l=$(offloaded "$1")
+	[ "$o" = "$r" ] && [ "$o" = "$l" ]
+}
+# flow_offloaded FAM ADDR: consistent, and the TCP flow from ADDR is
+# offloaded.
+flow_offloaded() {
+	consistent "$1" && offloaded "$1" | grep -q "^$2 tcp "
+}
+# est_entry ADDR: the -L line of the ESTABLISHED TCP connection from ADDR
+# to port 22 (earlier ones from ADDR may linger in TIME_WAIT).
+est_entry() {
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -L 2>/dev/null |
+		grep -E "^tcp .* ESTABLISHED src=$1 .* dport=22 " | head -1
+}
+flow_entry() { est_entry "$1" | grep -q .; }
+
+# A client that sends 64 KB every 10 ms while $2.run exists, pauses while
+# it does not, and at $2.close shuts its side and prints what it sent and
+# what the server counted.
+cat >"$QT_TMP/steady.py" <<'PY'
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], 22))
+blk, sent = b"s" * 65536, 0
+while not os.path.exists(sys.argv[2] + ".close"):
+    if os.path.exists(sys.argv[2] + ".run"):
+        s.sendall(blk)
+        sent += len(blk)
+        time.sleep(0.01)
+    else:
+        time.sleep(0.05)
+s.shutdown(socket.SHUT_WR)
+print(sent, s.recv(100).decode().strip(), flush=True)
+PY
+
+# lifecycle FAM: the flow through delete, flush, reload and restart.
+lifecycle() {
+	local fam=$1 srv=$SRV4 cl=$CLI4 f=$QT_TMP/l$1 t="IPv$1" cli out line sp
+	[ "$fam" = 6 ] && srv=$SRV6 cl=$CLI6
+	qt_ns "$NS_CLI" timeout 120 /usr/bin/python3 "$QT_TMP/steady.py" \
+		"$srv" "$f" >"$f.out" 2>&1 &
+	cli=$!
+	touch "$f.run"
+	qt_check "$t: the steady flow is offloaded" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	# Delete: its elements go with the entry, at once.
+	line=$(est_entry "$cl")
+	sp=$(sed -n 's/.* sport=\([0-9]*\) dport=22 .*/\1/p' <<<"$line" | head -1)
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -D -p tcp -s "$cl" \
+		-d "$srv" --sport "$sp" --dport 22 >/dev/null 2>&1
+	qt_check "$t: delete leaves no element of the flow" \
+		eval "consistent $fam && ! offloaded $fam | grep -q '^$cl tcp '"
+	touch "$f.run"
+	qt_check "$t: ... its packets come back to qtrackd, which offloads it again" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	# Flush: every element goes.
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -F >/dev/null 2>&1
+	qt_check "$t: flush leaves the sets empty" \
+		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
+	touch "$f.run"
+	qt_check "$t: ... and the flow is tracked and offloaded again" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	# Reload: the table and its elements stay as they are.
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" reload >/dev/null 2>&1
+	qt_check "$t: reload keeps the offload and the sets consistent" \
+		qt_wait_for 5 flow_offloaded "$fam" "$cl"
+
+	# Restart: the table goes with qtrackd; the restored entry is not
+	# offloaded until its packets make it so, and its window data, stale
+	# after the bypassed data, is picked up again.
+	qt_check "$t: qtrackd stops (restart)" qt_daemon_stop
+	qt_check_not "$t: ... stopping removed the table" \
+		qt_ns "$NS_FW" nft list table inet qtrack
+	qt_daemon_start "$QT_TMP/bypass.conf" || return
+	qt_check "$t: ... restarted with empty sets" \
+		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
+	qt_check "$t: ... the flow's entry was restored from the state file" \
+		flow_entry "$cl"
+	qt_check "$t: ... not offloaded yet, consistent" \
+		eval "consistent $fam && ! offloaded $fam | grep -q '^$cl tcp '"
+	touch "$f.run"
+	qt_check "$t: ... its packets offload it again" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	touch "$f.close"
+	wait $cli
+	out=$(cat "$f.out")
+	qt_check "$t: after all that, the close is clean and every byte arrived ($out)" \
+		eval "set -- $out; [ \"\$1\" = \"\$2\" ] && [ \"\$1\" -gt 0 ]"
+	qt_check "$t: ... and the sets are consistent" \
+		qt_wait_for 5 consistent "$fam"
+}
+
 run_fam 4
 run_fam 6
+lifecycle 4
+lifecycle 6
 
 qt_check "qtrackd stops cleanly" qt_daemon_stop
 qt_log "$(grep 'bypass:' "$QT_DAEMON_LOG")"
