@@ -10,7 +10,10 @@
 # in three modes, each on a topology of its own (made once):
 #   kernel   the kernel's conntrack (-m conntrack rules, no queue);
 #   qoff     qtrackd behind the shipped accept-mode rule set, bypass off;
-#   qon      the same with [bypass] enable = yes.
+#   qon      the same with [bypass] enable = yes;
+#   qonmin   (not in the default MODES) the bypass behind a minimal rule
+#            set in the kernel mode's image: one queue rule in mangle
+#            FORWARD, the filter rules on the mark, no confirm rules.
 # The filter rules are the same in every mode (ESTABLISHED/RELATED accept,
 # INVALID drop, NEW to the benchmark's ports accept, policy DROP); the
 # queue modes load conf/iptables-accept.rules with its confirm rules.
@@ -83,6 +86,20 @@ rules() {
 		EOF
 		return
 	fi
+	if [ "$1" = qonmin ]; then
+		ns $FW iptables-restore <<-EOF
+		*mangle
+		-A FORWARD -m mark --mark 0/0xff -j NFQUEUE --queue-num 0 --queue-bypass
+		COMMIT
+		*filter
+		:FORWARD DROP [0:0]
+		-A FORWARD -m mark --mark 0x2/0xef -j ACCEPT
+		-A FORWARD -m mark --mark 0x4/0xef -j DROP
+		$(allow q)
+		COMMIT
+		EOF
+		return
+	fi
 	# The shipped rule set, with this topology's NEW rules in its
 	# FORWARD chain (after qtrack-state, before the policy).
 	awk -v extra="$(allow q)" '
@@ -95,7 +112,7 @@ start_qtrackd() {
 	local i
 	printf '[queue]\nnum = 0\n[control]\nsocket = %s/%s.sock\n[state]\nfile = %s/%s.state\n' \
 		"$tmp" "$1" "$tmp" "$1" >"$tmp/$1.conf"
-	[ "$1" = qon ] && printf '[bypass]\nenable = yes\n' >>"$tmp/$1.conf"
+	case $1 in qon*) printf '[bypass]\nenable = yes\n' >>"$tmp/$1.conf" ;; esac
 	ip netns exec $FW "$QD" -d -c "$tmp/$1.conf" >/dev/null \
 		2>"$tmp/qtrackd-$1.log" &
 	QPID=$!
@@ -253,7 +270,7 @@ rratio() {
 	done
 	median "$r"
 }
-for mode in qoff qon; do
+for mode in qoff qon qonmin; do
 	[ -n "${FIG[udp.$mode]:-}" ] && [ -n "${FIG[udp.kernel]:-}" ] || continue
 	echo "$mode/kernel: udp pps $(rratio udp $mode kernel)," \
 		"tcp 1 stream $(rratio tcp1 $mode kernel)," \

@@ -14,12 +14,16 @@
  *
  * The table is written once at start by nft(8) (nft -f); elements are
  * added and removed with libnftnl batches on a netlink socket of our own,
- * no process per flow.  A connection is offloaded when it is steady (TCP
- * ESTABLISHED, assured, reply seen; UDP assured; no helper and no connmark
- * bits, since the chains set a constant mark) and leaves the fast path
- * when an event says it no longer is or is gone.  Elements expire a
- * while after their addition (bypass_timeout_ms); the packet that then
- * comes back renews them.
+ * no process per flow.  A connection is offloaded at its third packet
+ * while steady (TCP ESTABLISHED, assured, reply seen; UDP assured; no
+ * helper and no connmark bits, since the chains set a constant mark) and
+ * leaves the fast path when an event says it no longer is or is gone.
+ * Elements expire a while after their addition (bypass_timeout_ms); the
+ * packet that then comes back renews them.  With [table] accounting every
+ * element counts its packets: a listing adds them to the entry's
+ * counters, and they join the entry's own when the offload ends
+ * (bypass_query, bypass_stop).
+ * Records written of an offloaded entry say so (bypass_export).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -92,6 +96,7 @@ struct qtd_bypass {
 	uint32_t seq;
 	uint64_t timeout_ms;
 	uint32_t connmark;
+	bool counters; /* elements count packets ([table] accounting) */
 	uint64_t offloaded, readded, ended, errors;
 	struct bypass_node *bucket[BYPASS_BUCKETS];
 };
@@ -130,9 +135,10 @@ static int bypass_table_write(FILE *f, const struct qt_conf *conf)
 				"\tset %s {\n\t\ttype %s\n"
 				"\t\tflags dynamic, timeout\n"
 				"\t\tsize %" PRIu32 "\n\t\ttimeout %" PRIu32
-				"s\n\t\tcounter\n\t}\n",
+				"s\n%s\t}\n",
 				bypass_sets[fam][dir], bypass_types[fam], size,
-				conf->bypass.timeout);
+				conf->bypass.timeout,
+				conf->table.accounting ? "\t\tcounter\n" : "");
 	/* Fragments, protocols without ports and the packets that change a
 	 * TCP connection's state never take the fast path. */
 	fprintf(f, "\tchain lookup {\n"
@@ -242,6 +248,9 @@ struct qtd_bypass *bypass_open(const struct qt_conf *conf)
 	b->seq = (uint32_t)time(NULL);
 	b->timeout_ms = (uint64_t)conf->bypass.timeout * 1000;
 	b->connmark = conf->mark.connmark;
+	/* A counter costs every fast-path packet a little: only when the
+	 * counts are shown. */
+	b->counters = conf->table.accounting;
 	b->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!b->nl || mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		log_warnx("bypass: netlink: %s", strerror(errno));
@@ -487,6 +496,8 @@ static void bypass_count_add(struct qtd_bypass *b, const struct qt_conn *ct,
 {
 	unsigned dir;
 
+	if (!b->counters)
+		return;
 	for (dir = 0; dir < 2; dir++) {
 		struct bypass_count c;
 
