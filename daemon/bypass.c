@@ -140,11 +140,12 @@ static int bypass_table_write(FILE *f, const struct qt_conf *conf)
 				conf->bypass.timeout,
 				conf->table.accounting ? "\t\tcounter\n" : "");
 	/* Fragments, protocols without ports and the packets that change a
-	 * TCP connection's state never take the fast path. */
+	 * TCP connection's state never take the fast path.  Other protocols
+	 * need no rule of their own: the key holds the protocol, and the
+	 * sets only TCP and UDP elements (a rule less for every packet). */
 	fprintf(f, "\tchain lookup {\n"
 		   "\t\tip frag-off & 0x3fff != 0 return\n"
 		   "\t\texthdr frag exists return\n"
-		   "\t\tmeta l4proto != { tcp, udp } return\n"
 		   "\t\ttcp flags & (fin | syn | rst) != 0 return\n");
 	for (fam = 0; fam < 2; fam++)
 		for (dir = 0; dir < 2; dir++)
