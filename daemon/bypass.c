@@ -4,10 +4,10 @@
  *
  * With [bypass] enable = yes, qtrackd owns the nftables table "inet
  * qtrack": chains at priority -200 (before the mangle table, where the
- * queue rules are) look each TCP or UDP packet up in one set per family
- * and direction, keyed by the 5-tuple, and on a hit give it the mark
- * qtrackd would have given it (ESTABLISHED, with the reply bit for the
- * reply set).  The queue rules skip
+ * queue rules are) look each TCP or UDP packet up in one verdict map per
+ * family, keyed by the 5-tuple, and on a hit go to the chain that gives
+ * it the mark qtrackd would have given it (ESTABLISHED, with the reply
+ * bit for a reply-direction element).  The queue rules skip
  * packets that already carry a state, so such packets never leave the
  * kernel.  SYN, FIN, RST and fragments are never looked up: they still
  * reach qtrackd, whose state machine ends the offload.
@@ -101,10 +101,10 @@ struct qtd_bypass {
 	struct bypass_node *bucket[BYPASS_BUCKETS];
 };
 
-static const char *const bypass_sets[2][2] = {
-	{"orig4", "reply4"},
-	{"orig6", "reply6"},
-};
+/* One verdict map per family holds both directions' elements; an element
+ * jumps (goto) to the chain that marks its direction. */
+static const char *const bypass_maps[2] = {"flows4", "flows6"};
+static const char *const bypass_chains[2] = {"est", "est_reply"};
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -130,31 +130,32 @@ static int bypass_table_write(FILE *f, const struct qt_conf *conf)
 		   "delete table inet " BYPASS_TABLE "\n"
 		   "table inet " BYPASS_TABLE " {\n");
 	for (fam = 0; fam < 2; fam++)
-		for (dir = 0; dir < 2; dir++)
-			fprintf(f,
-				"\tset %s {\n\t\ttype %s\n"
-				"\t\tflags dynamic, timeout\n"
-				"\t\tsize %" PRIu32 "\n\t\ttimeout %" PRIu32
-				"s\n%s\t}\n",
-				bypass_sets[fam][dir], bypass_types[fam], size,
-				conf->bypass.timeout,
-				conf->table.accounting ? "\t\tcounter\n" : "");
-	/* Fragments, protocols without ports and the packets that change a
-	 * TCP connection's state never take the fast path.  Other protocols
-	 * need no rule of their own: the key holds the protocol, and the
-	 * sets only TCP and UDP elements (a rule less for every packet). */
+		fprintf(f,
+			"\tmap %s {\n\t\ttype %s : verdict\n"
+			"\t\tflags dynamic, timeout\n"
+			"\t\tsize %" PRIu32 "\n\t\ttimeout %" PRIu32
+			"s\n%s\t}\n",
+			bypass_maps[fam], bypass_types[fam], size,
+			conf->bypass.timeout,
+			conf->table.accounting ? "\t\tcounter\n" : "");
+	for (dir = 0; dir < 2; dir++)
+		fprintf(f,
+			"\tchain %s {\n\t\tmeta mark set meta mark & 0x%08" PRIx32
+			" | 0x%08" PRIx32 "\n\t}\n",
+			bypass_chains[dir], ~m->mask,
+			(m->state[QT_CT_ESTABLISHED] | (dir ? m->reply : 0)) &
+			    m->mask);
+	/* Fragments and the packets that change a TCP connection's state
+	 * never take the fast path.  Other protocols need no rule of their
+	 * own: the key holds the protocol, and the maps only TCP and UDP
+	 * elements.  One lookup finds either direction. */
 	fprintf(f, "\tchain lookup {\n"
 		   "\t\tip frag-off & 0x3fff != 0 return\n"
 		   "\t\texthdr frag exists return\n"
 		   "\t\ttcp flags & (fin | syn | rst) != 0 return\n");
 	for (fam = 0; fam < 2; fam++)
-		for (dir = 0; dir < 2; dir++)
-			fprintf(f,
-				"\t\t%s @%s meta mark set meta mark & 0x%08" PRIx32
-				" | 0x%08" PRIx32 " return\n",
-				bypass_keys[fam], bypass_sets[fam][dir], ~m->mask,
-				(m->state[QT_CT_ESTABLISHED] |
-				 (dir ? m->reply : 0)) & m->mask);
+		fprintf(f, "\t\t%s vmap @%s\n", bypass_keys[fam],
+			bypass_maps[fam]);
 	fprintf(f, "\t}\n"
 		   "\tchain prerouting {\n"
 		   "\t\ttype filter hook prerouting priority -200; "
@@ -345,7 +346,7 @@ static void bypass_elem_key(const struct qt_conn *ct, unsigned dir,
 	uint16_t dp = dir ? ct->sport : ct->dport;
 
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, BYPASS_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, bypass_sets[ct->v6][dir]);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, bypass_maps[ct->v6]);
 	if (ct->v6) {
 		const union qt_addr *src = &ct->addr.ip6->src;
 		const union qt_addr *dst = &ct->addr.ip6->dst;
@@ -392,6 +393,10 @@ static void bypass_elems_put(struct qtd_bypass *b,
 		/* With its expiration given, an element still there (one
 		 * direction outlived the other) is renewed too. */
 		if (add) {
+			nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT,
+					       (uint32_t)NFT_GOTO);
+			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN,
+					       bypass_chains[dir]);
 			nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT,
 					       bypass_timeout_ms(b, ct));
 			nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_EXPIRATION,

@@ -5,11 +5,11 @@
 #
 # client -- fw -- server; fw loads the shipped accept-mode rule sets and
 # runs qtrackd with the bypass on.  For IPv4 and IPv6, a TCP connection
-# that carries data becomes offloaded: its elements appear in the sets,
+# that carries data becomes offloaded: its elements appear in the map,
 # the queue (its id sequence in /proc/net/netfilter/nfnetlink_queue)
 # stops seeing its data while counting rules in mangle FORWARD see its
 # packets marked ESTABLISHED both ways; its FIN reaches qtrackd, which
-# takes it out of the sets and through the close; the data arrives whole.
+# takes it out of the map and through the close; the data arrives whole.
 # A UDP flow is offloaded once assured; its elements expire ([bypass]
 # timeout after their addition) and qtrackd adds them again when the next
 # packet reaches it.  Stopping qtrackd removes the table.  Skipped when nft(8) or nf_tables cannot work here.
@@ -129,8 +129,18 @@ queued() {
 		/proc/net/netfilter/nfnetlink_queue
 }
 
-# in_set FAM DIR PROTO: that direction's set holds a PROTO element from
-# the client (orig) or from the server (reply).
+# elems FAM DIR: the elements of map flowsFAM for direction DIR (orig:
+# those that go to chain est, reply: to est_reply), one a line.
+elems() {
+	local chain=est
+	[ "$2" = reply ] && chain=est_reply
+	qt_ns "$NS_FW" nft list map inet qtrack "flows$1" 2>/dev/null |
+		tr -s '\n\t ' ' ' | tr ',}' '\n\n' |
+		grep -E ": goto $chain ?\$"
+}
+
+# in_set FAM DIR PROTO: the map holds a PROTO element of that direction
+# from the client (orig) or from the server (reply).
 in_set() {
 	local from=$CLI4
 	[ "$1" = 4 ] || from=$CLI6
@@ -138,8 +148,7 @@ in_set() {
 		from=$SRV4
 		[ "$1" = 4 ] || from=$SRV6
 	fi
-	qt_ns "$NS_FW" nft list set inet qtrack "$2$1" |
-		grep -qF "$from . $3 ."
+	elems "$1" "$2" | grep -qF "$from . $3 ."
 }
 
 # expires_ms FAM DIR PROTO: the time left of that element, in ms (0 if
@@ -147,8 +156,7 @@ in_set() {
 expires_ms() {
 	local from=$CLI4
 	[ "$1" = 4 ] || from=$CLI6
-	qt_ns "$NS_FW" nft list set inet qtrack "$2$1" | tr -s '\n\t ' ' ' |
-		tr ',}' '\n\n' | grep -F "$from . $3 ." | sed -n 's/.* expires \([0-9ms]*\).*/\1/p' |
+	elems "$1" "$2" | grep -F "$from . $3 ." | sed -n 's/.* expires \([0-9ms]*\).*/\1/p' |
 		awk '{ s = 0; ms = 0
 		       if (match($0, /^[0-9]+s/)) s = substr($0, 1, RLENGTH - 1)
 		       if (match($0, /[0-9]+ms/)) ms = substr($0, RSTART, RLENGTH - 2)
@@ -218,7 +226,7 @@ run_fam() {
 	got=$(cat "$f.out")
 	qt_check "$t: the server received every byte after the close ($got)" \
 		test "$got" = $((1000 + 128 * 65536))
-	qt_check "$t: the FIN took the connection out of the sets" \
+	qt_check "$t: the FIN took the connection out of the map" \
 		qt_wait_for 5 eval "! in_set $fam orig tcp && ! in_set $fam reply tcp"
 	qt_check "$t: qtrackd's table followed the close" \
 		qt_wait_for 5 eval "qt_ns $NS_FW $QTRACKCTL --socket $SOCK -L |
@@ -260,15 +268,13 @@ run_fam() {
 
 
 # The keys "SRC PROTO SPORT DST DPORT" (original direction) of: the
-# elements of set orig$1 (set_orig), those of set reply$1 turned round
-# (set_reply), the entries -L shows [OFFLOAD] (offloaded); sorted.
+# original-direction elements of map flows$1 (set_orig), its reply ones
+# turned round (set_reply), the entries -L shows [OFFLOAD] (offloaded);
+# sorted.
 KEYRE='[0-9a-f:.]+ \. (tcp|udp) \. [0-9]+ \. [0-9a-f:.]+ \. [0-9]+'
-set_keys() {
-	qt_ns "$NS_FW" nft list set inet qtrack "$1" 2>/dev/null |
-		tr -s '\n\t ' ' ' | grep -oE "$KEYRE" | sed 's/ \. / /g'
-}
-set_orig() { set_keys "orig$1" | sort; }
-set_reply() { set_keys "reply$1" | awk '{ print $4, $2, $5, $1, $3 }' | sort; }
+set_keys() { elems "$1" "$2" | grep -oE "$KEYRE" | sed 's/ \. / /g'; }
+set_orig() { set_keys "$1" orig | sort; }
+set_reply() { set_keys "$1" reply | awk '{ print $4, $2, $5, $1, $3 }' | sort; }
 offloaded() {
 	local v=ipv4
 	[ "$1" = 6 ] && v=ipv6
@@ -277,7 +283,7 @@ offloaded() {
 		sed -E 's/^([a-z]+) [^=]* src=([^ ]+) dst=([^ ]+) sport=([0-9]+) dport=([0-9]+) .*/\2 \1 \4 \3 \5/' |
 		sort
 }
-# consistent FAM: the sets hold the elements of the offloaded entries,
+# consistent FAM: the map holds the elements of the offloaded entries,
 # both directions, and nothing else.
 consistent() {
 	local o r l
@@ -341,7 +347,7 @@ lifecycle() {
 
 	# Flush: every element goes.
 	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -F >/dev/null 2>&1
-	qt_check "$t: flush leaves the sets empty" \
+	qt_check "$t: flush leaves the map empty" \
 		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
 	touch "$f.run"
 	qt_check "$t: ... and the flow is tracked and offloaded again" \
@@ -350,7 +356,7 @@ lifecycle() {
 
 	# Reload: the table and its elements stay as they are.
 	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" reload >/dev/null 2>&1
-	qt_check "$t: reload keeps the offload and the sets consistent" \
+	qt_check "$t: reload keeps the offload and the map consistent" \
 		qt_wait_for 5 flow_offloaded "$fam" "$cl"
 
 	# Restart: the table goes with qtrackd; the restored entry is not
@@ -360,7 +366,7 @@ lifecycle() {
 	qt_check_not "$t: ... stopping removed the table" \
 		qt_ns "$NS_FW" nft list table inet qtrack
 	qt_daemon_start "$QT_TMP/bypass.conf" || return
-	qt_check "$t: ... restarted with empty sets" \
+	qt_check "$t: ... restarted with an empty map" \
 		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
 	qt_check "$t: ... the flow's entry was restored from the state file" \
 		flow_entry "$cl"
@@ -376,7 +382,7 @@ lifecycle() {
 	out=$(cat "$f.out")
 	qt_check "$t: after all that, the close is clean and every byte arrived ($out)" \
 		eval "set -- $out; [ \"\$1\" = \"\$2\" ] && [ \"\$1\" -gt 0 ]"
-	qt_check "$t: ... and the sets are consistent" \
+	qt_check "$t: ... and the map is consistent" \
 		qt_wait_for 5 consistent "$fam"
 }
 
