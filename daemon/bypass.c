@@ -140,7 +140,8 @@ static int bypass_table_write(FILE *f, const struct qt_conf *conf)
 			conf->table.accounting ? "\t\tcounter\n" : "");
 	for (dir = 0; dir < 2; dir++)
 		fprintf(f,
-			"\tchain %s {\n\t\tmeta mark set meta mark & 0x%08" PRIx32
+			"\tchain %s {\n"
+			"\t\tmeta mark set meta mark & 0x%08" PRIx32
 			" | 0x%08" PRIx32 "\n\t}\n",
 			bypass_chains[dir], ~m->mask,
 			(m->state[QT_CT_ESTABLISHED] | (dir ? m->reply : 0)) &
@@ -519,10 +520,9 @@ static void bypass_count_add(struct qtd_bypass *b, const struct qt_conn *ct,
 static int bypass_update(struct qtd_bypass *b, const struct qt_conn *ct,
 			 bool add)
 {
-	int ret;
-
 	char buf[4096];
 	struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	int ret;
 
 	nftnl_batch_begin(mnl_nlmsg_batch_current(batch), b->seq++);
 	mnl_nlmsg_batch_next(batch);

@@ -321,6 +321,23 @@ s.shutdown(socket.SHUT_WR)
 print(sent, s.recv(100).decode().strip(), flush=True)
 PY
 
+# offrec.py FILE SPORT: FILE (a state file, docs/state-format.md) holds a
+# CONN record of version 2 with the OFFLOAD status bit for the TCP
+# connection from port SPORT to port 22.
+cat >"$QT_TMP/offrec.py" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, found = 48, False
+while off + 4 <= len(d):
+    typ, ver, n = d[off], d[off + 1], struct.unpack(">H", d[off + 2:off + 4])[0]
+    p = d[off + 4:off + 4 + n]
+    if typ == 1 and ver == 2 and p[1] == 6 and p[40] & 0x08 and \
+            struct.unpack(">HH", p[36:40]) == (int(sys.argv[2]), 22):
+        found = True
+    off += 4 + n + 4
+sys.exit(0 if found else 1)
+PY
+
 # lifecycle FAM: the flow through delete, flush, reload and restart.
 lifecycle() {
 	local fam=$1 srv=$SRV4 cl=$CLI4 f=$QT_TMP/l$1 t="IPv$1" cli out line sp
@@ -355,9 +372,15 @@ lifecycle() {
 	rm -f "$f.run"
 
 	# Reload: the table and its elements stay as they are.
+	touch "$f.run"
 	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" reload >/dev/null 2>&1
 	qt_check "$t: reload keeps the offload and the map consistent" \
 		qt_wait_for 5 flow_offloaded "$fam" "$cl"
+	# Stop with elements that have seconds to live (they last 5 s from
+	# their addition, and the running flow adds them again when they
+	# expire), so that the flow is offloaded when the state is saved.
+	qt_wait_for 10 eval "[ \$(expires_ms $fam orig tcp) -gt 2500 ]"
+	rm -f "$f.run"
 
 	# Restart: the table goes with qtrackd; the restored entry is not
 	# offloaded until its packets make it so, and its window data, stale
@@ -365,6 +388,8 @@ lifecycle() {
 	qt_check "$t: qtrackd stops (restart)" qt_daemon_stop
 	qt_check_not "$t: ... stopping removed the table" \
 		qt_ns "$NS_FW" nft list table inet qtrack
+	qt_check "$t: ... the state file says the flow was offloaded (CONN record version 2, status OFFLOAD)" \
+		/usr/bin/python3 "$QT_TMP/offrec.py" "$QT_TMP/state" "$sp"
 	qt_daemon_start "$QT_TMP/bypass.conf" || return
 	qt_check "$t: ... restarted with an empty map" \
 		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
