@@ -29,4 +29,19 @@ void bypass_event(struct qtd_bypass *b, struct qt_engine *e,
 void bypass_packet(struct qtd_bypass *b, struct qt_engine *e,
 		   const struct qt_conn *ct, uint64_t now);
 
+/* Whether @ct is offloaded (worker lock held); if it is and @acct is not
+ * NULL, the packets and bytes its elements counted on the fast path since
+ * their last addition are added to *@acct.  That costs a netlink round
+ * trip per direction. */
+bool bypass_query(struct qtd_bypass *b, const struct qt_engine *e,
+		  const struct qt_conn *ct, struct qt_acct *acct);
+
+struct qt_rec_conn;
+
+/* @rc was exported from @ct (worker lock held): if @ct is offloaded, its
+ * record says so (QT_REC_ST_OFFLOAD), and whoever imports it treats its
+ * window data as stale.  Its counters are the entry's own only. */
+void bypass_export(struct qtd_bypass *b, const struct qt_engine *e,
+		   const struct qt_conn *ct, struct qt_rec_conn *rc);
+
 #endif

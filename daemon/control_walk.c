@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bypass.h"
 #include "control_internal.h"
 #include "format.h"
 #include "state.h"
@@ -51,10 +52,29 @@ static void ctl_chunk_done(struct qt_control *c, struct ctl_stamp t0)
 		c->chunk_max_cpu_ns = cpu;
 }
 
+/* @ct's timeout, counters and offload as a line about it shows them: an
+ * offloaded entry's counters include what its fast path counted. */
+static void ctl_format_opts(const struct qtd *d, const struct qt_engine *eng,
+			    const struct qt_conn *ct, uint64_t now,
+			    struct qt_format_opts *o, struct qt_acct *sum)
+{
+	o->timeout = qt_engine_timeout_left(eng, ct, now);
+	o->accounting = d->conf.table.accounting;
+	o->acct = qt_engine_acct(eng, ct);
+	if (!d->bypass)
+		return;
+	*sum = o->acct ? *o->acct : (struct qt_acct){{0}};
+	o->offload = bypass_query(d->bypass, eng, ct,
+				  o->accounting ? sum : NULL);
+	if (o->offload && o->accounting)
+		o->acct = sum;
+}
+
 static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 			   const struct qt_conn *ct, uint64_t now)
 {
 	struct qt_format_opts o = {0};
+	struct qt_acct sum;
 	char line[CTL_LINE];
 	size_t n;
 
@@ -71,9 +91,7 @@ static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 	if (cl->req.cmd != QT_CTL_LIST)
 		return;
 
-	o.timeout = qt_engine_timeout_left(eng, ct, now);
-	o.accounting = cl->c->d->conf.table.accounting;
-	o.acct = qt_engine_acct(eng, ct);
+	ctl_format_opts(cl->c->d, eng, ct, now, &o, &sum);
 	if (cl->req.fmt == QT_CTL_FMT_JSON)
 		n = qt_format_conn_json(ct, &o, line, sizeof(line) - 1);
 	else
@@ -252,6 +270,7 @@ void ctl_cmd_delete(struct ctl_client *cl)
 {
 	struct qtd *d = cl->c->d;
 	struct qt_format_opts o = {0};
+	struct qt_acct sum;
 	struct qt_tuple t;
 	char line[CTL_LINE];
 	unsigned i;
@@ -270,9 +289,7 @@ void ctl_cmd_delete(struct ctl_client *cl)
 			continue;
 		}
 		/* Print the entry as conntrack -D does, before it goes. */
-		o.timeout = qt_engine_timeout_left(eng, ct, qtd_now_ms());
-		o.accounting = d->conf.table.accounting;
-		o.acct = qt_engine_acct(eng, ct);
+		ctl_format_opts(d, eng, ct, qtd_now_ms(), &o, &sum);
 		n = qt_format_conn(ct, &o, line, sizeof(line) - 1);
 		if (qt_engine_delete(eng, &t) < 0) {
 			qtd_worker_unlock(&d->workers[i]);

@@ -30,6 +30,7 @@
 
 #include <netinet/in.h>
 
+#include "bypass.h"
 #include "log.h"
 #include "state.h"
 
@@ -136,6 +137,7 @@ size_t state_walk_step(struct state_walk *sw, uint8_t *buf, size_t room,
 			rec.type = QT_REC_CONN;
 			qt_engine_export_conn(w->engine, ct, sw->ref_mono,
 					      &rec.conn);
+			bypass_export(w->d->bypass, w->engine, ct, &rec.conn);
 			n += walk_put(sw, &rec, buf + n);
 			budget--;
 		} else {

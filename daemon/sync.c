@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bypass.h"
 #include "log.h"
 #include "state.h"
 #include "sync.h"
@@ -256,6 +257,7 @@ void sync_event(struct qtd_worker *w, enum qt_event_type type,
 		rec.conn.left_ms = 1;
 	} else {
 		qt_engine_export_conn(w->engine, ct, qtd_now_ms(), &rec.conn);
+		bypass_export(w->d->bypass, w->engine, ct, &rec.conn);
 	}
 	sl = &r->slot[head % SYNC_RING_SIZE];
 	n = qt_rec_encode(&rec, sl->rec, sizeof(sl->rec));
@@ -328,6 +330,8 @@ static unsigned sync_walk_step(struct qtd_sync *s, unsigned budget)
 				rec.type = QT_REC_CONN;
 				qt_engine_export_conn(w->engine, ct, now,
 						      &rec.conn);
+				bypass_export(w->d->bypass, w->engine, ct,
+					      &rec.conn);
 				if (!sync_put(s, QT_SYNC_OP_CONN, w->queue_num,
 					      &rec))
 					break;

@@ -1042,6 +1042,20 @@ const struct qt_acct *qt_engine_acct(const struct qt_engine *e,
 	return qt_table_acct(&e->table, ct);
 }
 
+void qt_engine_acct_add(struct qt_engine *e, const struct qt_conn *ct,
+			const struct qt_acct *add)
+{
+	struct qt_acct *a = qt_table_acct(&e->table, ct);
+	int d;
+
+	if (!a)
+		return;
+	for (d = 0; d < 2; d++) {
+		a->packets[d] += add->packets[d];
+		a->bytes[d] += add->bytes[d];
+	}
+}
+
 const struct qt_conn *qt_engine_master(const struct qt_engine *e,
 				       const struct qt_conn *ct)
 {
@@ -1211,16 +1225,35 @@ static void import_count(struct qt_engine *e, enum qt_import r)
 	e->stats.expect_count = e->expect.count;
 }
 
+/* @ct's TCP window data is stale (its packets skipped the engine): both
+ * directions become liberal and forget their windows, as the kernel's
+ * flow_offload_fixup_tcp() does for a flow leaving its flowtable. */
+static void conn_window_forget(struct qt_conn *ct)
+{
+	int d;
+
+	if (ct->l4proto != IPPROTO_TCP)
+		return;
+	for (d = 0; d < 2; d++) {
+		ct->proto.tcp.seen[d].maxwin = 0;
+		ct->proto.tcp.flags[d] &= ~QT_TCPF_MAXACK_SET;
+		ct->proto.tcp.flags[d] |= QT_TCPF_BE_LIBERAL;
+	}
+}
+
 /* The protocol state, UDP stream delay and counters of record @rc, aged
- * by @age_ms, into @ct (an import or a replicated update). */
+ * by @age_ms, into @ct (an import or a replicated update).  A record
+ * written while the connection was offloaded has stale window data. */
 static void conn_load_record(struct qt_engine *e, struct qt_conn *ct,
 			     const struct qt_rec_conn *rc, uint64_t age_ms)
 {
 	struct qt_acct *acct;
 
-	if (ct->l4proto == IPPROTO_TCP)
+	if (ct->l4proto == IPPROTO_TCP) {
 		ct->proto.tcp = rc->tcp;
-	else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
+		if (rc->status & QT_REC_ST_OFFLOAD)
+			conn_window_forget(ct);
+	} else if (ct->l4proto == IPPROTO_SCTP && (rc->parts & QT_REC_P_SCTP))
 		ct->proto.sctp = rc->sctp;
 	else if (ct->l4proto == IPPROTO_UDP || ct->l4proto == IPPROTO_UDPLITE)
 		ct->proto.udp.stream_ts =
@@ -1405,16 +1438,7 @@ const char *qt_import_name(enum qt_import r)
  */
 void qt_engine_conn_offload(struct qt_engine *e, const struct qt_conn *ct)
 {
-	/* The entry is ours: the caller only ever sees it read-only. */
-	struct qt_conn *c = (struct qt_conn *)ct;
-	int d;
-
 	(void)e;
-	if (c->l4proto != IPPROTO_TCP)
-		return;
-	for (d = 0; d < 2; d++) {
-		c->proto.tcp.seen[d].maxwin = 0;
-		c->proto.tcp.flags[d] &= ~QT_TCPF_MAXACK_SET;
-		c->proto.tcp.flags[d] |= QT_TCPF_BE_LIBERAL;
-	}
+	/* The entry is ours: the caller only ever sees it read-only. */
+	conn_window_forget((struct qt_conn *)ct);
 }

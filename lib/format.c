@@ -6,9 +6,11 @@
  * The line is, with optional parts in brackets:
  *
  *   [EVENT ]proto num timeout [STATE ]ORIG [packets= bytes= ][[UNREPLIED] ]
- *   REPLY [packets= bytes= ][[ASSURED] ]mark=N [helper=NAME ]use=1
+ *   REPLY [packets= bytes= ][[OFFLOAD] |[ASSURED] ]mark=N [helper=NAME ]use=1
  *
- * where EVENT is "[NEW]", "[UPDATE]" or "[DESTROY]" right-aligned in nine
+ * where an offloaded entry shows "[OFFLOAD]" instead of "[ASSURED]", as
+ * libnetfilter_conntrack does for an entry in the kernel's flowtable;
+ * EVENT is "[NEW]", "[UPDATE]" or "[DESTROY]" right-aligned in nine
  * columns.  Event lines follow what the kernel puts into an event message:
  * no use count, and the mark only when it is not zero.
  */
@@ -160,7 +162,9 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		if (dir == QT_DIR_ORIG && !(ct->status & QT_CONN_SEEN_REPLY))
 			qt_strbuf_printf(&out, "[UNREPLIED] ");
 	}
-	if (ct->status & QT_CONN_ASSURED)
+	if (o->offload)
+		qt_strbuf_printf(&out, "[OFFLOAD] ");
+	else if (ct->status & QT_CONN_ASSURED)
 		qt_strbuf_printf(&out, "[ASSURED] ");
 	if (!o->event || ct->mark)
 		qt_strbuf_printf(&out, "mark=%" PRIu32 " ", ct->mark);
@@ -259,10 +263,11 @@ size_t qt_format_conn_json(const struct qt_conn *ct,
 	qt_strbuf_printf(&out, ",\"reply\":");
 	fmt_json_dir(&out, ct, QT_DIR_REPLY, o);
 	qt_strbuf_printf(&out,
-		",\"unreplied\":%s,\"assured\":%s,\"mark\":%" PRIu32
+		",\"unreplied\":%s,\"assured\":%s,%s\"mark\":%" PRIu32
 		",\"use\":1,\"id\":%" PRIu32 ",\"helper\":",
 		ct->status & QT_CONN_SEEN_REPLY ? "false" : "true",
-		ct->status & QT_CONN_ASSURED ? "true" : "false", ct->mark,
+		ct->status & QT_CONN_ASSURED ? "true" : "false",
+		o->offload ? "\"offload\":true," : "", ct->mark,
 		ct->id);
 	if (helper)
 		fmt_json_str(&out, helper);

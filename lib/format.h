@@ -17,6 +17,9 @@ struct qt_format_opts {
 	bool accounting;	/* print packets= bytes= per direction */
 	const struct qt_acct *acct;	/* the counters (qt_engine_acct());
 					 * NULL prints zeros */
+	bool offload;		/* its packets take the daemon's fast path:
+				 * "[OFFLOAD]" where "[ASSURED]" would be, as
+				 * conntrack -L shows flowtable entries */
 	const char *event;	/* "NEW", "UPDATE", "DESTROY" prefix, or NULL;
 				 * event lines are as conntrack -E prints
 				 * them: no use=, mark= only when nonzero */

@@ -213,6 +213,11 @@ int qt_engine_delete(struct qt_engine *e, const struct qt_tuple *t);
  * as the kernel's flowtable does (nft_flow_offload, flow_offload_fixup_tcp). */
 void qt_engine_conn_offload(struct qt_engine *e, const struct qt_conn *ct);
 
+/* Packets of @ct that were counted elsewhere (the fast path's counters)
+ * join its own counters; nothing if there are none. */
+void qt_engine_acct_add(struct qt_engine *e, const struct qt_conn *ct,
+			const struct qt_acct *add);
+
 /* Remove every connection; returns how many. */
 size_t qt_engine_flush(struct qt_engine *e);
 

@@ -245,7 +245,9 @@ size_t qt_rec_encode(const struct qt_rec *rec, uint8_t *buf, size_t len)
 	if (w.fail || payload > UINT16_MAX)
 		return 0;
 	buf[0] = (uint8_t)rec->type;
-	buf[1] = QT_REC_VERSION;
+	buf[1] = rec->type == QT_REC_CONN &&
+			 (rec->conn.status & QT_REC_ST_OFFLOAD) ?
+		     QT_REC_VERSION_CONN_MAX : QT_REC_VERSION;
 	buf[2] = (uint8_t)(payload >> 8);
 	buf[3] = (uint8_t)payload;
 	crc = qt_crc32(0, buf, w.off);
@@ -374,8 +376,11 @@ static void get_tcp(struct rcur *r, struct qt_tcp_conn *tc)
 	check_max(r, tc->last_wscale, REC_WSCALE_MAX);
 }
 
-static void get_conn(struct rcur *r, struct qt_rec_conn *c)
+static void get_conn(struct rcur *r, struct qt_rec_conn *c, uint8_t version)
 {
+	const uint8_t status_all =
+		version >= 2 ? QT_REC_ST_ALL_V2 : QT_REC_ST_ALL;
+
 	memset(c, 0, sizeof(*c));
 	get_tuple(r, &c->orig);
 	c->status = get8(r);
@@ -385,7 +390,7 @@ static void get_conn(struct rcur *r, struct qt_rec_conn *c)
 	c->timeout = get32(r);
 	c->left_ms = get64(r);
 	c->mark = get32(r);
-	if (c->status & ~QT_REC_ST_ALL || c->parts & ~QT_REC_P_ALL)
+	if (c->status & ~status_all || c->parts & ~QT_REC_P_ALL)
 		r->bad = true;
 	check_max(r, c->helper, QT_HELPER_MAX - 1);
 	check_max(r, c->timeout, QT_CONN_TIMEOUT_MAX);
@@ -468,7 +473,9 @@ enum qt_rec_err qt_rec_decode(const uint8_t *buf, size_t len,
 		return QT_REC_E_CHECKSUM;
 	if (buf[0] < QT_REC_CONN || buf[0] > QT_REC_END)
 		return QT_REC_E_TYPE;
-	if (buf[1] != QT_REC_VERSION)
+	if (buf[1] < QT_REC_VERSION ||
+	    buf[1] > (buf[0] == QT_REC_CONN ? QT_REC_VERSION_CONN_MAX
+					      : QT_REC_VERSION))
 		return QT_REC_E_VERSION;
 
 	r = (struct rcur){.p = buf + QT_REC_ENVELOPE, .len = payload};
@@ -476,7 +483,7 @@ enum qt_rec_err qt_rec_decode(const uint8_t *buf, size_t len,
 	rec->type = (enum qt_rec_type)buf[0];
 	switch (rec->type) {
 	case QT_REC_CONN:
-		get_conn(&r, &rec->conn);
+		get_conn(&r, &rec->conn, buf[1]);
 		break;
 	case QT_REC_EXPECT:
 		get_expect(&r, &rec->expect);

@@ -37,9 +37,13 @@ enum qt_rec_type {
 	QT_REC_END = 4,
 };
 
-/* The version every record type has in this format; a decoder refuses
- * another. */
+/* The version of every record type in this format, and the newest a
+ * decoder reads.  CONN has a version 2: version 1 and the status bit
+ * QT_REC_ST_OFFLOAD.  The encoder writes version 2 only for a record with
+ * that bit, so that a reader of version 1 still reads every other one
+ * (and refuses those, which it could not restore faithfully). */
 #define QT_REC_VERSION 1
+#define QT_REC_VERSION_CONN_MAX 2
 
 /* Envelope: type (1), version (1), payload length (2); then the payload;
  * then the CRC-32 (4). */
@@ -55,6 +59,12 @@ enum qt_rec_type {
 #define QT_REC_ST_ASSURED 0x02
 #define QT_REC_ST_EXPECTED 0x04
 #define QT_REC_ST_ALL 0x07
+/* Version 2: the connection's packets took the daemon's nftables fast
+ * path when the record was written, so its TCP window data is stale; an
+ * import makes its window tracking liberal, as on leaving the fast path.
+ * Not an engine status bit (qt_rec_status_to_conn() ignores it). */
+#define QT_REC_ST_OFFLOAD 0x08
+#define QT_REC_ST_ALL_V2 0x0f
 
 /* Optional parts of a connection record (the "parts" byte). */
 #define QT_REC_P_ACCT 0x01	/* packet and byte counters */

@@ -12,7 +12,7 @@ QT_DEPS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libnetfilter-queue-dev libmnl-dev libnfnetlink-dev libev-dev libinih-dev
 libpcap-dev libsystemd-dev libcmocka-dev iptables conntrack iproute2 socat
 iputils-ping python3-scapy python3-pyftpdlib lftp procps kmod tcpdump valgrind
-systemd-container keepalived nftables libnftnl-dev"
+systemd-container keepalived nftables libnftnl-dev iperf3"
 
 qt_log() {
 	printf '==> %s\n' "$*"

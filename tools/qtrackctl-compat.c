@@ -216,7 +216,8 @@ bool ctl_post_match(const struct ctl_post *p, const char *line, size_t len)
 	}
 	if (!p->status)
 		return true;
-	if (ctl_has_token(&t, "[ASSURED]"))
+	/* An offloaded entry is assured; its line says [OFFLOAD] instead. */
+	if (ctl_has_token(&t, "[ASSURED]") || ctl_has_token(&t, "[OFFLOAD]"))
 		st |= CTL_ST_ASSURED;
 	if (!ctl_has_token(&t, "[UNREPLIED]"))
 		st |= CTL_ST_SEEN_REPLY;

@@ -5,19 +5,22 @@
 #
 # client -- fw -- server; fw loads the shipped accept-mode rule sets and
 # runs qtrackd with the bypass on.  For IPv4 and IPv6, a TCP connection
-# that carries data becomes offloaded: its elements appear in the sets,
+# that carries data becomes offloaded: its elements appear in the map,
 # the queue (its id sequence in /proc/net/netfilter/nfnetlink_queue)
 # stops seeing its data while counting rules in mangle FORWARD see its
 # packets marked ESTABLISHED both ways; its FIN reaches qtrackd, which
-# takes it out of the sets and through the close; the data arrives whole.
+# takes it out of the map and through the close; the data arrives whole.
 # A UDP flow is offloaded once assured; its elements expire ([bypass]
 # timeout after their addition) and qtrackd adds them again when the next
 # packet reaches it.  Stopping qtrackd removes the table.  Skipped when nft(8) or nf_tables cannot work here.
 . "$(dirname "$0")/lib.sh"
 
 qt_require_root
-qt_require_cmd ip iptables ip6tables iptables-restore ip6tables-restore \
-	nft ss timeout
+IPT4=iptables IPT6=ip6tables
+if [ "${QT_BYPASS_IPTABLES:-nft}" = legacy ]; then
+	IPT4=iptables-legacy IPT6=ip6tables-legacy
+fi
+qt_require_cmd ip $IPT4 $IPT6 $IPT4-restore $IPT6-restore nft ss timeout
 qt_require_daemon
 [ -x /usr/bin/python3 ] || qt_skip "/usr/bin/python3 missing"
 QTRACKCTL=$QT_BUILD/tools/qtrackctl
@@ -29,11 +32,16 @@ qt_ns "$NS_FW" nft add table inet qtprobe 2>/dev/null &&
 	qt_ns "$NS_FW" nft delete table inet qtprobe ||
 	qt_skip "nf_tables does not work in a network namespace here"
 
+if [ "$IPT4" = iptables-legacy ]; then
+	qt_ns "$NS_FW" iptables-legacy -t mangle -L -n >/dev/null 2>&1 &&
+		qt_ns "$NS_FW" ip6tables-legacy -t mangle -L -n >/dev/null 2>&1 ||
+		qt_skip "iptables-legacy cannot work here (no ip_tables)"
+fi
 for fam in 4 6; do
-	ipt=iptables
-	[ $fam = 6 ] && ipt=ip6tables
-	qt_ns "$NS_FW" $ipt-restore <"$QT_SRC/conf/$ipt-accept.rules" ||
-		{ qt_fail "loading $ipt-accept.rules"; exit 1; }
+	ipt=$IPT4 rules=iptables-accept.rules
+	[ $fam = 6 ] && ipt=$IPT6 rules=ip6tables-accept.rules
+	qt_ns "$NS_FW" $ipt-restore <"$QT_SRC/conf/$rules" ||
+		{ qt_fail "loading $rules with $ipt-restore"; exit 1; }
 	# Counters only: what the fast path marked, per direction.
 	qt_ns "$NS_FW" $ipt -t mangle -A FORWARD -m mark --mark 0x2/0xff \
 		-m comment --comment orig-est
@@ -45,7 +53,7 @@ for fam in 4 6; do
 		-m mark --mark 0x1/0xff -j ACCEPT
 done
 qt_conf "$QT_TMP/bypass.conf" accept "[bypass]" "enable = yes" \
-	"timeout = 5"
+	"timeout = 5" "[table]" "accounting = yes"
 qt_daemon_start "$QT_TMP/bypass.conf" || exit 1
 qt_check "the table inet qtrack exists" \
 	qt_ns "$NS_FW" nft list table inet qtrack
@@ -121,8 +129,18 @@ queued() {
 		/proc/net/netfilter/nfnetlink_queue
 }
 
-# in_set FAM DIR PROTO: that direction's set holds a PROTO element from
-# the client (orig) or from the server (reply).
+# elems FAM DIR: the elements of map flowsFAM for direction DIR (orig:
+# those that go to chain est, reply: to est_reply), one a line.
+elems() {
+	local chain=est
+	[ "$2" = reply ] && chain=est_reply
+	qt_ns "$NS_FW" nft list map inet qtrack "flows$1" 2>/dev/null |
+		tr -s '\n\t ' ' ' | tr ',}' '\n\n' |
+		grep -E ": goto $chain ?\$"
+}
+
+# in_set FAM DIR PROTO: the map holds a PROTO element of that direction
+# from the client (orig) or from the server (reply).
 in_set() {
 	local from=$CLI4
 	[ "$1" = 4 ] || from=$CLI6
@@ -130,8 +148,7 @@ in_set() {
 		from=$SRV4
 		[ "$1" = 4 ] || from=$SRV6
 	fi
-	qt_ns "$NS_FW" nft list set inet qtrack "$2$1" |
-		grep -qF "$from . $3 ."
+	elems "$1" "$2" | grep -qF "$from . $3 ."
 }
 
 # expires_ms FAM DIR PROTO: the time left of that element, in ms (0 if
@@ -139,8 +156,7 @@ in_set() {
 expires_ms() {
 	local from=$CLI4
 	[ "$1" = 4 ] || from=$CLI6
-	qt_ns "$NS_FW" nft list set inet qtrack "$2$1" | tr -s '\n\t ' ' ' |
-		tr ',}' '\n\n' | grep -F "$from . $3 ." | sed -n 's/.* expires \([0-9ms]*\).*/\1/p' |
+	elems "$1" "$2" | grep -F "$from . $3 ." | sed -n 's/.* expires \([0-9ms]*\).*/\1/p' |
 		awk '{ s = 0; ms = 0
 		       if (match($0, /^[0-9]+s/)) s = substr($0, 1, RLENGTH - 1)
 		       if (match($0, /[0-9]+ms/)) ms = substr($0, RSTART, RLENGTH - 2)
@@ -153,7 +169,26 @@ listening_on() {
 	qt_ns "$NS_SRV" ss -lnH -A "$2" | grep -qF "$1"
 }
 
-count() { qt_rule_packets "$1" mangle FORWARD "$2"; }
+# count FAM PATTERN: packets of the mangle FORWARD counting rule PATTERN
+# (with the iptables variant in use).
+count() {
+	local ipt=$IPT4
+	[ "$1" = 6 ] && ipt=$IPT6
+	qt_ns "$NS_FW" $ipt -t mangle -L FORWARD -v -x -n |
+		awk -v p="$2" 'NR > 2 && $0 ~ p { print $1; exit }'
+}
+
+# entry ADDR PROTO PORT: qtrackd's -L line of the PROTO connection from
+# ADDR to port PORT.
+entry() {
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -L 2>/dev/null |
+		grep -E "^$2 .* src=$1 .* dport=$3 " | head -1
+}
+
+# orig_packets LINE: the packets= of the original direction.
+orig_packets() {
+	sed -n 's/^[^=]* src=[^ ]* dst=[^ ]* sport=[0-9]* dport=[0-9]* packets=\([0-9]*\) .*/\1/p' <<<"$1"
+}
 
 run_fam() {
 	local fam=$1 srv=$SRV4 cl=$CLI4 f=$QT_TMP/t$1 q0 q1 o0 o1 r0 r1 got
@@ -180,16 +215,27 @@ run_fam() {
 		test $((r1 - r0)) -gt 20
 	qt_check "$t: the queue saw almost none of it ($((q1 - q0)) packets)" \
 		test $((q1 - q0)) -lt $(((o1 - o0) / 10))
+	line=$(entry "$cl" tcp 22)
+	qt_log "$t: $line"
+	qt_check "$t: -L shows the entry [OFFLOAD] where [ASSURED] was" \
+		eval "grep -q ' dport=[0-9]* packets=[0-9]* bytes=[0-9]* \[OFFLOAD\] mark=' <<<'$line'"
+	qt_check "$t: its packets= count the fast path's too ($(orig_packets "$line") >= $((o1 - o0)))" \
+		test "$(orig_packets "$line")" -ge $((o1 - o0))
 	touch "$f.close"
 	wait $cli
 	got=$(cat "$f.out")
 	qt_check "$t: the server received every byte after the close ($got)" \
 		test "$got" = $((1000 + 128 * 65536))
-	qt_check "$t: the FIN took the connection out of the sets" \
+	qt_check "$t: the FIN took the connection out of the map" \
 		qt_wait_for 5 eval "! in_set $fam orig tcp && ! in_set $fam reply tcp"
 	qt_check "$t: qtrackd's table followed the close" \
 		qt_wait_for 5 eval "qt_ns $NS_FW $QTRACKCTL --socket $SOCK -L |
 			grep -E 'tcp .*(TIME_WAIT|CLOSE|LAST_ACK|FIN_WAIT) src=$cl '"
+	line=$(entry "$cl" tcp 22)
+	qt_log "$t: $line"
+	qt_check "$t: after the close, [ASSURED] again and the fast path's packets kept ($(orig_packets "$line"))" \
+		eval "grep -q '\[ASSURED\]' <<<'$line' &&
+			[ $(orig_packets "$line") -ge $((o1 - o0)) ]"
 
 	# UDP: assured after replies for more than 2 s.
 	rm -f "$f.go" "$f.sent" "$f.close"
@@ -220,8 +266,155 @@ run_fam() {
 	wait $cli
 }
 
+
+# The keys "SRC PROTO SPORT DST DPORT" (original direction) of: the
+# original-direction elements of map flows$1 (set_orig), its reply ones
+# turned round (set_reply), the entries -L shows [OFFLOAD] (offloaded);
+# sorted.
+KEYRE='[0-9a-f:.]+ \. (tcp|udp) \. [0-9]+ \. [0-9a-f:.]+ \. [0-9]+'
+set_keys() { elems "$1" "$2" | grep -oE "$KEYRE" | sed 's/ \. / /g'; }
+set_orig() { set_keys "$1" orig | sort; }
+set_reply() { set_keys "$1" reply | awk '{ print $4, $2, $5, $1, $3 }' | sort; }
+offloaded() {
+	local v=ipv4
+	[ "$1" = 6 ] && v=ipv6
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -L -f $v 2>/dev/null |
+		grep -F '[OFFLOAD]' |
+		sed -E 's/^([a-z]+) [^=]* src=([^ ]+) dst=([^ ]+) sport=([0-9]+) dport=([0-9]+) .*/\2 \1 \4 \3 \5/' |
+		sort
+}
+# consistent FAM: the map holds the elements of the offloaded entries,
+# both directions, and nothing else.
+consistent() {
+	local o r l
+	o=$(set_orig "$1") r=$(set_reply "$1") l=$(offloaded "$1")
+	[ "$o" = "$r" ] && [ "$o" = "$l" ]
+}
+# flow_offloaded FAM ADDR: consistent, and the TCP flow from ADDR is
+# offloaded.
+flow_offloaded() {
+	consistent "$1" && offloaded "$1" | grep -q "^$2 tcp "
+}
+# est_entry ADDR: the -L line of the ESTABLISHED TCP connection from ADDR
+# to port 22 (earlier ones from ADDR may linger in TIME_WAIT).
+est_entry() {
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -L 2>/dev/null |
+		grep -E "^tcp .* ESTABLISHED src=$1 .* dport=22 " | head -1
+}
+flow_entry() { est_entry "$1" | grep -q .; }
+
+# A client that sends 64 KB every 10 ms while $2.run exists, pauses while
+# it does not, and at $2.close shuts its side and prints what it sent and
+# what the server counted.
+cat >"$QT_TMP/steady.py" <<'PY'
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], 22))
+blk, sent = b"s" * 65536, 0
+while not os.path.exists(sys.argv[2] + ".close"):
+    if os.path.exists(sys.argv[2] + ".run"):
+        s.sendall(blk)
+        sent += len(blk)
+        time.sleep(0.01)
+    else:
+        time.sleep(0.05)
+s.shutdown(socket.SHUT_WR)
+print(sent, s.recv(100).decode().strip(), flush=True)
+PY
+
+# offrec.py FILE SPORT: FILE (a state file, docs/state-format.md) holds a
+# CONN record of version 2 with the OFFLOAD status bit for the TCP
+# connection from port SPORT to port 22.
+cat >"$QT_TMP/offrec.py" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, found = 48, False
+while off + 4 <= len(d):
+    typ, ver, n = d[off], d[off + 1], struct.unpack(">H", d[off + 2:off + 4])[0]
+    p = d[off + 4:off + 4 + n]
+    if typ == 1 and ver == 2 and p[1] == 6 and p[40] & 0x08 and \
+            struct.unpack(">HH", p[36:40]) == (int(sys.argv[2]), 22):
+        found = True
+    off += 4 + n + 4
+sys.exit(0 if found else 1)
+PY
+
+# lifecycle FAM: the flow through delete, flush, reload and restart.
+lifecycle() {
+	local fam=$1 srv=$SRV4 cl=$CLI4 f=$QT_TMP/l$1 t="IPv$1" cli out line sp
+	[ "$fam" = 6 ] && srv=$SRV6 cl=$CLI6
+	qt_ns "$NS_CLI" timeout 120 /usr/bin/python3 "$QT_TMP/steady.py" \
+		"$srv" "$f" >"$f.out" 2>&1 &
+	cli=$!
+	touch "$f.run"
+	qt_check "$t: the steady flow is offloaded" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	# Delete: its elements go with the entry, at once.
+	line=$(est_entry "$cl")
+	sp=$(sed -n 's/.* sport=\([0-9]*\) dport=22 .*/\1/p' <<<"$line" | head -1)
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -D -p tcp -s "$cl" \
+		-d "$srv" --sport "$sp" --dport 22 >/dev/null 2>&1
+	qt_check "$t: delete leaves no element of the flow" \
+		eval "consistent $fam && ! offloaded $fam | grep -q '^$cl tcp '"
+	touch "$f.run"
+	qt_check "$t: ... its packets come back to qtrackd, which offloads it again" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	# Flush: every element goes.
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" -F >/dev/null 2>&1
+	qt_check "$t: flush leaves the map empty" \
+		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
+	touch "$f.run"
+	qt_check "$t: ... and the flow is tracked and offloaded again" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	# Reload: the table and its elements stay as they are.
+	touch "$f.run"
+	qt_ns "$NS_FW" "$QTRACKCTL" --socket "$SOCK" reload >/dev/null 2>&1
+	qt_check "$t: reload keeps the offload and the map consistent" \
+		qt_wait_for 5 flow_offloaded "$fam" "$cl"
+	# Stop with elements that have seconds to live (they last 5 s from
+	# their addition, and the running flow adds them again when they
+	# expire), so that the flow is offloaded when the state is saved.
+	qt_wait_for 10 eval "[ \$(expires_ms $fam orig tcp) -gt 2500 ]"
+	rm -f "$f.run"
+
+	# Restart: the table goes with qtrackd; the restored entry is not
+	# offloaded until its packets make it so, and its window data, stale
+	# after the bypassed data, is picked up again.
+	qt_check "$t: qtrackd stops (restart)" qt_daemon_stop
+	qt_check_not "$t: ... stopping removed the table" \
+		qt_ns "$NS_FW" nft list table inet qtrack
+	qt_check "$t: ... the state file says the flow was offloaded (CONN record version 2, status OFFLOAD)" \
+		/usr/bin/python3 "$QT_TMP/offrec.py" "$QT_TMP/state" "$sp"
+	qt_daemon_start "$QT_TMP/bypass.conf" || return
+	qt_check "$t: ... restarted with an empty map" \
+		eval "[ -z \"\$(set_orig $fam)\$(set_reply $fam)\" ]"
+	qt_check "$t: ... the flow's entry was restored from the state file" \
+		flow_entry "$cl"
+	qt_check "$t: ... not offloaded yet, consistent" \
+		eval "consistent $fam && ! offloaded $fam | grep -q '^$cl tcp '"
+	touch "$f.run"
+	qt_check "$t: ... its packets offload it again" \
+		qt_wait_for 10 flow_offloaded "$fam" "$cl"
+	rm -f "$f.run"
+
+	touch "$f.close"
+	wait $cli
+	out=$(cat "$f.out")
+	qt_check "$t: after all that, the close is clean and every byte arrived ($out)" \
+		eval "set -- $out; [ \"\$1\" = \"\$2\" ] && [ \"\$1\" -gt 0 ]"
+	qt_check "$t: ... and the map is consistent" \
+		qt_wait_for 5 consistent "$fam"
+}
+
 run_fam 4
 run_fam 6
+lifecycle 4
+lifecycle 6
 
 qt_check "qtrackd stops cleanly" qt_daemon_stop
 qt_log "$(grep 'bypass:' "$QT_DAEMON_LOG")"

@@ -285,6 +285,35 @@ static void test_accounting(void **state)
 		    "mark=0 use=1");
 }
 
+/* An offloaded entry: "[OFFLOAD]" where "[ASSURED]" was, as
+ * libnetfilter_conntrack prints a flowtable entry (after the reply tuple
+ * and its counters, before mark=). */
+static void test_offload(void **state)
+{
+	struct qt_conn ct = conn_make(AF_INET, IPPROTO_UDP, "10.0.1.2",
+				      "10.0.2.2", 40000, 53);
+	struct qt_format_opts o = {
+	    .timeout = 170, .accounting = true, .acct = &acct, .offload = true,
+	};
+	char buf[512];
+
+	(void)state;
+	ct.status |= QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
+	acct.packets[0] = 9;
+	acct.bytes[0] = 900;
+	acct.packets[1] = 8;
+	acct.bytes[1] = 800;
+	qt_format_conn(&ct, &o, buf, sizeof(buf));
+	assert_string_equal(buf,
+		"udp      17 170 src=10.0.1.2 dst=10.0.2.2 sport=40000 "
+		"dport=53 packets=9 bytes=900 src=10.0.2.2 dst=10.0.1.2 "
+		"sport=53 dport=40000 packets=8 bytes=800 [OFFLOAD] mark=0 "
+		"use=1");
+	qt_format_conn_json(&ct, &o, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"assured\":true,\"offload\":true,"
+				    "\"mark\":0,"));
+}
+
 /* conntrack -E: the tag right-aligned in nine columns, no use count, the
  * mark only when set. */
 static void test_events(void **state)
@@ -431,6 +460,7 @@ int main(void)
 	    cmocka_unit_test(test_tuple),
 	    cmocka_unit_test(test_generic), cmocka_unit_test(test_accounting),
 	    cmocka_unit_test(test_events),  cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_offload),
 	    cmocka_unit_test(test_addr),    cmocka_unit_test(test_json),
 	};
 

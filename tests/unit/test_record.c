@@ -310,7 +310,9 @@ static void test_refuse_fields(void **state)
 	(void)state;
 	assert_int_equal(patch(&r, 0, 9), QT_REC_E_TYPE);
 	assert_int_equal(patch(&r, 0, 0), QT_REC_E_TYPE);
-	assert_int_equal(patch(&r, 1, 2), QT_REC_E_VERSION);
+	assert_int_equal(patch(&r, 1, 3), QT_REC_E_VERSION);
+	/* Version 2 is version 1 and the OFFLOAD status bit. */
+	assert_int_equal(patch(&r, 1, 2), QT_REC_OK);
 	assert_int_not_equal(patch(&r, 3, 207), QT_REC_OK);
 	assert_int_equal(patch(&r, p + 0, 5), QT_REC_E_FIELD);	/* family */
 	assert_int_equal(patch(&r, p + 2, 1), QT_REC_E_FIELD);	/* reserved */
@@ -329,6 +331,32 @@ static void test_refuse_fields(void **state)
 	assert_int_equal(patch(&r, p + 148 + 16, 3), QT_REC_E_FIELD);
 	/* A shorter parts byte leaves bytes over: the length is wrong. */
 	assert_int_equal(patch(&r, p + 42, 0x03), QT_REC_E_LENGTH);
+}
+
+/* The OFFLOAD bit makes a CONN record version 2; without it the record
+ * stays version 1, readable by a reader of version 1.  No other type has
+ * a version 2. */
+static void test_offload_version(void **state)
+{
+	struct qt_rec r = full_tcp(), out, x = full_expect();
+	uint8_t buf[QT_REC_MAX];
+	size_t n, used;
+
+	(void)state;
+	n = qt_rec_encode(&r, buf, sizeof(buf));
+	assert_int_equal(buf[1], 1);
+	r.conn.status |= QT_REC_ST_OFFLOAD;
+	n = qt_rec_encode(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(buf[1], 2);
+	assert_int_equal(qt_rec_decode(buf, n, &out, &used), QT_REC_OK);
+	assert_int_equal(out.conn.status, r.conn.status);
+	assert_int_equal(qt_rec_status_to_conn(out.conn.status),
+			 qt_rec_status_to_conn(r.conn.status &
+					       ~QT_REC_ST_OFFLOAD));
+	/* Version 1 with the bit: a reserved bit. */
+	assert_int_equal(patch(&r, 1, 1), QT_REC_E_FIELD);
+	assert_int_equal(patch(&x, 1, 2), QT_REC_E_VERSION);
 }
 
 static void test_status_map(void **state)
@@ -484,6 +512,7 @@ int main(void)
 	    cmocka_unit_test(test_byte_layout),
 	    cmocka_unit_test(test_refuse_truncated_and_flipped),
 	    cmocka_unit_test(test_refuse_fields),
+	    cmocka_unit_test(test_offload_version),
 	    cmocka_unit_test(test_status_map),
 	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_file_refused),

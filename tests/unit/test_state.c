@@ -500,6 +500,21 @@ static void test_stale_windows_relearned(void **state)
 		qt_engine_process(w->b, p.b, p.len, p.len, 0, w->tb, &r);
 		assert_int_equal(r.state, QT_CT_ESTABLISHED);
 	}
+
+	/* Saved while offloaded (the daemon's bypass): the import itself
+	 * treats the windows as stale and picks them up liberally. */
+	c = qt_engine_new(&w->conf, w->tb);
+	assert_non_null(c);
+	rec = stale;
+	rec.conn.status |= QT_REC_ST_OFFLOAD;
+	assert_int_equal(qt_engine_import_conn(c, &rec.conn, 0), QT_IMPORT_OK);
+	{
+		struct pkt p = tcp_pkt(&t4, true, ACK, NULL);
+
+		qt_engine_process(c, p.b, p.len, p.len, 0, w->tb, &r);
+		assert_int_equal(r.state, QT_CT_ESTABLISHED);
+	}
+	qt_engine_free(c);
 	twin_free(w);
 }
 
