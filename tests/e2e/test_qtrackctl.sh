@@ -323,7 +323,10 @@ qt_check "a user outside the group is refused" \
 subscribers() { [ "$(qstat control_subscribers)" -eq "$1" ]; }
 
 # The whole life of one TCP connection, in order.
-ctl events >"$QT_TMP/ev" 2>&1 &
+# exec: $! must be qtrackctl itself, not a subshell around it, for the
+# SIGSTOP below to stop the reader.
+(exec ip netns exec "$NS_FW" "$QTRACKCTL" -s "$SOCK" events \
+	>"$QT_TMP/ev" 2>&1) &
 evpid=$!
 QT_PIDS+=($evpid)
 ctl events -o json >"$QT_TMP/ev.json" 2>&1 &
