@@ -82,6 +82,7 @@ enum {
 	M_SYNC_RESYNCS,
 	M_SYNC_DROPPED,
 	M_SYNC_LAG,
+	M_SYNC_STALE,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -226,6 +227,9 @@ static const struct ctl_metric ctl_metrics[] = {
 			"Events not sent (ring full; a dump follows)."},
     [M_SYNC_LAG] = {"sync_lag_ms", "qtrack_sync_lag_milliseconds", "gauge",
 		    NULL, "Age of the last sync datagram when it arrived."},
+    [M_SYNC_STALE] = {"sync_stale_removed", "qtrack_sync_stale_removed_total",
+		      "counter", NULL,
+		      "Entries a full dump from the peer no longer had."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -546,6 +550,7 @@ int ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_SYNC_RESYNCS, NULL, ss.resyncs_sent);
 	ctl_emit(&e, M_SYNC_DROPPED, NULL, ss.events_dropped);
 	ctl_emit(&e, M_SYNC_LAG, NULL, ss.lag_ms);
+	ctl_emit(&e, M_SYNC_STALE, NULL, ss.stale_removed);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);

@@ -50,6 +50,10 @@
 #define SYNC_CHUNK 64
 /* Socket buffers: a dump is sent as fast as the socket takes it. */
 #define SYNC_SOCKBUF (4 << 20)
+/* Entries a sweep after a dump examines per lock hold, and lock holds per
+ * turn of the main loop. */
+#define SYNC_SWEEP_CHUNK 1024
+#define SYNC_SWEEP_TURN 64
 
 struct sync_slot {
 	uint8_t op;
@@ -99,10 +103,18 @@ struct qtd_sync {
 	bool peer_known;
 	uint64_t peer_epoch, peer_seq, peer_wall;
 	bool synced; /* standby: a full dump arrived since the last gap */
+	bool dumping; /* standby: a dump began and nothing was lost since */
 	uint64_t last_req_ms;
+	/* Standby: after a complete dump, removing what it did not bring. */
+	struct {
+		bool on;
+		unsigned worker;
+		uint32_t cursor;
+		size_t removed;
+	} sweep;
 	/* Counters (qtrackd's log at stop). */
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
-	    resyncs_sent, dumps, drops;
+	    resyncs_sent, dumps, drops, stale_removed;
 	uint64_t lag_ms;
 };
 
@@ -413,6 +425,8 @@ static void sync_pump(struct qtd_sync *s, bool tick)
 
 /* ---- receiving -------------------------------------------------------- */
 
+static void sync_request(struct qtd_sync *s, const char *why);
+
 static struct qtd_worker *sync_worker(struct qtd *d, uint16_t queue)
 {
 	for (unsigned i = 0; i < d->nworkers; i++)
@@ -434,6 +448,70 @@ static bool sync_expect_known(struct qtd_worker *w,
 	return false;
 }
 
+/* Sweep a bounded part of the tables after a complete dump (standby). */
+static void sync_sweep_step(struct qtd_sync *s)
+{
+	struct qtd *d = s->d;
+
+	for (unsigned n = 0; s->sweep.on && n < SYNC_SWEEP_TURN; n++) {
+		struct qtd_worker *w = &d->workers[s->sweep.worker];
+		bool done;
+
+		qtd_worker_lock(w);
+		done = qt_engine_sync_sweep(w->engine, &s->sweep.cursor,
+					    SYNC_SWEEP_CHUNK,
+					    &s->sweep.removed);
+		qtd_worker_unlock(w);
+		if (!done)
+			continue;
+		s->sweep.cursor = 0;
+		if (++s->sweep.worker < d->nworkers)
+			continue;
+		s->sweep.on = false;
+		s->stale_removed += s->sweep.removed;
+		if (s->sweep.removed)
+			log_info("sync: removed %zu entries the peer no longer "
+				 "has",
+				 s->sweep.removed);
+	}
+}
+
+/* A full dump begins: what it brings is marked as seen in it. */
+static void sync_dump_begin(struct qtd_sync *s)
+{
+	struct qtd *d = s->d;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		qtd_worker_lock(&d->workers[i]);
+		qt_engine_sync_dump_begin(d->workers[i].engine);
+		qtd_worker_unlock(&d->workers[i]);
+	}
+	/* A sweep of the previous dump would now take entries this one has
+	 * not resent yet for stale. */
+	s->sweep.on = false;
+	s->dumping = true;
+}
+
+/* The dump is complete: the standby has the peer's whole table, and what
+ * else it holds (a DESTROY that was lost, entries from before it became
+ * standby) goes.  A dump with a gap in it proves nothing: neither. */
+static void sync_dump_end(struct qtd_sync *s)
+{
+	if (!s->dumping) {
+		sync_request(s, "the dump was incomplete");
+		return;
+	}
+	s->dumping = false;
+	if (!s->synced)
+		log_info("sync: standby has the peer's table");
+	s->synced = true;
+	s->sweep.on = true;
+	s->sweep.worker = 0;
+	s->sweep.cursor = 0;
+	s->sweep.removed = 0;
+	sync_sweep_step(s);
+}
+
 static void sync_apply(struct qtd_sync *s, const struct qt_sync_item *it,
 		       uint64_t age)
 {
@@ -442,11 +520,10 @@ static void sync_apply(struct qtd_sync *s, const struct qt_sync_item *it,
 
 	switch (it->op) {
 	case QT_SYNC_OP_DUMP_BEGIN:
+		sync_dump_begin(s);
 		return;
 	case QT_SYNC_OP_DUMP_END:
-		if (!s->synced)
-			log_info("sync: standby has the peer's table");
-		s->synced = true;
+		sync_dump_end(s);
 		return;
 	default:
 		break;
@@ -545,8 +622,10 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 		return;
 	/* After a gap or from a peer we did not know, only a whole table
 	 * (a DUMP_END, perhaps in this very datagram) makes us right. */
-	if (newpeer || gap)
+	if (newpeer || gap) {
 		s->synced = false;
+		s->dumping = false;
+	}
 	age = wall > h.wall_ms ? wall - h.wall_ms : 0;
 	while (qt_sync_next(buf, len, &off, &it))
 		sync_apply(s, &it, age);
@@ -595,6 +674,8 @@ static void sync_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (__atomic_load_n(&s->active, __ATOMIC_RELAXED)) {
 		sync_pump(s, true);
+	} else if (s->sweep.on) {
+		sync_sweep_step(s);
 	} else if (!s->synced &&
 		   qtd_now_ms() - s->last_req_ms >= SYNC_IDLE_MS) {
 		sync_request(s, s->peer_known ? "not in sync yet" : "starting");
@@ -658,6 +739,17 @@ static socklen_t sync_addr(const char *text, uint16_t port, bool v6,
 	return sizeof(*a);
 }
 
+/* This node becomes (or starts as) standby: what its tables hold now is
+ * the peer's to confirm in its next dump (qt_engine_sync_standby()). */
+static void sync_standby_floor(struct qtd *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		qtd_worker_lock(&d->workers[i]);
+		qt_engine_sync_standby(d->workers[i].engine);
+		qtd_worker_unlock(&d->workers[i]);
+	}
+}
+
 void sync_open(struct qtd *d)
 {
 	const char *peer = d->conf.sync.peer;
@@ -715,8 +807,10 @@ void sync_open(struct qtd *d)
 	d->sync = s;
 	log_info("sync: peer %s port %u, %s", peer, d->conf.sync.port,
 		 s->active ? "active" : "standby");
-	if (!s->active)
+	if (!s->active) {
+		sync_standby_floor(d);
 		sync_request(s, "starting");
+	}
 }
 
 void sync_set_role(struct qtd *d, bool active)
@@ -727,6 +821,8 @@ void sync_set_role(struct qtd *d, bool active)
 		return;
 	__atomic_store_n(&s->active, active, __ATOMIC_RELEASE);
 	log_info("sync: now %s", active ? "active" : "standby");
+	s->sweep.on = false;
+	s->dumping = false;
 	if (active) {
 		/* The peer, now standby, asks for the table anyway; a dump
 		 * now makes it right sooner. */
@@ -743,6 +839,7 @@ void sync_set_role(struct qtd *d, bool active)
 			    __ATOMIC_RELEASE);
 			qtd_worker_unlock(&d->workers[i]);
 		}
+		sync_standby_floor(d);
 		s->last_req_ms = 0;
 		sync_request(s, "now standby");
 	}
@@ -790,6 +887,7 @@ void sync_stats(const struct qtd *d, struct qtd_sync_stats *st)
 	st->gaps = s->gaps;
 	st->dumps = s->dumps;
 	st->resyncs_sent = s->resyncs_sent;
+	st->stale_removed = s->stale_removed;
 	st->lag_ms = s->lag_ms;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		st->events_dropped +=
@@ -805,9 +903,11 @@ void sync_close(struct qtd *d)
 	log_info("sync: %" PRIu64 " messages (%" PRIu64 " bytes) sent, %" PRIu64
 		 " received, %" PRIu64 " entries applied, %" PRIu64
 		 " refused, %" PRIu64 " replayed, %" PRIu64 " gaps, %" PRIu64
-		 " dumps sent, %" PRIu64 " resync requests",
+		 " dumps sent, %" PRIu64 " resync requests, %" PRIu64
+		 " stale entries removed",
 		 s->sent, s->sent_bytes, s->received, s->applied, s->refused,
-		 s->replayed, s->gaps, s->dumps, s->resyncs_sent);
+		 s->replayed, s->gaps, s->dumps, s->resyncs_sent,
+		 s->stale_removed);
 	ev_io_stop(d->loop, &s->rd);
 	ev_io_stop(d->loop, &s->wr);
 	ev_timer_stop(d->loop, &s->flush);

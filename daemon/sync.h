@@ -35,6 +35,7 @@ struct qtd_sync_stats {
 	uint64_t in_sync;	/* standby: holds the peer's whole table */
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
 	    dumps, resyncs_sent, events_dropped;
+	uint64_t stale_removed; /* standby: what a dump no longer had */
 	uint64_t lag_ms; /* age of the last datagram received, at receipt */
 };
 
