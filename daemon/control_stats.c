@@ -83,6 +83,7 @@ enum {
 	M_SYNC_DROPPED,
 	M_SYNC_LAG,
 	M_SYNC_STALE,
+	M_SYNC_FOREIGN,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -230,6 +231,10 @@ static const struct ctl_metric ctl_metrics[] = {
     [M_SYNC_STALE] = {"sync_stale_removed", "qtrack_sync_stale_removed_total",
 		      "counter", NULL,
 		      "Entries a full dump from the peer no longer had."},
+    [M_SYNC_FOREIGN] = {"sync_foreign", "qtrack_sync_foreign_total",
+			"counter", NULL,
+			"Sync datagrams refused: not from the peer's address "
+			"and port."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -551,6 +556,7 @@ int ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_SYNC_DROPPED, NULL, ss.events_dropped);
 	ctl_emit(&e, M_SYNC_LAG, NULL, ss.lag_ms);
 	ctl_emit(&e, M_SYNC_STALE, NULL, ss.stale_removed);
+	ctl_emit(&e, M_SYNC_FOREIGN, NULL, ss.foreign);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);

@@ -114,7 +114,7 @@ struct qtd_sync {
 	} sweep;
 	/* Counters (qtrackd's log at stop). */
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
-	    resyncs_sent, dumps, drops, stale_removed;
+	    resyncs_sent, dumps, drops, stale_removed, foreign;
 	uint64_t lag_ms;
 };
 
@@ -637,20 +637,57 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 		sync_request(s, "messages lost");
 }
 
+/* Whether @from is the configured peer: its address and the sync port,
+ * the one the peer's socket is bound to. */
+static bool sync_from_peer(const struct qtd_sync *s,
+			   const struct sockaddr_storage *from,
+			   socklen_t fromlen)
+{
+	if (from->ss_family != s->peer.ss_family || fromlen < s->peerlen)
+		return false;
+	if (from->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)from;
+		const struct sockaddr_in6 *p = (const void *)&s->peer;
+
+		return a->sin6_port == p->sin6_port &&
+		       !memcmp(&a->sin6_addr, &p->sin6_addr,
+			       sizeof(a->sin6_addr));
+	}
+	const struct sockaddr_in *a = (const void *)from;
+	const struct sockaddr_in *p = (const void *)&s->peer;
+
+	return a->sin_port == p->sin_port &&
+	       a->sin_addr.s_addr == p->sin_addr.s_addr;
+}
+
 static void sync_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct qtd_sync *s = io->data;
 	uint8_t buf[QT_SYNC_DGRAM_MAX + 1];
+	struct sockaddr_storage from;
 	unsigned i;
 
 	(void)loop;
 	(void)revents;
 	/* A bounded number per turn: a flood must not starve the loop. */
 	for (i = 0; i < 256; i++) {
-		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0)
 			break;
+		/* Only the peer speaks on this socket, whatever the MAC
+		 * says: a node that has the key but is not the peer (a
+		 * third firewall, a copy of the key elsewhere) is refused
+		 * before the MAC is even computed. */
+		if (!sync_from_peer(s, &from, fromlen)) {
+			if (s->foreign++ < 10 || !(s->foreign % 1000))
+				log_warnx("sync: refused a message not from "
+					  "the peer (%" PRIu64 " refused)",
+					  s->foreign);
+			continue;
+		}
 		sync_receive(s, buf, (size_t)n);
 	}
 }
@@ -888,6 +925,7 @@ void sync_stats(const struct qtd *d, struct qtd_sync_stats *st)
 	st->dumps = s->dumps;
 	st->resyncs_sent = s->resyncs_sent;
 	st->stale_removed = s->stale_removed;
+	st->foreign = s->foreign;
 	st->lag_ms = s->lag_ms;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		st->events_dropped +=
@@ -904,10 +942,10 @@ void sync_close(struct qtd *d)
 		 " received, %" PRIu64 " entries applied, %" PRIu64
 		 " refused, %" PRIu64 " replayed, %" PRIu64 " gaps, %" PRIu64
 		 " dumps sent, %" PRIu64 " resync requests, %" PRIu64
-		 " stale entries removed",
+		 " stale entries removed, %" PRIu64 " not from the peer",
 		 s->sent, s->sent_bytes, s->received, s->applied, s->refused,
 		 s->replayed, s->gaps, s->dumps, s->resyncs_sent,
-		 s->stale_removed);
+		 s->stale_removed, s->foreign);
 	ev_io_stop(d->loop, &s->rd);
 	ev_io_stop(d->loop, &s->wr);
 	ev_timer_stop(d->loop, &s->flush);

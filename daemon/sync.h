@@ -36,6 +36,7 @@ struct qtd_sync_stats {
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
 	    dumps, resyncs_sent, events_dropped;
 	uint64_t stale_removed; /* standby: what a dump no longer had */
+	uint64_t foreign;	/* datagrams not from [sync] peer's address */
 	uint64_t lag_ms; /* age of the last datagram received, at receipt */
 };
 

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # test_sync_hostile.sh BUILD - what reaches a standby's sync port that is
-# not its peer's: a wrong key, garbage, a replayed datagram, a stale one
-# and a flood.  Each is refused and counted (qtrackctl stats), none is
+# not its peer's: a wrong key, garbage, a replayed datagram, a stale one,
+# correctly signed datagrams from another address or port, and a flood.  Each is refused and counted (qtrackctl stats), none is
 # applied, the daemon goes on; a correctly signed datagram is applied.
 #
 # qtrackd runs as a standby in $NS_FW with [sync] peer 10.0.9.2; the
@@ -24,6 +24,7 @@ ip link add sy0 netns "$NS_FW" type veth peer name sy0 netns "$NS_CLI" ||
 	qt_skip "no veth support"
 qt_ns "$NS_FW" ip addr add 10.0.9.1/24 dev sy0
 qt_ns "$NS_CLI" ip addr add 10.0.9.2/24 dev sy0
+qt_ns "$NS_CLI" ip addr add 10.0.9.3/24 dev sy0
 qt_ns "$NS_FW" ip link set sy0 up
 qt_ns "$NS_CLI" ip link set sy0 up
 
@@ -64,6 +65,13 @@ send badrecord
 qt_check "a signed datagram with a damaged record is refused" \
 	qt_wait_for 5 stat_at_least sync_refused 8
 qt_check_not "nothing of it is applied" has_conn 4001
+
+send foreign
+qt_check "signed datagrams from another address and another port are refused and counted" \
+	qt_wait_for 5 stat_at_least sync_foreign 2
+qt_check_not "nothing of them is applied" eval 'has_conn 8001 || has_conn 8002'
+qt_check "they are not even authenticated ($(stat_of sync_received) accepted)" \
+	test "$(stat_of sync_received)" = 0
 
 send good+replay
 qt_check "a correctly signed datagram is applied" qt_wait_for 5 has_conn 2001
