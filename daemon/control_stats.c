@@ -84,6 +84,10 @@ enum {
 	M_SYNC_LAG,
 	M_SYNC_STALE,
 	M_SYNC_FOREIGN,
+	M_SYNC_LAG_SAMPLES,
+	M_SYNC_LAG_P50,
+	M_SYNC_LAG_P99,
+	M_SYNC_LAG_MAX,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -235,6 +239,18 @@ static const struct ctl_metric ctl_metrics[] = {
 			"counter", NULL,
 			"Sync datagrams refused: not from the peer's address "
 			"and port."},
+    [M_SYNC_LAG_SAMPLES] = {"sync_lag_samples", "qtrack_sync_lag_samples_total",
+			    "counter", NULL,
+			    "Sync datagrams with items the standby applied."},
+    [M_SYNC_LAG_P50] = {"sync_lag_p50_us", "qtrack_sync_lag_p50_microseconds",
+			"gauge", NULL,
+			"Median time from a change on the active node to the "
+			"standby applying it."},
+    [M_SYNC_LAG_P99] = {"sync_lag_p99_us", "qtrack_sync_lag_p99_microseconds",
+			"gauge", NULL,
+			"99th percentile of the same."},
+    [M_SYNC_LAG_MAX] = {"sync_lag_max_us", "qtrack_sync_lag_max_microseconds",
+			"gauge", NULL, "Longest of the same."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -557,6 +573,10 @@ int ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_SYNC_LAG, NULL, ss.lag_ms);
 	ctl_emit(&e, M_SYNC_STALE, NULL, ss.stale_removed);
 	ctl_emit(&e, M_SYNC_FOREIGN, NULL, ss.foreign);
+	ctl_emit(&e, M_SYNC_LAG_SAMPLES, NULL, ss.lag_samples);
+	ctl_emit(&e, M_SYNC_LAG_P50, NULL, ss.lag_p50_us);
+	ctl_emit(&e, M_SYNC_LAG_P99, NULL, ss.lag_p99_us);
+	ctl_emit(&e, M_SYNC_LAG_MAX, NULL, ss.lag_max_us);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bypass.h"
@@ -58,8 +59,13 @@
 struct sync_slot {
 	uint8_t op;
 	uint16_t len;
+	uint64_t us; /* wall clock of the event, µs */
 	uint8_t rec[QT_REC_MAX];
 };
+
+/* Sync lag: log-linear buckets of microseconds, 8 per power of two above
+ * 16 (an eighth's resolution), up to 2^36 µs. */
+#define SYNC_LAG_BUCKETS (16 + 33 * 8)
 
 struct sync_ring {
 	unsigned head;	  /* atomic: producer (the worker, under its lock) */
@@ -95,6 +101,7 @@ struct qtd_sync {
 	 * socket (then nothing else is sent before it). */
 	uint8_t out[QT_SYNC_DGRAM_MAX];
 	size_t outlen;
+	uint64_t out_us; /* the wall clock of its first item (µs), or 0 */
 	bool blocked;
 	uint64_t epoch, seq;
 	uint64_t last_sent_ms;
@@ -116,11 +123,61 @@ struct qtd_sync {
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
 	    resyncs_sent, dumps, drops, stale_removed, foreign;
 	uint64_t lag_ms;
+	/* Standby: the lag of every datagram with items applied, from the
+	 * active side's change (its oldest item) to the last item applied. */
+	uint64_t lag_hist[SYNC_LAG_BUCKETS];
+	uint64_t lag_samples, lag_max_us;
 };
 
 static uint64_t sync_wall_ms(void)
 {
 	return state_wall_ms();
+}
+
+static uint64_t sync_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static unsigned sync_lag_bucket(uint64_t us)
+{
+	unsigned e;
+
+	if (us < 16)
+		return (unsigned)us;
+	e = 63 - (unsigned)__builtin_clzll(us);
+	if (e > 36)
+		return SYNC_LAG_BUCKETS - 1;
+	return 16 + (e - 4) * 8 + (unsigned)((us >> (e - 3)) & 7);
+}
+
+/* The largest value bucket @b holds. */
+static uint64_t sync_lag_bucket_max(unsigned b)
+{
+	unsigned e;
+
+	if (b < 16)
+		return b;
+	e = (b - 16) / 8 + 4;
+	return ((8ull + (b - 16) % 8 + 1) << (e - 3)) - 1;
+}
+
+/* The @permille-th lag, as its bucket's upper bound. */
+static uint64_t sync_lag_quantile(const struct qtd_sync *s, unsigned permille)
+{
+	uint64_t want = (s->lag_samples * permille + 999) / 1000, n = 0;
+
+	if (!s->lag_samples)
+		return 0;
+	for (unsigned b = 0; b < SYNC_LAG_BUCKETS; b++) {
+		n += s->lag_hist[b];
+		if (n >= want)
+			return sync_lag_bucket_max(b);
+	}
+	return s->lag_max_us;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -135,6 +192,7 @@ static void sync_start_dgram(struct qtd_sync *s)
 	};
 
 	s->outlen = qt_sync_begin(s->out, &h);
+	s->out_us = 0;
 }
 
 /* Seal and send the datagram in s->out.  On EAGAIN it stays there and
@@ -145,11 +203,17 @@ static void sync_send_out(struct qtd_sync *s)
 	struct qt_sync_hdr h;
 	size_t n;
 
+	uint64_t us = s->out_us ? s->out_us : sync_wall_us();
+
 	memcpy(buf, s->out, s->outlen);
 	h.type = s->out[5];
 	h.epoch = s->epoch;
 	h.seq = s->seq + 1;
-	h.wall_ms = sync_wall_ms();
+	/* The time of its oldest item: the records' reference time (later
+	 * items' timers are then a little short, never long) and where the
+	 * standby's lag counts from. */
+	h.wall_ms = us / 1000;
+	h.wall_us = (uint16_t)(us % 1000);
 	qt_sync_begin(buf, &h);
 	n = qt_sync_seal(buf, s->outlen, s->key, s->keylen);
 	if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->peer, s->peerlen) <
@@ -197,6 +261,8 @@ static bool sync_put(struct qtd_sync *s, enum qt_sync_op op, uint16_t queue,
 			return true; /* cannot happen: a record fits */
 	}
 	s->outlen = n;
+	if (!s->out_us)
+		s->out_us = sync_wall_us();
 	return true;
 }
 
@@ -219,6 +285,8 @@ static bool sync_put_raw(struct qtd_sync *s, const struct sync_slot *sl,
 	s->out[s->outlen + 3] = (uint8_t)queue;
 	memcpy(s->out + s->outlen + QT_SYNC_ITEM_HDR, sl->rec, sl->len);
 	s->outlen += QT_SYNC_ITEM_HDR + sl->len;
+	if (!s->out_us)
+		s->out_us = sl->us;
 	return true;
 }
 
@@ -276,6 +344,7 @@ void sync_event(struct qtd_worker *w, enum qt_event_type type,
 	if (!n)
 		return;
 	sl->len = (uint16_t)n;
+	sl->us = sync_wall_us();
 	sl->op = type == QT_EV_DESTROY ? QT_SYNC_OP_DESTROY : QT_SYNC_OP_CONN;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	ev_async_send(w->d->loop, &s->wake);
@@ -629,6 +698,15 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 	age = wall > h.wall_ms ? wall - h.wall_ms : 0;
 	while (qt_sync_next(buf, len, &off, &it))
 		sync_apply(s, &it, age);
+	if (off > QT_SYNC_HDR) {
+		uint64_t sent = h.wall_ms * 1000 + h.wall_us, now = sync_wall_us();
+		uint64_t lag = now > sent ? now - sent : 0;
+
+		s->lag_hist[sync_lag_bucket(lag)]++;
+		s->lag_samples++;
+		if (lag > s->lag_max_us)
+			s->lag_max_us = lag;
+	}
 	if (s->synced)
 		return;
 	if (newpeer)
@@ -927,6 +1005,10 @@ void sync_stats(const struct qtd *d, struct qtd_sync_stats *st)
 	st->stale_removed = s->stale_removed;
 	st->foreign = s->foreign;
 	st->lag_ms = s->lag_ms;
+	st->lag_samples = s->lag_samples;
+	st->lag_p50_us = sync_lag_quantile(s, 500);
+	st->lag_p99_us = sync_lag_quantile(s, 990);
+	st->lag_max_us = s->lag_max_us;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		st->events_dropped +=
 		    __atomic_load_n(&s->rings[i]->dropped, __ATOMIC_RELAXED);
