@@ -174,8 +174,11 @@ static uint64_t sync_lag_quantile(const struct qtd_sync *s, unsigned permille)
 		return 0;
 	for (unsigned b = 0; b < SYNC_LAG_BUCKETS; b++) {
 		n += s->lag_hist[b];
-		if (n >= want)
-			return sync_lag_bucket_max(b);
+		if (n >= want) {
+			uint64_t v = sync_lag_bucket_max(b);
+
+			return v < s->lag_max_us ? v : s->lag_max_us;
+		}
 	}
 	return s->lag_max_us;
 }
