@@ -43,7 +43,8 @@
 #      ESTABLISHED); "cmds" is how long the promotion and route commands
 #      themselves took (most of it: fwb's table was live before its
 #      promotion); "gap" the longest pause between echoes after that
-#      (fwb dumping its table to fwa meanwhile).
+#      (fwb dumping its table to fwa meanwhile).  Then how long fwa
+#      takes to hold fwb's whole table (sync_in_sync), at most 120 s.
 #
 # Environment: SIZES ("1000 100000 1000000"), REPS (2), CONN_SECONDS (5),
 # CONN_THREADS (8), FILL_RATE (150000), LAT_RATE (5000), LAT_SECONDS (6).
@@ -480,6 +481,7 @@ for size in $SIZES; do
 	ns $SRV ip route replace default via 10.9.2.12
 	t1=$(now_ns)
 	qc fwa sync-standby >/dev/null
+	tr=$(now_ns)
 	wait $ppid
 	r=$(awk -v t0="$t0" -v td="$td" '$1 >= td { if (!f || $2 < f) f = $2 }
 		$2 >= t0 { r[++n] = $2 }
@@ -495,6 +497,17 @@ for size in $SIZES; do
 		"promotion (cmds $((($t1 - $t0) / 1000000)) ms); longest gap after" \
 		"it $2 ms; $3 echoes after t0; fwb dumps $(stat_of fwb sync_dumps)"
 	F[$size]="$1 $((($t1 - $t0) / 1000000)) $2"
+	# fwa, now standby, gets fwb's whole table (bounded: 120 s).
+	in_sync() { [ "$(stat_of fwa sync_in_sync)" = 1 ]; }
+	if wait_for 120 in_sync; then
+		rs=$((($(now_ns) - tr) / 1000000))
+	else
+		rs=">120000"
+	fi
+	echo "resync at $size entries: fwa has fwb's table $rs ms after" \
+		"it became standby ($(count fwa) entries; fwb sent" \
+		"$(stat_of fwb sync_dumps) dumps)"
+	F[$size]+=" $rs"
 done
 
 echo
@@ -506,5 +519,6 @@ echo "  lag p50/p99 us: udp ${L[udp]}| tcp ${L[tcp]}"
 echo "  verdict round trip p50/p99/max us at $largest entries, steady -> during dumps: ${PAUSE:-}"
 for size in $SIZES; do
 	set -- ${F[$size]}
-	echo "  failover $size: $1 ms (cmds $2 ms), longest gap after $3 ms"
+	echo "  failover $size: $1 ms (cmds $2 ms), longest gap after $3 ms;" \
+		"the old master resynced in $4 ms"
 done

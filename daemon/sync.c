@@ -112,6 +112,7 @@ struct qtd_sync {
 	bool synced; /* standby: a full dump arrived since the last gap */
 	bool dumping; /* standby: a dump began and nothing was lost since */
 	uint64_t last_req_ms;
+	uint64_t last_items_ms; /* standby: a datagram with items arrived */
 	/* Standby: after a complete dump, removing what it did not bring. */
 	struct {
 		bool on;
@@ -705,6 +706,7 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 		uint64_t sent = h.wall_ms * 1000 + h.wall_us, now = sync_wall_us();
 		uint64_t lag = now > sent ? now - sent : 0;
 
+		s->last_items_ms = qtd_now_ms();
 		s->lag_hist[sync_lag_bucket(lag)]++;
 		s->lag_samples++;
 		if (lag > s->lag_max_us)
@@ -795,7 +797,13 @@ static void sync_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	} else if (s->sweep.on) {
 		sync_sweep_step(s);
 	} else if (!s->synced &&
-		   qtd_now_ms() - s->last_req_ms >= SYNC_IDLE_MS) {
+		   qtd_now_ms() - s->last_req_ms >= SYNC_IDLE_MS &&
+		   !(s->dumping &&
+		     qtd_now_ms() - s->last_items_ms < 3 * SYNC_IDLE_MS)) {
+		/* A dump that is arriving, with nothing lost so far, is let
+		 * finish: asking again would restart the peer's walk, and a
+		 * table that takes longer than the retry interval to send
+		 * would never arrive whole. */
 		sync_request(s, s->peer_known ? "not in sync yet" : "starting");
 	}
 }
