@@ -482,6 +482,17 @@ for size in $SIZES; do
 	t1=$(now_ns)
 	qc fwa sync-standby >/dev/null
 	tr=$(now_ns)
+	# fwa, now standby, gets fwb's whole table (bounded: 120 s),
+	# watched while the probe runs.
+	in_sync() { [ "$(stat_of fwa sync_in_sync)" = 1 ]; }
+	rs=">120000"
+	for i in $(seq 2400); do
+		if in_sync; then
+			rs=$((($(now_ns) - tr) / 1000000))
+			break
+		fi
+		sleep 0.05
+	done
 	wait $ppid
 	r=$(awk -v t0="$t0" -v td="$td" '$1 >= td { if (!f || $2 < f) f = $2 }
 		$2 >= t0 { r[++n] = $2 }
@@ -497,13 +508,6 @@ for size in $SIZES; do
 		"promotion (cmds $((($t1 - $t0) / 1000000)) ms); longest gap after" \
 		"it $2 ms; $3 echoes after t0; fwb dumps $(stat_of fwb sync_dumps)"
 	F[$size]="$1 $((($t1 - $t0) / 1000000)) $2"
-	# fwa, now standby, gets fwb's whole table (bounded: 120 s).
-	in_sync() { [ "$(stat_of fwa sync_in_sync)" = 1 ]; }
-	if wait_for 120 in_sync; then
-		rs=$((($(now_ns) - tr) / 1000000))
-	else
-		rs=">120000"
-	fi
 	echo "resync at $size entries: fwa has fwb's table $rs ms after" \
 		"it became standby ($(count fwa) entries; fwb sent" \
 		"$(stat_of fwb sync_dumps) dumps)"
