@@ -516,10 +516,10 @@ done
 
 echo
 echo "summary (rates per rep; off then on):"
-echo "  udp new flows/s: off ${U[off]}| on ${U[on]}| on without standby ${U[tx]}"
-echo "  tcp connections/s: off ${T[off]}| on ${T[on]}| on without standby ${T[tx]}"
-echo "  bytes per connection: udp ${B[udp]}| tcp ${B[tcp]}"
-echo "  lag p50/p99 us: udp ${L[udp]}| tcp ${L[tcp]}"
+echo "  udp new flows/s: off ${U[off]:-}| on ${U[on]:-}| on without standby ${U[tx]:-}"
+echo "  tcp connections/s: off ${T[off]:-}| on ${T[on]:-}| on without standby ${T[tx]:-}"
+echo "  bytes per connection: udp ${B[udp]:-}| tcp ${B[tcp]:-}"
+echo "  lag p50/p99 us: udp ${L[udp]:-}| tcp ${L[tcp]:-}"
 echo "  verdict round trip p50/p99/max us at $largest entries, steady -> during dumps: ${PAUSE:-}"
 for size in $SIZES; do
 	set -- ${F[$size]}
