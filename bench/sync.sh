@@ -25,7 +25,7 @@
 #      so that every connection's DESTROY is sent too): connections/s.
 #    With sync on: fwa's sync_sent_bytes per connection ([sync] refresh
 #    3600 s, so that no refresh walk is counted: the events only), and
-#    fwb's sync lag p50/p99/max (sync_lag_*: from the event on fwa to fwb
+#    fwb's sync lag p50/p99/max (sync_lag_us: from the event on fwa to fwb
 #    having applied it; one machine, one clock).
 # 2. For each N of SIZES: fill fwa with N one-datagram UDP flows
 #    (FILL_RATE/s), wait until fwb has them, then
@@ -381,9 +381,9 @@ for rep in $(seq "$REPS"); do
 			wait_for 60 caught_up
 			b=$(stat_of fwa sync_sent_bytes)
 			line+="; fwb has $(count fwb); $((b / (n ? n : 1))) bytes/flow;"
-			line+=" lag p50/p99/max $(stat_of fwb sync_lag_p50_us)/$(stat_of fwb sync_lag_p99_us)/$(stat_of fwb sync_lag_max_us) us"
+			line+=" lag p50/p99/max $(stat_of fwb sync_lag_us.0.5)/$(stat_of fwb sync_lag_us.0.99)/$(stat_of fwb sync_lag_us.1) us"
 			B[udp]+="$((b / (n ? n : 1))) "
-			L[udp]+="$(stat_of fwb sync_lag_p50_us)/$(stat_of fwb sync_lag_p99_us) "
+			L[udp]+="$(stat_of fwb sync_lag_us.0.5)/$(stat_of fwb sync_lag_us.0.99) "
 		fi
 		echo "$line"
 
@@ -400,9 +400,9 @@ for rep in $(seq "$REPS"); do
 			sleep 1
 			b=$(stat_of fwa sync_sent_bytes)
 			line+="; $((b / (n ? n : 1))) bytes/connection (NEW, updates, DESTROY);"
-			line+=" lag p50/p99/max $(stat_of fwb sync_lag_p50_us)/$(stat_of fwb sync_lag_p99_us)/$(stat_of fwb sync_lag_max_us) us"
+			line+=" lag p50/p99/max $(stat_of fwb sync_lag_us.0.5)/$(stat_of fwb sync_lag_us.0.99)/$(stat_of fwb sync_lag_us.1) us"
 			B[tcp]+="$((b / (n ? n : 1))) "
-			L[tcp]+="$(stat_of fwb sync_lag_p50_us)/$(stat_of fwb sync_lag_p99_us) "
+			L[tcp]+="$(stat_of fwb sync_lag_us.0.5)/$(stat_of fwb sync_lag_us.0.99) "
 		fi
 		echo "$line"
 	done
@@ -426,7 +426,7 @@ fill() {
 	done
 	wait_for 120 caught_up
 	echo "fill $1: fwa $(count fwa), fwb $(count fwb) in $((($(now_ns) - t0) / 1000000)) ms;" \
-		"fwb lag p50/p99/max $(stat_of fwb sync_lag_p50_us)/$(stat_of fwb sync_lag_p99_us)/$(stat_of fwb sync_lag_max_us) us," \
+		"fwb lag p50/p99/max $(stat_of fwb sync_lag_us.0.5)/$(stat_of fwb sync_lag_us.0.99)/$(stat_of fwb sync_lag_us.1) us," \
 		"fwa events dropped $(stat_of fwa sync_events_dropped), dumps $(stat_of fwa sync_dumps)"
 }
 

@@ -85,9 +85,7 @@ enum {
 	M_SYNC_STALE,
 	M_SYNC_FOREIGN,
 	M_SYNC_LAG_SAMPLES,
-	M_SYNC_LAG_P50,
-	M_SYNC_LAG_P99,
-	M_SYNC_LAG_MAX,
+	M_SYNC_LAG_US,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -242,15 +240,10 @@ static const struct ctl_metric ctl_metrics[] = {
     [M_SYNC_LAG_SAMPLES] = {"sync_lag_samples", "qtrack_sync_lag_samples_total",
 			    "counter", NULL,
 			    "Sync datagrams with items the standby applied."},
-    [M_SYNC_LAG_P50] = {"sync_lag_p50_us", "qtrack_sync_lag_p50_microseconds",
-			"gauge", NULL,
-			"Median time from a change on the active node to the "
-			"standby applying it."},
-    [M_SYNC_LAG_P99] = {"sync_lag_p99_us", "qtrack_sync_lag_p99_microseconds",
-			"gauge", NULL,
-			"99th percentile of the same."},
-    [M_SYNC_LAG_MAX] = {"sync_lag_max_us", "qtrack_sync_lag_max_microseconds",
-			"gauge", NULL, "Longest of the same."},
+    [M_SYNC_LAG_US] = {"sync_lag_us", "qtrack_sync_lag_microseconds", "gauge",
+		       "quantile",
+		       "Time from a change on the active node to the standby "
+		       "applying it: median, 99th percentile, maximum."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -574,9 +567,9 @@ int ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_SYNC_STALE, NULL, ss.stale_removed);
 	ctl_emit(&e, M_SYNC_FOREIGN, NULL, ss.foreign);
 	ctl_emit(&e, M_SYNC_LAG_SAMPLES, NULL, ss.lag_samples);
-	ctl_emit(&e, M_SYNC_LAG_P50, NULL, ss.lag_p50_us);
-	ctl_emit(&e, M_SYNC_LAG_P99, NULL, ss.lag_p99_us);
-	ctl_emit(&e, M_SYNC_LAG_MAX, NULL, ss.lag_max_us);
+	ctl_emit(&e, M_SYNC_LAG_US, "0.5", ss.lag_p50_us);
+	ctl_emit(&e, M_SYNC_LAG_US, "0.99", ss.lag_p99_us);
+	ctl_emit(&e, M_SYNC_LAG_US, "1", ss.lag_max_us);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);

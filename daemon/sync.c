@@ -18,7 +18,10 @@
  * the main loop packs them into datagrams.  The packet path never waits
  * for the socket.  Every datagram carries the sender's epoch and sequence
  * number and an HMAC-SHA256; the standby asks for a full dump when it
- * starts, when it sees a gap and when the peer restarts.
+ * starts, when it sees a gap and when the peer restarts, and after a
+ * dump that arrived whole removes what the dump did not bring (a DESTROY
+ * that was lost, entries from before it became standby).  Only datagrams
+ * from the peer's address and the sync port are looked at.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -204,10 +207,9 @@ static void sync_start_dgram(struct qtd_sync *s)
 static void sync_send_out(struct qtd_sync *s)
 {
 	uint8_t buf[QT_SYNC_DGRAM_MAX];
+	uint64_t us = s->out_us ? s->out_us : sync_wall_us();
 	struct qt_sync_hdr h;
 	size_t n;
-
-	uint64_t us = s->out_us ? s->out_us : sync_wall_us();
 
 	memcpy(buf, s->out, s->outlen);
 	h.type = s->out[5];
@@ -703,7 +705,8 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 	while (qt_sync_next(buf, len, &off, &it))
 		sync_apply(s, &it, age);
 	if (off > QT_SYNC_HDR) {
-		uint64_t sent = h.wall_ms * 1000 + h.wall_us, now = sync_wall_us();
+		uint64_t sent = h.wall_ms * 1000 + h.wall_us;
+		uint64_t now = sync_wall_us();
 		uint64_t lag = now > sent ? now - sent : 0;
 
 		s->last_items_ms = qtd_now_ms();

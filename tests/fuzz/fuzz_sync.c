@@ -5,8 +5,9 @@
  * be refused, as it cannot carry our key's MAC), and signed with the key
  * (the MAC appended), so that the parser behind the MAC is reached.  An
  * accepted datagram's items are applied to an engine (update, delete,
- * expectation import, a dump's generation and its sweep); nothing may crash and the engine must stay
- * consistent: every entry found again by its original tuple.
+ * expectation import, a dump's generation and its sweep); nothing may
+ * crash and the engine must stay consistent: every entry found again by
+ * its original tuple.
  */
 #include <stdint.h>
 #include <stdlib.h>
