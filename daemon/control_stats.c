@@ -82,6 +82,10 @@ enum {
 	M_SYNC_RESYNCS,
 	M_SYNC_DROPPED,
 	M_SYNC_LAG,
+	M_SYNC_STALE,
+	M_SYNC_FOREIGN,
+	M_SYNC_LAG_SAMPLES,
+	M_SYNC_LAG_US,
 };
 
 static const struct ctl_metric ctl_metrics[] = {
@@ -226,6 +230,20 @@ static const struct ctl_metric ctl_metrics[] = {
 			"Events not sent (ring full; a dump follows)."},
     [M_SYNC_LAG] = {"sync_lag_ms", "qtrack_sync_lag_milliseconds", "gauge",
 		    NULL, "Age of the last sync datagram when it arrived."},
+    [M_SYNC_STALE] = {"sync_stale_removed", "qtrack_sync_stale_removed_total",
+		      "counter", NULL,
+		      "Entries a full dump from the peer no longer had."},
+    [M_SYNC_FOREIGN] = {"sync_foreign", "qtrack_sync_foreign_total",
+			"counter", NULL,
+			"Sync datagrams refused: not from the peer's address "
+			"and port."},
+    [M_SYNC_LAG_SAMPLES] = {"sync_lag_samples", "qtrack_sync_lag_samples_total",
+			    "counter", NULL,
+			    "Sync datagrams with items the standby applied."},
+    [M_SYNC_LAG_US] = {"sync_lag_us", "qtrack_sync_lag_microseconds", "gauge",
+		       "quantile",
+		       "Time from a change on the active node to the standby "
+		       "applying it: median, 99th percentile, maximum."},
 };
 
 /* Emits metric samples in one of three formats; samples of one family
@@ -546,6 +564,12 @@ int ctl_stats_write(struct ctl_client *cl)
 	ctl_emit(&e, M_SYNC_RESYNCS, NULL, ss.resyncs_sent);
 	ctl_emit(&e, M_SYNC_DROPPED, NULL, ss.events_dropped);
 	ctl_emit(&e, M_SYNC_LAG, NULL, ss.lag_ms);
+	ctl_emit(&e, M_SYNC_STALE, NULL, ss.stale_removed);
+	ctl_emit(&e, M_SYNC_FOREIGN, NULL, ss.foreign);
+	ctl_emit(&e, M_SYNC_LAG_SAMPLES, NULL, ss.lag_samples);
+	ctl_emit(&e, M_SYNC_LAG_US, "0.5", ss.lag_p50_us);
+	ctl_emit(&e, M_SYNC_LAG_US, "0.99", ss.lag_p99_us);
+	ctl_emit(&e, M_SYNC_LAG_US, "1", ss.lag_max_us);
 	ctl_emit_close_family(&e);
 	if (e.fmt == QT_CTL_FMT_JSON)
 		ctl_put(cl, "}\n", 2);

@@ -18,7 +18,10 @@
  * the main loop packs them into datagrams.  The packet path never waits
  * for the socket.  Every datagram carries the sender's epoch and sequence
  * number and an HMAC-SHA256; the standby asks for a full dump when it
- * starts, when it sees a gap and when the peer restarts.
+ * starts, when it sees a gap and when the peer restarts, and after a
+ * dump that arrived whole removes what the dump did not bring (a DESTROY
+ * that was lost, entries from before it became standby).  Only datagrams
+ * from the peer's address and the sync port are looked at.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bypass.h"
@@ -50,12 +54,21 @@
 #define SYNC_CHUNK 64
 /* Socket buffers: a dump is sent as fast as the socket takes it. */
 #define SYNC_SOCKBUF (4 << 20)
+/* Entries a sweep after a dump examines per lock hold, and lock holds per
+ * turn of the main loop. */
+#define SYNC_SWEEP_CHUNK 1024
+#define SYNC_SWEEP_TURN 64
 
 struct sync_slot {
 	uint8_t op;
 	uint16_t len;
+	uint64_t us; /* wall clock of the event, µs */
 	uint8_t rec[QT_REC_MAX];
 };
+
+/* Sync lag: log-linear buckets of microseconds, 8 per power of two above
+ * 16 (an eighth's resolution), up to 2^36 µs. */
+#define SYNC_LAG_BUCKETS (16 + 33 * 8)
 
 struct sync_ring {
 	unsigned head;	  /* atomic: producer (the worker, under its lock) */
@@ -91,6 +104,7 @@ struct qtd_sync {
 	 * socket (then nothing else is sent before it). */
 	uint8_t out[QT_SYNC_DGRAM_MAX];
 	size_t outlen;
+	uint64_t out_us; /* the wall clock of its first item (µs), or 0 */
 	bool blocked;
 	uint64_t epoch, seq;
 	uint64_t last_sent_ms;
@@ -99,16 +113,78 @@ struct qtd_sync {
 	bool peer_known;
 	uint64_t peer_epoch, peer_seq, peer_wall;
 	bool synced; /* standby: a full dump arrived since the last gap */
+	bool dumping; /* standby: a dump began and nothing was lost since */
 	uint64_t last_req_ms;
+	uint64_t last_items_ms; /* standby: a datagram with items arrived */
+	/* Standby: after a complete dump, removing what it did not bring. */
+	struct {
+		bool on;
+		unsigned worker;
+		uint32_t cursor;
+		size_t removed;
+	} sweep;
 	/* Counters (qtrackd's log at stop). */
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
-	    resyncs_sent, dumps, drops;
+	    resyncs_sent, dumps, drops, stale_removed, foreign;
 	uint64_t lag_ms;
+	/* Standby: the lag of every datagram with items applied, from the
+	 * active side's change (its oldest item) to the last item applied. */
+	uint64_t lag_hist[SYNC_LAG_BUCKETS];
+	uint64_t lag_samples, lag_max_us;
 };
 
 static uint64_t sync_wall_ms(void)
 {
 	return state_wall_ms();
+}
+
+static uint64_t sync_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static unsigned sync_lag_bucket(uint64_t us)
+{
+	unsigned e;
+
+	if (us < 16)
+		return (unsigned)us;
+	e = 63 - (unsigned)__builtin_clzll(us);
+	if (e > 36)
+		return SYNC_LAG_BUCKETS - 1;
+	return 16 + (e - 4) * 8 + (unsigned)((us >> (e - 3)) & 7);
+}
+
+/* The largest value bucket @b holds. */
+static uint64_t sync_lag_bucket_max(unsigned b)
+{
+	unsigned e;
+
+	if (b < 16)
+		return b;
+	e = (b - 16) / 8 + 4;
+	return ((8ull + (b - 16) % 8 + 1) << (e - 3)) - 1;
+}
+
+/* The @permille-th lag, as its bucket's upper bound. */
+static uint64_t sync_lag_quantile(const struct qtd_sync *s, unsigned permille)
+{
+	uint64_t want = (s->lag_samples * permille + 999) / 1000, n = 0;
+
+	if (!s->lag_samples)
+		return 0;
+	for (unsigned b = 0; b < SYNC_LAG_BUCKETS; b++) {
+		n += s->lag_hist[b];
+		if (n >= want) {
+			uint64_t v = sync_lag_bucket_max(b);
+
+			return v < s->lag_max_us ? v : s->lag_max_us;
+		}
+	}
+	return s->lag_max_us;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -123,6 +199,7 @@ static void sync_start_dgram(struct qtd_sync *s)
 	};
 
 	s->outlen = qt_sync_begin(s->out, &h);
+	s->out_us = 0;
 }
 
 /* Seal and send the datagram in s->out.  On EAGAIN it stays there and
@@ -130,6 +207,7 @@ static void sync_start_dgram(struct qtd_sync *s)
 static void sync_send_out(struct qtd_sync *s)
 {
 	uint8_t buf[QT_SYNC_DGRAM_MAX];
+	uint64_t us = s->out_us ? s->out_us : sync_wall_us();
 	struct qt_sync_hdr h;
 	size_t n;
 
@@ -137,7 +215,11 @@ static void sync_send_out(struct qtd_sync *s)
 	h.type = s->out[5];
 	h.epoch = s->epoch;
 	h.seq = s->seq + 1;
-	h.wall_ms = sync_wall_ms();
+	/* The time of its oldest item: the records' reference time (later
+	 * items' timers are then a little short, never long) and where the
+	 * standby's lag counts from. */
+	h.wall_ms = us / 1000;
+	h.wall_us = (uint16_t)(us % 1000);
 	qt_sync_begin(buf, &h);
 	n = qt_sync_seal(buf, s->outlen, s->key, s->keylen);
 	if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->peer, s->peerlen) <
@@ -185,6 +267,8 @@ static bool sync_put(struct qtd_sync *s, enum qt_sync_op op, uint16_t queue,
 			return true; /* cannot happen: a record fits */
 	}
 	s->outlen = n;
+	if (!s->out_us)
+		s->out_us = sync_wall_us();
 	return true;
 }
 
@@ -207,6 +291,8 @@ static bool sync_put_raw(struct qtd_sync *s, const struct sync_slot *sl,
 	s->out[s->outlen + 3] = (uint8_t)queue;
 	memcpy(s->out + s->outlen + QT_SYNC_ITEM_HDR, sl->rec, sl->len);
 	s->outlen += QT_SYNC_ITEM_HDR + sl->len;
+	if (!s->out_us)
+		s->out_us = sl->us;
 	return true;
 }
 
@@ -264,6 +350,7 @@ void sync_event(struct qtd_worker *w, enum qt_event_type type,
 	if (!n)
 		return;
 	sl->len = (uint16_t)n;
+	sl->us = sync_wall_us();
 	sl->op = type == QT_EV_DESTROY ? QT_SYNC_OP_DESTROY : QT_SYNC_OP_CONN;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	ev_async_send(w->d->loop, &s->wake);
@@ -413,6 +500,8 @@ static void sync_pump(struct qtd_sync *s, bool tick)
 
 /* ---- receiving -------------------------------------------------------- */
 
+static void sync_request(struct qtd_sync *s, const char *why);
+
 static struct qtd_worker *sync_worker(struct qtd *d, uint16_t queue)
 {
 	for (unsigned i = 0; i < d->nworkers; i++)
@@ -434,6 +523,70 @@ static bool sync_expect_known(struct qtd_worker *w,
 	return false;
 }
 
+/* Sweep a bounded part of the tables after a complete dump (standby). */
+static void sync_sweep_step(struct qtd_sync *s)
+{
+	struct qtd *d = s->d;
+
+	for (unsigned n = 0; s->sweep.on && n < SYNC_SWEEP_TURN; n++) {
+		struct qtd_worker *w = &d->workers[s->sweep.worker];
+		bool done;
+
+		qtd_worker_lock(w);
+		done = qt_engine_sync_sweep(w->engine, &s->sweep.cursor,
+					    SYNC_SWEEP_CHUNK,
+					    &s->sweep.removed);
+		qtd_worker_unlock(w);
+		if (!done)
+			continue;
+		s->sweep.cursor = 0;
+		if (++s->sweep.worker < d->nworkers)
+			continue;
+		s->sweep.on = false;
+		s->stale_removed += s->sweep.removed;
+		if (s->sweep.removed)
+			log_info("sync: removed %zu entries the peer no longer "
+				 "has",
+				 s->sweep.removed);
+	}
+}
+
+/* A full dump begins: what it brings is marked as seen in it. */
+static void sync_dump_begin(struct qtd_sync *s)
+{
+	struct qtd *d = s->d;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		qtd_worker_lock(&d->workers[i]);
+		qt_engine_sync_dump_begin(d->workers[i].engine);
+		qtd_worker_unlock(&d->workers[i]);
+	}
+	/* A sweep of the previous dump would now take entries this one has
+	 * not resent yet for stale. */
+	s->sweep.on = false;
+	s->dumping = true;
+}
+
+/* The dump is complete: the standby has the peer's whole table, and what
+ * else it holds (a DESTROY that was lost, entries from before it became
+ * standby) goes.  A dump with a gap in it proves nothing: neither. */
+static void sync_dump_end(struct qtd_sync *s)
+{
+	if (!s->dumping) {
+		sync_request(s, "the dump was incomplete");
+		return;
+	}
+	s->dumping = false;
+	if (!s->synced)
+		log_info("sync: standby has the peer's table");
+	s->synced = true;
+	s->sweep.on = true;
+	s->sweep.worker = 0;
+	s->sweep.cursor = 0;
+	s->sweep.removed = 0;
+	sync_sweep_step(s);
+}
+
 static void sync_apply(struct qtd_sync *s, const struct qt_sync_item *it,
 		       uint64_t age)
 {
@@ -442,11 +595,10 @@ static void sync_apply(struct qtd_sync *s, const struct qt_sync_item *it,
 
 	switch (it->op) {
 	case QT_SYNC_OP_DUMP_BEGIN:
+		sync_dump_begin(s);
 		return;
 	case QT_SYNC_OP_DUMP_END:
-		if (!s->synced)
-			log_info("sync: standby has the peer's table");
-		s->synced = true;
+		sync_dump_end(s);
 		return;
 	default:
 		break;
@@ -545,11 +697,24 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 		return;
 	/* After a gap or from a peer we did not know, only a whole table
 	 * (a DUMP_END, perhaps in this very datagram) makes us right. */
-	if (newpeer || gap)
+	if (newpeer || gap) {
 		s->synced = false;
+		s->dumping = false;
+	}
 	age = wall > h.wall_ms ? wall - h.wall_ms : 0;
 	while (qt_sync_next(buf, len, &off, &it))
 		sync_apply(s, &it, age);
+	if (off > QT_SYNC_HDR) {
+		uint64_t sent = h.wall_ms * 1000 + h.wall_us;
+		uint64_t now = sync_wall_us();
+		uint64_t lag = now > sent ? now - sent : 0;
+
+		s->last_items_ms = qtd_now_ms();
+		s->lag_hist[sync_lag_bucket(lag)]++;
+		s->lag_samples++;
+		if (lag > s->lag_max_us)
+			s->lag_max_us = lag;
+	}
 	if (s->synced)
 		return;
 	if (newpeer)
@@ -558,20 +723,57 @@ static void sync_receive(struct qtd_sync *s, const uint8_t *buf, size_t len)
 		sync_request(s, "messages lost");
 }
 
+/* Whether @from is the configured peer: its address and the sync port,
+ * the one the peer's socket is bound to. */
+static bool sync_from_peer(const struct qtd_sync *s,
+			   const struct sockaddr_storage *from,
+			   socklen_t fromlen)
+{
+	if (from->ss_family != s->peer.ss_family || fromlen < s->peerlen)
+		return false;
+	if (from->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)from;
+		const struct sockaddr_in6 *p = (const void *)&s->peer;
+
+		return a->sin6_port == p->sin6_port &&
+		       !memcmp(&a->sin6_addr, &p->sin6_addr,
+			       sizeof(a->sin6_addr));
+	}
+	const struct sockaddr_in *a = (const void *)from;
+	const struct sockaddr_in *p = (const void *)&s->peer;
+
+	return a->sin_port == p->sin_port &&
+	       a->sin_addr.s_addr == p->sin_addr.s_addr;
+}
+
 static void sync_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct qtd_sync *s = io->data;
 	uint8_t buf[QT_SYNC_DGRAM_MAX + 1];
+	struct sockaddr_storage from;
 	unsigned i;
 
 	(void)loop;
 	(void)revents;
 	/* A bounded number per turn: a flood must not starve the loop. */
 	for (i = 0; i < 256; i++) {
-		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0)
 			break;
+		/* Only the peer speaks on this socket, whatever the MAC
+		 * says: a node that has the key but is not the peer (a
+		 * third firewall, a copy of the key elsewhere) is refused
+		 * before the MAC is even computed. */
+		if (!sync_from_peer(s, &from, fromlen)) {
+			if (s->foreign++ < 10 || !(s->foreign % 1000))
+				log_warnx("sync: refused a message not from "
+					  "the peer (%" PRIu64 " refused)",
+					  s->foreign);
+			continue;
+		}
 		sync_receive(s, buf, (size_t)n);
 	}
 }
@@ -595,8 +797,16 @@ static void sync_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (__atomic_load_n(&s->active, __ATOMIC_RELAXED)) {
 		sync_pump(s, true);
+	} else if (s->sweep.on) {
+		sync_sweep_step(s);
 	} else if (!s->synced &&
-		   qtd_now_ms() - s->last_req_ms >= SYNC_IDLE_MS) {
+		   qtd_now_ms() - s->last_req_ms >= SYNC_IDLE_MS &&
+		   !(s->dumping &&
+		     qtd_now_ms() - s->last_items_ms < 3 * SYNC_IDLE_MS)) {
+		/* A dump that is arriving, with nothing lost so far, is let
+		 * finish: asking again would restart the peer's walk, and a
+		 * table that takes longer than the retry interval to send
+		 * would never arrive whole. */
 		sync_request(s, s->peer_known ? "not in sync yet" : "starting");
 	}
 }
@@ -658,6 +868,17 @@ static socklen_t sync_addr(const char *text, uint16_t port, bool v6,
 	return sizeof(*a);
 }
 
+/* This node becomes (or starts as) standby: what its tables hold now is
+ * the peer's to confirm in its next dump (qt_engine_sync_standby()). */
+static void sync_standby_floor(struct qtd *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		qtd_worker_lock(&d->workers[i]);
+		qt_engine_sync_standby(d->workers[i].engine);
+		qtd_worker_unlock(&d->workers[i]);
+	}
+}
+
 void sync_open(struct qtd *d)
 {
 	const char *peer = d->conf.sync.peer;
@@ -715,8 +936,10 @@ void sync_open(struct qtd *d)
 	d->sync = s;
 	log_info("sync: peer %s port %u, %s", peer, d->conf.sync.port,
 		 s->active ? "active" : "standby");
-	if (!s->active)
+	if (!s->active) {
+		sync_standby_floor(d);
 		sync_request(s, "starting");
+	}
 }
 
 void sync_set_role(struct qtd *d, bool active)
@@ -727,6 +950,8 @@ void sync_set_role(struct qtd *d, bool active)
 		return;
 	__atomic_store_n(&s->active, active, __ATOMIC_RELEASE);
 	log_info("sync: now %s", active ? "active" : "standby");
+	s->sweep.on = false;
+	s->dumping = false;
 	if (active) {
 		/* The peer, now standby, asks for the table anyway; a dump
 		 * now makes it right sooner. */
@@ -743,6 +968,7 @@ void sync_set_role(struct qtd *d, bool active)
 			    __ATOMIC_RELEASE);
 			qtd_worker_unlock(&d->workers[i]);
 		}
+		sync_standby_floor(d);
 		s->last_req_ms = 0;
 		sync_request(s, "now standby");
 	}
@@ -790,7 +1016,13 @@ void sync_stats(const struct qtd *d, struct qtd_sync_stats *st)
 	st->gaps = s->gaps;
 	st->dumps = s->dumps;
 	st->resyncs_sent = s->resyncs_sent;
+	st->stale_removed = s->stale_removed;
+	st->foreign = s->foreign;
 	st->lag_ms = s->lag_ms;
+	st->lag_samples = s->lag_samples;
+	st->lag_p50_us = sync_lag_quantile(s, 500);
+	st->lag_p99_us = sync_lag_quantile(s, 990);
+	st->lag_max_us = s->lag_max_us;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		st->events_dropped +=
 		    __atomic_load_n(&s->rings[i]->dropped, __ATOMIC_RELAXED);
@@ -805,9 +1037,11 @@ void sync_close(struct qtd *d)
 	log_info("sync: %" PRIu64 " messages (%" PRIu64 " bytes) sent, %" PRIu64
 		 " received, %" PRIu64 " entries applied, %" PRIu64
 		 " refused, %" PRIu64 " replayed, %" PRIu64 " gaps, %" PRIu64
-		 " dumps sent, %" PRIu64 " resync requests",
+		 " dumps sent, %" PRIu64 " resync requests, %" PRIu64
+		 " stale entries removed, %" PRIu64 " not from the peer",
 		 s->sent, s->sent_bytes, s->received, s->applied, s->refused,
-		 s->replayed, s->gaps, s->dumps, s->resyncs_sent);
+		 s->replayed, s->gaps, s->dumps, s->resyncs_sent,
+		 s->stale_removed, s->foreign);
 	ev_io_stop(d->loop, &s->rd);
 	ev_io_stop(d->loop, &s->wr);
 	ev_timer_stop(d->loop, &s->flush);

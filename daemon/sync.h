@@ -35,6 +35,12 @@ struct qtd_sync_stats {
 	uint64_t in_sync;	/* standby: holds the peer's whole table */
 	uint64_t sent, sent_bytes, received, applied, refused, replayed, gaps,
 	    dumps, resyncs_sent, events_dropped;
+	uint64_t stale_removed; /* standby: what a dump no longer had */
+	uint64_t foreign;	/* datagrams not from [sync] peer's address */
+	/* Standby: datagrams with items applied, and their lag from the
+	 * active side's change (the oldest item) to the last item applied:
+	 * median, 99th percentile (an eighth's resolution) and maximum. */
+	uint64_t lag_samples, lag_p50_us, lag_p99_us, lag_max_us;
 	uint64_t lag_ms; /* age of the last datagram received, at receipt */
 };
 

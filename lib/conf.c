@@ -313,8 +313,9 @@ static const struct qt_conf_key conf_keys[] = {
 	{ .section = "sync", .key = "peer", .type = QT_CT_STRING, .def = "",
 	  .min = 0, .max = 63, .flags = QT_CKF_RESTART,
 	  .help = "IPv4 or IPv6 address of the other firewall of a pair, to "
-		  "which the table is replicated; empty turns replication "
-		  "off.",
+		  "which the table is replicated; sync messages from any "
+		  "other address, or from another port than port, are "
+		  "refused.  Empty turns replication off.",
 	  FIELD(sync.peer) },
 	{ .section = "sync", .key = "local", .type = QT_CT_STRING, .def = "",
 	  .min = 0, .max = 63, .flags = QT_CKF_RESTART,

@@ -56,6 +56,20 @@ struct qt_engine {
 	uint64_t now;
 	uint8_t confirming;	/* ENGINE_CONFIRM_V4/V6: a confirm rule is
 				 * seen for the family */
+	/* Replication's full dumps (qt_engine_sync_sweep()): per entry, the
+	 * id and dump generation of the last replicated update, or NULL
+	 * before the first; the current generation; and next_id when the
+	 * node last became standby. */
+	struct engine_sync_tag *sync_tag;
+	uint32_t sync_gen;
+	uint32_t sync_floor;
+};
+
+/* An entry is the peer's, seen in dump @gen, while its id is @id: a slot
+ * reused by a connection of this node's own has another id. */
+struct engine_sync_tag {
+	uint32_t id;
+	uint32_t gen;
 };
 
 #define ENGINE_CONFIRM_V4 0x01
@@ -201,6 +215,7 @@ struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
 	e->stats.max = e->table.max;
 	e->stats.buckets = e->table.nbuckets;
 	e->next_id = 1;
+	e->sync_floor = e->next_id;
 	engine_confirm_mode(e);
 	return e;
 }
@@ -211,6 +226,7 @@ void qt_engine_free(struct qt_engine *e)
 		return;
 	qt_expect_destroy(&e->expect);
 	qt_table_destroy(&e->table);
+	free(e->sync_tag);
 	free(e);
 }
 
@@ -1266,7 +1282,7 @@ static void conn_load_record(struct qt_engine *e, struct qt_conn *ct,
 
 static enum qt_import engine_import_conn(struct qt_engine *e,
 					 const struct qt_rec_conn *rc,
-					 uint64_t age_ms)
+					 uint64_t age_ms, struct qt_conn **out)
 {
 	struct qt_conn *ct, *master;
 	struct qt_tuple reply;
@@ -1317,6 +1333,7 @@ static enum qt_import engine_import_conn(struct qt_engine *e,
 	ct->id = e->next_id++;
 	qt_timer_arm(&e->wheel, &ct->timer, e->now + rc->left_ms - age_ms);
 	qt_table_insert(&e->table, ct);
+	*out = ct;
 	return QT_IMPORT_OK;
 }
 
@@ -1324,7 +1341,8 @@ enum qt_import qt_engine_import_conn(struct qt_engine *e,
 				     const struct qt_rec_conn *rc,
 				     uint64_t age_ms)
 {
-	enum qt_import r = engine_import_conn(e, rc, age_ms);
+	struct qt_conn *ct;
+	enum qt_import r = engine_import_conn(e, rc, age_ms, &ct);
 
 	import_count(e, r);
 	return r;
@@ -1352,6 +1370,20 @@ static enum qt_import engine_update_conn(struct qt_engine *e,
 	return QT_IMPORT_OK;
 }
 
+/* Mark @ct as the peer's, seen in the current dump generation.  Without
+ * room for the tags the entry stays unmarked: a sweep then keeps it (it
+ * looks like one of this node's own), never removes a live one. */
+static void engine_sync_tag(struct qt_engine *e, const struct qt_conn *ct)
+{
+	if (!e->sync_tag) {
+		e->sync_tag = calloc(e->table.max, sizeof(*e->sync_tag));
+		if (!e->sync_tag)
+			return;
+	}
+	e->sync_tag[qt_table_index(&e->table, ct)] =
+	    (struct engine_sync_tag){ct->id, e->sync_gen};
+}
+
 enum qt_import qt_engine_update_conn(struct qt_engine *e,
 				     const struct qt_rec_conn *rc,
 				     uint64_t age_ms)
@@ -1366,10 +1398,55 @@ enum qt_import qt_engine_update_conn(struct qt_engine *e,
 		r = dir == QT_DIR_ORIG ? engine_update_conn(e, ct, rc, age_ms)
 				       : QT_IMPORT_CLASH;
 	} else {
-		r = engine_import_conn(e, rc, age_ms);
+		r = engine_import_conn(e, rc, age_ms, &ct);
 	}
+	if (r == QT_IMPORT_OK)
+		engine_sync_tag(e, ct);
 	e->stats.count = e->table.count;
 	return r;
+}
+
+void qt_engine_sync_standby(struct qt_engine *e)
+{
+	e->sync_floor = e->next_id;
+}
+
+void qt_engine_sync_dump_begin(struct qt_engine *e)
+{
+	e->sync_gen++;
+}
+
+/* Whether the next sweep removes @ct: a replicated entry the current dump
+ * did not bring, or one that was here before the node became standby
+ * (ids grow by one per entry; compared as serial numbers, they wrap). */
+static bool engine_sync_stale(const struct qt_engine *e,
+			      const struct qt_conn *ct)
+{
+	const struct engine_sync_tag *tag =
+	    e->sync_tag ? &e->sync_tag[qt_table_index(&e->table, ct)] : NULL;
+
+	if (tag && tag->id == ct->id)
+		return tag->gen != e->sync_gen;
+	return (int32_t)(ct->id - e->sync_floor) < 0;
+}
+
+bool qt_engine_sync_sweep(struct qt_engine *e, uint32_t *cursor,
+			  size_t budget, size_t *removed)
+{
+	while (budget-- && *cursor < qt_table_used(&e->table)) {
+		struct qt_conn *ct = &e->table.conns[(*cursor)++];
+
+		/* Unconfirmed entries are this node's own packets' and
+		 * never replicated. */
+		if ((ct->status & (QT_CONN_HASHED | QT_CONN_CONFIRMED)) ==
+			(QT_CONN_HASHED | QT_CONN_CONFIRMED) &&
+		    engine_sync_stale(e, ct)) {
+			conn_destroy(e, ct);
+			(*removed)++;
+		}
+	}
+	e->stats.count = e->table.count;
+	return *cursor >= qt_table_used(&e->table);
 }
 
 static enum qt_import engine_import_expect(struct qt_engine *e,

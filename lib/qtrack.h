@@ -288,6 +288,25 @@ enum qt_import qt_engine_update_conn(struct qt_engine *e,
 				     const struct qt_rec_conn *rc,
 				     uint64_t age_ms);
 
+/*
+ * Replication's full dumps (daemon/sync.c).  A standby applies its peer's
+ * whole table with qt_engine_update_conn() between
+ * qt_engine_sync_dump_begin() and the dump's end, then sweeps: what the
+ * peer no longer has goes.  The sweep keeps what this node's own packets
+ * created since qt_engine_sync_standby() (traffic that reaches the
+ * standby itself) and removes every other entry the dump did not bring:
+ * a replicated one whose DESTROY was lost, one left from when the node
+ * was active or restored from a state file.
+ */
+void qt_engine_sync_standby(struct qt_engine *e);
+void qt_engine_sync_dump_begin(struct qt_engine *e);
+
+/* Sweep at most @budget entries from *@cursor (start at 0), adding those
+ * removed (announced as DESTROY) to *@removed; true once at the end.  A
+ * sweep interrupted by a new dump must start again. */
+bool qt_engine_sync_sweep(struct qt_engine *e, uint32_t *cursor,
+			  size_t budget, size_t *removed);
+
 /* Insert @rx for its master, which must be in the table already. */
 enum qt_import qt_engine_import_expect(struct qt_engine *e,
 				       const struct qt_rec_expect *rx,

@@ -36,14 +36,15 @@ const char *qt_sync_strerror(enum qt_sync_err err)
 	return (unsigned)err < QT_SYNC_E_MAX ? names[err] : "unknown";
 }
 
-/* Header: magic (4), version (1), type (1), zero (2), epoch (8), seq (8),
- * wall clock ms (8). */
+/* Header: magic (4), version (1), type (1), wall clock's microseconds
+ * within its millisecond (2), epoch (8), seq (8), wall clock ms (8). */
 size_t qt_sync_begin(uint8_t *buf, const struct qt_sync_hdr *h)
 {
 	memcpy(buf, QT_SYNC_MAGIC, 4);
 	buf[4] = QT_SYNC_VERSION;
 	buf[5] = h->type;
-	buf[6] = buf[7] = 0;
+	buf[6] = (uint8_t)(h->wall_us >> 8);
+	buf[7] = (uint8_t)h->wall_us;
 	put64(buf + 8, h->epoch);
 	put64(buf + 16, h->seq);
 	put64(buf + 24, h->wall_ms);
@@ -124,7 +125,7 @@ enum qt_sync_err qt_sync_check(const uint8_t *buf, size_t len,
 		return QT_SYNC_E_MAC;
 	if (memcmp(buf, QT_SYNC_MAGIC, 4))
 		return QT_SYNC_E_MAGIC;
-	if (buf[4] != QT_SYNC_VERSION || buf[6] || buf[7])
+	if (buf[4] != QT_SYNC_VERSION || (buf[6] << 8 | buf[7]) >= 1000)
 		return QT_SYNC_E_VERSION;
 	if (buf[5] != QT_SYNC_DATA && buf[5] != QT_SYNC_RESYNC)
 		return QT_SYNC_E_TYPE;
@@ -132,6 +133,7 @@ enum qt_sync_err qt_sync_check(const uint8_t *buf, size_t len,
 	h->epoch = get64(buf + 8);
 	h->seq = get64(buf + 16);
 	h->wall_ms = get64(buf + 24);
+	h->wall_us = (uint16_t)(buf[6] << 8 | buf[7]);
 	/* Every item must parse before any is applied. */
 	off = QT_SYNC_HDR;
 	while (off < end)

@@ -53,6 +53,7 @@ struct qt_sync_hdr {
 	uint64_t seq;	  /* per sender and epoch, from 1, +1 each */
 	uint64_t wall_ms; /* sender's CLOCK_REALTIME: the records'
 			   * reference time */
+	uint16_t wall_us; /* its microseconds within wall_ms, 0..999 */
 };
 
 enum qt_sync_err {

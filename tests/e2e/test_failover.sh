@@ -46,6 +46,18 @@ FILL=${FILL:-0}
 # SYNC=0 runs the same without replication ([sync] peer empty): the
 # baseline, in which the flows must not survive.
 SYNC=${SYNC:-1}
+# QUEUES=N (2 or more) spreads the flows over N queues (--queue-balance,
+# [queue] num = 0-N-1, a worker thread and a table each): every record
+# then goes to its queue's table on the standby, and each queue of the
+# node taking over must have passed packets of the surviving flows.
+QUEUES=${QUEUES:-1}
+if [ "$QUEUES" -gt 1 ]; then
+	QTARGET="--queue-balance 0:$((QUEUES - 1))"
+	QNUM="0-$((QUEUES - 1))"
+else
+	QTARGET="--queue-num 0"
+	QNUM=0
+fi
 
 qt_require_root
 qt_require_cmd ip iptables ip6tables iptables-restore ss timeout keepalived
@@ -92,6 +104,16 @@ qt_ns "$NS_SRV" ip addr add 10.0.2.2/24 dev srv0
 qt_ns "$NS_CLI" ip route add default via 10.0.1.1
 qt_ns "$NS_SRV" ip route add default via 10.0.2.1
 qt_ns "$NS_CLI" ip addr add fd00:1::2/64 dev cli0 nodad
+# The kernel balances queues by addresses and protocol, not ports: with
+# several queues the IPv4 flows come from 16 addresses, so that every
+# queue has some.
+CLI_SRCS=10.0.1.2
+if [ "$QUEUES" -gt 1 ]; then
+	for ((i = 100; i < 116; i++)); do
+		qt_ns "$NS_CLI" ip addr add 10.0.1.$i/24 dev cli0
+		CLI_SRCS+=",10.0.1.$i"
+	done
+fi
 qt_ns "$NS_SRV" ip addr add fd00:2::2/64 dev srv0 nodad
 qt_ns "$NS_CLI" ip -6 route add default via fd00:1::1
 qt_ns "$NS_SRV" ip -6 route add default via fd00:2::1
@@ -130,10 +152,10 @@ load_rules_with() {
 	:FORWARD ACCEPT [0:0]
 	:OUTPUT ACCEPT [0:0]
 	:POSTROUTING ACCEPT [0:0]
-	-A PREROUTING -i lan0 -p tcp -j NFQUEUE --queue-num 0
-	-A PREROUTING -i wan0 -p tcp -j NFQUEUE --queue-num 0
-	-A PREROUTING -i lan0 -p udp -j NFQUEUE --queue-num 0
-	-A PREROUTING -i wan0 -p udp -j NFQUEUE --queue-num 0
+	-A PREROUTING -i lan0 -p tcp -j NFQUEUE $QTARGET
+	-A PREROUTING -i wan0 -p tcp -j NFQUEUE $QTARGET
+	-A PREROUTING -i lan0 -p udp -j NFQUEUE $QTARGET
+	-A PREROUTING -i wan0 -p udp -j NFQUEUE $QTARGET
 	COMMIT
 	*filter
 	:INPUT ACCEPT [0:0]
@@ -164,10 +186,22 @@ count() {
 	echo $n
 }
 
-# zero NS: FORWARD's counters in NS, both families.
+# zero NS: FORWARD's counters in NS, both families, and what each queue
+# of the qtrackd in NS has received so far.
 zero() {
+	local q name=fwa
 	qt_ns "$1" iptables -Z FORWARD
 	qt_ns "$1" ip6tables -Z FORWARD
+	[ "$1" = "$NS_FWB" ] && name=fwb
+	for ((q = 0; q < QUEUES; q++)); do
+		echo "$(qrecv $name $q)" >"$QT_TMP/$name.q$q"
+	done
+}
+
+# qrecv NAME Q: packets queue Q of qtrackd NAME has received.
+qrecv() {
+	"$QTRACKCTL" --socket "$QT_TMP/$1.sock" stats 2>/dev/null |
+		awk -v k="queue_received.$2" '$1 == k { print $2; exit }'
 }
 
 # start_qtrackd NAME NS LOCAL PEER ROLE
@@ -175,7 +209,7 @@ start_qtrackd() {
 	local name=$1 ns=$2
 	cat >"$QT_TMP/$name.conf" <<-EOF
 	[queue]
-	num = 0
+	num = $QNUM
 	[state]
 	file = $QT_TMP/$name.state
 	[control]
@@ -349,16 +383,20 @@ import os, selectors, socket, sys, time
 srv, ctl, ntcp, nudp = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     int(sys.argv[4])
 srv6, n6 = sys.argv[5], int(sys.argv[6])
+srcs = sys.argv[7].split(",")
 n = ntcp + nudp + n6
 sel = selectors.DefaultSelector()
 flows = []
 for i in range(n):
+    src = (srcs[i % len(srcs)], 0)
     if i < ntcp:
-        s = socket.create_connection((srv, 7000), timeout=5)
+        s = socket.create_connection((srv, 7000), timeout=5,
+                                     source_address=src)
     elif i >= ntcp + nudp:
         s = socket.create_connection((srv6, 7000), timeout=5)
     else:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(src)
         s.connect((srv, 7000))
     s.setblocking(False)
     # UDP: "sent" holds the datagrams not echoed yet; a lost one is no
@@ -506,7 +544,7 @@ qt_wait_for 10 qt_listening "$NS_SRV" tcp 21
 qt_bg "$NS_SRV" /usr/bin/python3 "$QT_TMP/echod.py" 10.0.2.2 fd00:2::2
 qt_wait_for 5 qt_listening "$NS_SRV" tcp 7000
 qt_bg "$NS_CLI" /usr/bin/python3 "$QT_TMP/client.py" 10.0.2.2 "$CTL" \
-	"$FLOWS" "$UDP_FLOWS" fd00:2::2 "$V6_FLOWS"
+	"$FLOWS" "$UDP_FLOWS" fd00:2::2 "$V6_FLOWS" "$CLI_SRCS"
 CLIENT_PID=${QT_PIDS[-1]}
 
 # mark N: event N is about to happen.
@@ -562,6 +600,15 @@ check_takeover() {
 		test "$inv" = 0 -a "$newack" = 0 -a "$newudp" = 0 -a "$none" = 0
 	qt_check "$what: the flows passed as ESTABLISHED ($est)" \
 		test "${est:-0}" -ge "$FLOWS"
+	[ "$QUEUES" -gt 1 ] || return 0
+	local q name=fwa was now
+	[ "$ns" = "$NS_FWB" ] && name=fwb
+	for ((q = 0; q < QUEUES; q++)); do
+		was=$(cat "$QT_TMP/$name.q$q")
+		now=$(qrecv $name $q)
+		qt_check "$what: queue $q of $name passed packets ($((now - was)))" \
+			test "$((now - was))" -gt 0
+	done
 }
 
 # An FTP download in progress across the first failover.

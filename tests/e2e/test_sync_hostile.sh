@@ -2,13 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # test_sync_hostile.sh BUILD - what reaches a standby's sync port that is
-# not its peer's: a wrong key, garbage, a replayed datagram, a stale one
-# and a flood.  Each is refused and counted (qtrackctl stats), none is
+# not its peer's: a wrong key, garbage, a replayed datagram, a stale one,
+# correctly signed datagrams from another address or port, and a flood.  Each is refused and counted (qtrackctl stats), none is
 # applied, the daemon goes on; a correctly signed datagram is applied.
 #
 # qtrackd runs as a standby in $NS_FW with [sync] peer 10.0.9.2; the
-# sender is /usr/bin/python3 in $NS_CLI at 10.0.9.2, which builds
-# datagrams and records as docs/state-format.md describes them.
+# sender is syncsend.py (/usr/bin/python3) in $NS_CLI at 10.0.9.2.
 . "$(dirname "$0")/lib.sh"
 
 qt_require_root
@@ -25,6 +24,7 @@ ip link add sy0 netns "$NS_FW" type veth peer name sy0 netns "$NS_CLI" ||
 	qt_skip "no veth support"
 qt_ns "$NS_FW" ip addr add 10.0.9.1/24 dev sy0
 qt_ns "$NS_CLI" ip addr add 10.0.9.2/24 dev sy0
+qt_ns "$NS_CLI" ip addr add 10.0.9.3/24 dev sy0
 qt_ns "$NS_FW" ip link set sy0 up
 qt_ns "$NS_CLI" ip link set sy0 up
 
@@ -40,57 +40,9 @@ stat_of() {
 		awk -v k="$1" '$1 == k { print $2; exit }'
 }
 
-cat >"$QT_TMP/send.py" <<'EOF'
-# SPDX-License-Identifier: GPL-2.0-or-later
-# send.py KEY WHAT: datagrams to 10.0.9.1:3781 from 10.0.9.2:3781.
-import hashlib, hmac, os, socket, struct, sys, time, zlib
-key, what = sys.argv[1].encode(), sys.argv[2]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("10.0.9.2", 3781))
-dst = ("10.0.9.1", 3781)
-epoch = int.from_bytes(os.urandom(8), "big")
-state = os.path.join(os.path.dirname(sys.argv[0]), "seq")
-
-def conn(sport):
-    # A UDP connection 10.0.1.2:sport -> 10.0.2.2:7000, 30 s left.
-    t = struct.pack(">BBH16s16sHH", 4, 17, 0,
-                    socket.inet_aton("10.0.1.2") + b"\0" * 12,
-                    socket.inet_aton("10.0.2.2") + b"\0" * 12, sport, 7000)
-    p = t + struct.pack(">BBBBIQI", 1, 0, 0, 0, 30, 25000, 0)
-    p += struct.pack(">Q", 0)
-    env = struct.pack(">BBH", 1, 1, len(p)) + p
-    return env + struct.pack(">I", zlib.crc32(env))
-
-def dgram(k, seq, items, wall=None, typ=1):
-    wall = int(time.time() * 1000) if wall is None else wall
-    b = b"QTSY" + struct.pack(">BBHQQQ", 1, typ, 0, epoch, seq, wall) + items
-    return b + hmac.new(k, b, hashlib.sha256).digest()
-
-item = lambda op, rec=b"": struct.pack(">BBH", op, 0, 0) + rec
-if what == "wrongkey":
-    s.sendto(dgram(b"not-the-key-at-all-0000", 1, item(1, conn(1001))), dst)
-elif what == "garbage":
-    for n in (0, 1, 31, 64, 100, 1400):
-        s.sendto(os.urandom(n), dst)
-elif what == "good+replay":
-    d = dgram(key, 1, item(1, conn(2001)))
-    s.sendto(d, dst)
-    time.sleep(0.2)
-    s.sendto(d, dst)
-elif what == "stale":
-    s.sendto(dgram(key, 1, item(1, conn(3001)),
-                   wall=int(time.time() * 1000) - 3600 * 1000), dst)
-elif what == "badrecord":
-    r = bytearray(conn(4001))
-    r[10] ^= 1  # the record's CRC no longer matches
-    s.sendto(dgram(key, 1, item(1, bytes(r))), dst)
-elif what == "flood":
-    for i in range(20000):
-        s.sendto(os.urandom(200), dst)
-EOF
 
 send() {
-	qt_ns "$NS_CLI" /usr/bin/python3 "$QT_TMP/send.py" "$KEY" "$1"
+	qt_ns "$NS_CLI" /usr/bin/python3 "$QT_SRC/tests/e2e/syncsend.py" "$KEY" "$1"
 }
 
 stat_at_least() {
@@ -113,6 +65,13 @@ send badrecord
 qt_check "a signed datagram with a damaged record is refused" \
 	qt_wait_for 5 stat_at_least sync_refused 8
 qt_check_not "nothing of it is applied" has_conn 4001
+
+send foreign
+qt_check "signed datagrams from another address and another port are refused and counted" \
+	qt_wait_for 5 stat_at_least sync_foreign 2
+qt_check_not "nothing of them is applied" eval 'has_conn 8001 || has_conn 8002'
+qt_check "they are not even authenticated ($(stat_of sync_received) accepted)" \
+	test "$(stat_of sync_received)" = 0
 
 send good+replay
 qt_check "a correctly signed datagram is applied" qt_wait_for 5 has_conn 2001

@@ -5,8 +5,9 @@
  * be refused, as it cannot carry our key's MAC), and signed with the key
  * (the MAC appended), so that the parser behind the MAC is reached.  An
  * accepted datagram's items are applied to an engine (update, delete,
- * expectation import); nothing may crash and the engine must stay
- * consistent: every entry found again by its original tuple.
+ * expectation import, a dump's generation and its sweep); nothing may
+ * crash and the engine must stay consistent: every entry found again by
+ * its original tuple.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +60,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case QT_SYNC_OP_EXPECT:
 			qt_engine_import_expect(e, &it.rec.expect, 0);
 			break;
+		case QT_SYNC_OP_DUMP_BEGIN:
+			qt_engine_sync_dump_begin(e);
+			break;
+		case QT_SYNC_OP_DUMP_END: {
+			/* The sweep in small steps, as the daemon does. */
+			uint32_t cur = 0;
+			size_t removed = 0;
+
+			while (!qt_engine_sync_sweep(e, &cur, 7, &removed))
+				;
+			if (removed > c.table.max)
+				abort();
+			break;
+		}
 		default:
 			break;
 		}

@@ -262,6 +262,124 @@ static void test_engine_update(void **state)
 	qt_engine_free(e);
 }
 
+/* A UDP datagram 10.0.0.@src:@sport -> 10.0.0.2:53 (UDP checksum 0:
+ * none). */
+static size_t udp4(uint8_t *b, uint8_t src, uint16_t sport)
+{
+	uint32_t sum = 0;
+
+	memset(b, 0, 28);
+	b[0] = 0x45;
+	b[3] = 28;
+	b[8] = 64;
+	b[9] = IPPROTO_UDP;
+	b[12] = 10, b[15] = src;
+	b[16] = 10, b[19] = 2;
+	b[20] = (uint8_t)(sport >> 8), b[21] = (uint8_t)sport;
+	b[23] = 53;
+	b[25] = 8;
+	for (unsigned i = 0; i < 20; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	b[10] = (uint8_t)(~sum >> 8), b[11] = (uint8_t)~sum;
+	return 28;
+}
+
+static bool has(const struct qt_engine *e, uint16_t sport)
+{
+	struct qt_rec r = conn_rec(sport);
+
+	return qt_engine_find(e, &r.conn.orig, NULL) != NULL;
+}
+
+/* An entry a packet of udp4() created: tuples hold ports in host order
+ * (conn_rec()'s are another port, byte-swapped). */
+static bool has_own(const struct qt_engine *e, uint16_t sport)
+{
+	struct qt_rec r = conn_rec(sport);
+
+	r.conn.orig.sport = sport;
+	r.conn.orig.dport = 53;
+	return qt_engine_find(e, &r.conn.orig, NULL) != NULL;
+}
+
+static size_t sweep(struct qt_engine *e)
+{
+	uint32_t cur = 0;
+	size_t removed = 0;
+
+	/* A small budget: the sweep resumes where it stopped. */
+	while (!qt_engine_sync_sweep(e, &cur, 3, &removed))
+		;
+	return removed;
+}
+
+/* A full dump removes the replicated entries it did not bring, and what
+ * the node held before it became standby (a state file, its own traffic
+ * while active), but keeps what its own packets created since. */
+static void test_engine_dump_sweep(void **state)
+{
+	struct qt_conf c;
+	struct qt_engine *e;
+	struct qt_result res;
+	struct qt_rec r;
+	uint8_t pkt[28];
+	(void)state;
+
+	qt_conf_init(&c);
+	c.table.max = 64;
+	c.table.buckets = 64;
+	e = qt_engine_new(&c, 1000);
+	assert_non_null(e);
+	/* Restored from a state file, and one of the node's own from when
+	 * it was active: both before it became standby. */
+	r = conn_rec(7000);
+	assert_int_equal(qt_engine_import_conn(e, &r.conn, 0), QT_IMPORT_OK);
+	qt_engine_process(e, pkt, udp4(pkt, 1, 7001), 28, 0, 1000, &res);
+	assert_true(has_own(e, 7001));
+	qt_engine_sync_standby(e);
+	/* Its own since. */
+	qt_engine_process(e, pkt, udp4(pkt, 1, 7002), 28, 0, 1000, &res);
+	/* The peer's first dump: 5000-5003, then 7001 after all. */
+	qt_engine_sync_dump_begin(e);
+	for (uint16_t p = 5000; p < 5004; p++) {
+		r = conn_rec(p);
+		assert_int_equal(qt_engine_update_conn(e, &r.conn, 0),
+				 QT_IMPORT_OK);
+	}
+	r = conn_rec(7001);
+	r.conn.orig.sport = 7001;
+	r.conn.orig.dport = 53;
+	assert_int_equal(qt_engine_update_conn(e, &r.conn, 0), QT_IMPORT_OK);
+	assert_int_equal(sweep(e), 1);
+	assert_false(has(e, 7000));
+	for (uint16_t p = 5000; p < 5004; p++)
+		assert_true(has(e, p));
+	assert_true(has_own(e, 7001) && has_own(e, 7002));
+	/* The second dump lacks 5001 and 7001 (their DESTROYs were lost). */
+	qt_engine_sync_dump_begin(e);
+	for (uint16_t p = 5000; p < 5004; p++) {
+		if (p == 5001)
+			continue;
+		r = conn_rec(p);
+		assert_int_equal(qt_engine_update_conn(e, &r.conn, 0),
+				 QT_IMPORT_OK);
+	}
+	/* A slot freed by the sweep and reused by a packet of the node's
+	 * own is not taken for the peer's entry that held it. */
+	assert_int_equal(sweep(e), 2);
+	assert_false(has(e, 5001));
+	assert_false(has_own(e, 7001));
+	qt_engine_process(e, pkt, udp4(pkt, 1, 7003), 28, 0, 1000, &res);
+	assert_true(has_own(e, 7003));
+	assert_int_equal(sweep(e), 0);
+	assert_true(has(e, 5000) && has(e, 5002) && has(e, 5003));
+	assert_true(has_own(e, 7002) && has_own(e, 7003));
+	assert_int_equal(qt_engine_stats(e)->count, 5);
+	qt_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +389,7 @@ int main(void)
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_engine_update),
+	    cmocka_unit_test(test_engine_dump_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
