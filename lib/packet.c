@@ -479,7 +479,10 @@ static enum qt_reason tcp_parse(const uint8_t *data, uint32_t cap,
 
 	if (cap - pkt->l4_off >= doff) {
 		tcp->opts_seen = true;
-		tcp_options_parse(th + TCP_HDR_LEN, doff - TCP_HDR_LEN, tcp);
+		/* Nothing of the timestamps is kept: no walk for them. */
+		if (!qt_tcp_opts_ts_only(th + TCP_HDR_LEN, doff - TCP_HDR_LEN))
+			tcp_options_parse(th + TCP_HDR_LEN,
+					  doff - TCP_HDR_LEN, tcp);
 	}
 	pkt->payload_off = pkt->l4_off + doff;
 	pkt->payload_len = pkt->l4_len - doff;
@@ -640,12 +643,12 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 		proto = b.proto;
 		u.word = b.l4;
 		if (proto == IPPROTO_TCP) {
-			hdr = TCP_HDR_LEN;
+			hdr = ip_len - IPV4_HDR_LEN - b.v.payload_len;
 			pkt->tcp.seq = b.v.seq;
 			pkt->tcp.ack = b.v.ack;
 			pkt->tcp.flags = b.v.flags;
 			pkt->tcp.win = b.v.win;
-			pkt->tcp.doff = TCP_HDR_LEN;
+			pkt->tcp.doff = (uint8_t)hdr;
 			pkt->tcp.opts_seen = true;
 		} else {
 			hdr = UDP_HDR_LEN;

@@ -211,11 +211,22 @@ static inline void qt_packet_view(const struct qt_pkt *pkt,
 	v->nsack = pkt->tcp.nsack;
 }
 
+/* The option layout Linux puts on every segment after the handshake
+ * (net.ipv4.tcp_timestamps, the default): NOP, NOP, timestamps, 12 bytes
+ * in all.  The tracker reads nothing of it, so a parser that recognises
+ * it needs no walk of the options. */
+#define QT_TCP_TS_ONLY_LEN 12
+
+static inline bool qt_tcp_opts_ts_only(const uint8_t *opt, uint32_t len)
+{
+	return len == QT_TCP_TS_ONLY_LEN && qt_load_be32(opt) == 0x0101080a;
+}
+
 /*
  * qt_packet_brief - parse a plain IPv4 packet (qt_ipv4_plain()) that is
- * TCP without options (so without SACK blocks) or UDP with a consistent
- * length, its headers inside the capture.  Returns false for any other
- * packet.  For every packet it accepts, qt_packet_parse() succeeds and
+ * TCP without options or with the timestamps only (qt_tcp_opts_ts_only():
+ * without SACK blocks either way) or UDP with a consistent length, its
+ * headers inside the capture.  Returns false for any other packet.  For every packet it accepts, qt_packet_parse() succeeds and
  * gives the same values (it takes this function's result for these
  * packets; test_packet_fast.c compares both with the general parse).
  */
@@ -237,15 +248,22 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 		return false;
 	b->proto = data[9];
 	if (b->proto == IPPROTO_TCP) {
-		/* A data offset of exactly 20 bytes: no options. */
-		if (ip_len < 40 || cap < 40 || l4[12] >> 4 != 5)
+		uint32_t hlen = 20 + (uint32_t)(l4[12] >> 4) * 4;
+
+		/* Data offset 20 (no options), or 32 with the timestamps
+		 * only. */
+		if (ip_len < 40 || cap < 40)
+			return false;
+		if (hlen != 40 &&
+		    (hlen != 40 + QT_TCP_TS_ONLY_LEN || ip_len < hlen ||
+		     cap < hlen || !qt_tcp_opts_ts_only(l4 + 20, hlen - 40)))
 			return false;
 		b->v.seq = qt_load_be32(l4 + 4);
 		b->v.ack = qt_load_be32(l4 + 8);
 		b->v.flags = l4[13];
 		b->v.win = qt_load_be16(l4 + 14);
 		b->v.nsack = 0;
-		b->v.payload_len = ip_len - 40;
+		b->v.payload_len = ip_len - hlen;
 	} else if (b->proto == IPPROTO_UDP) {
 		uint32_t ulen = qt_load_be16(l4 + 4);
 
