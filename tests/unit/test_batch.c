@@ -4,7 +4,8 @@
  *
  * Every packet goes through qt_engine_process_batch(); a packet of a
  * steady connection takes the short way (engine_short() and the tracker's
- * steady()), plain IPv4 TCP without options and UDP parsed only in brief.
+ * steady()), plain IPv4 TCP without options or with the timestamps alone
+ * and UDP parsed only in brief.
  * QT_IN_FULL makes the engine take the full way for every packet: that is
  * the reference.  Two engines with the same configuration get the same
  * random stream: one in batches of random size the normal way, one a
@@ -355,6 +356,8 @@ static void compare_tables(const struct qt_engine *a,
 /* The packets the short way may take, by family and protocol. */
 struct steady_count {
 	unsigned tcp[2], udp[2];
+	unsigned tcp_ts[2];	/* of tcp: the timestamps alone */
+	unsigned tcp_sack[2];	/* of tcp: with SACK blocks */
 };
 
 /* Whether @in could take the short way in @e: a TCP ACK (no SYN, FIN or
@@ -371,8 +374,14 @@ static void count_steady(const struct qt_engine *e, const struct qt_pkt *pk,
 		       (QT_CONN_ASSURED | QT_CONN_SEEN_REPLY))
 		return;
 	if (pk->tuple.proto == 6 && ct->proto.tcp.state == QT_TCP_ESTABLISHED &&
-	    (pk->tcp.flags & 0x17) == 0x10)
+	    (pk->tcp.flags & 0x17) == 0x10) {
 		sc->tcp[v6]++;
+		if (qt_tcp_opts_ts_only(pk->data + pk->l4_off + 20,
+					pk->tcp.doff - 20u))
+			sc->tcp_ts[v6]++;
+		if (pk->tcp.nsack)
+			sc->tcp_sack[v6]++;
+	}
 	else if (pk->tuple.proto == 17)
 		sc->udp[v6]++;
 }
@@ -388,7 +397,7 @@ static void test_short_equals_full(void **state)
 	uint64_t now = 1000000;
 	unsigned seen[QT_CT_MAX] = {0};
 	unsigned sent = 0, destroyed, bad_csum = 0, verified = 0;
-	struct steady_count sc = {{0}, {0}};
+	struct steady_count sc = {{0}, {0}, {0}, {0}};
 
 	(void)state;
 	a = engine(now, &ra);
@@ -498,9 +507,13 @@ static void test_short_equals_full(void **state)
 	assert_true(bad_csum > 100);
 	assert_true(verified > 5000);
 	for (int v6 = 0; v6 < 2; v6++) {
-		printf("steady candidates %s: tcp %u udp %u\n",
-		       v6 ? "IPv6" : "IPv4", sc.tcp[v6], sc.udp[v6]);
+		printf("steady candidates %s: tcp %u (timestamps alone %u, "
+		       "SACK %u) udp %u\n",
+		       v6 ? "IPv6" : "IPv4", sc.tcp[v6], sc.tcp_ts[v6],
+		       sc.tcp_sack[v6], sc.udp[v6]);
 		assert_true(sc.tcp[v6] > 1000);
+		assert_true(sc.tcp_ts[v6] > 500);
+		assert_true(sc.tcp_sack[v6] > 100);
 		assert_true(sc.udp[v6] > 1000);
 	}
 	qt_engine_free(a);

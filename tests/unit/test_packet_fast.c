@@ -3,7 +3,8 @@
  * test_packet_fast.c - qt_packet_parse()'s fast path for plain IPv4 TCP,
  * UDP and ICMP queries must give exactly what the general parse gives.
  *
- * Seed packets (TCP with and without options, UDP, UDP-Lite, ICMP, IPv4
+ * Seed packets (TCP without options, with the timestamps alone, with
+ * them and a SACK block, with others; UDP, UDP-Lite, ICMP, IPv4
  * with options, fragments) are mutated at random in the bytes the fast
  * path looks at and in the lengths passed, and every result is compared
  * with qt_packet_parse_general(): the reason and every byte of struct
@@ -64,10 +65,19 @@ static uint32_t build(uint8_t *b, uint8_t proto, uint32_t l4hdr, uint32_t pay)
 		b[32] = (uint8_t)(l4hdr / 4) << 4;
 		b[33] = 0x18;		/* PSH ACK */
 		put16(b + 34, 512);
-		if (l4hdr > 20) {
+		if (l4hdr == 28) {
 			/* MSS, NOP, WSCALE */
 			b[40] = 2, b[41] = 4, b[42] = 5, b[43] = 0xb4;
 			b[44] = 1, b[45] = 3, b[46] = 3, b[47] = 7;
+		} else if (l4hdr >= 32) {
+			/* NOP, NOP, timestamps: Linux's every segment */
+			b[40] = 1, b[41] = 1, b[42] = 8, b[43] = 10;
+			b[47] = 5, b[51] = 6;
+		}
+		if (l4hdr == 44) {
+			/* NOP, NOP, one SACK block */
+			b[52] = 1, b[53] = 1, b[54] = 5, b[55] = 10;
+			b[56] = 2, b[59] = 9, b[60] = 2, b[63] = 99;
 		}
 	} else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE) {
 		put16(b + 24, (uint16_t)(l4hdr + pay));
@@ -180,6 +190,15 @@ static void test_fast_plain(void **state)
 	cap = build(b, IPPROTO_TCP, 28, 0);
 	assert_int_equal(qt_packet_parse(b, cap, cap, &p), QT_R_NONE);
 	assert_false(compare_brief(b, cap, cap, QT_R_NONE, &p));
+	/* TCP with the timestamps alone is, and its payload starts after
+	 * them. */
+	cap = build(b, IPPROTO_TCP, 32, 100);
+	assert_int_equal(qt_packet_parse(b, cap, cap + 100, &p), QT_R_NONE);
+	assert_int_equal(p.tcp.doff, 32);
+	assert_int_equal(p.payload_off, 52);
+	assert_int_equal(p.payload_len, 100);
+	compare(b, cap, cap + 100);
+	assert_true(compare_brief(b, cap, cap + 100, QT_R_NONE, &p));
 	cap = build(b, IPPROTO_ICMP, 8, 56);
 	b[20] = 3;	/* an error: the general path */
 	compare(b, cap, cap + 56);
@@ -193,11 +212,13 @@ static void test_fast_differential(void **state)
 		uint32_t l4hdr;
 	} seeds[] = {
 		{ IPPROTO_TCP, 20 },	 { IPPROTO_TCP, 28 },
+		{ IPPROTO_TCP, 32 },	 { IPPROTO_TCP, 44 },
 		{ IPPROTO_UDP, 8 },	 { IPPROTO_UDPLITE, 8 },
 		{ IPPROTO_ICMP, 8 },	 { IPPROTO_GRE, 4 },
 	};
 	static const uint8_t spots[] = {
-		0, 2, 3, 6, 7, 9, 20, 21, 24, 25, 32, 33,
+		0, 2, 3, 6, 7, 9, 20, 21, 24, 25, 32, 33, 40, 41, 42, 43,
+		54, 55,
 	};
 	uint8_t b[BUF];
 
