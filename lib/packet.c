@@ -644,6 +644,9 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 		u.word = b.l4;
 		if (proto == IPPROTO_TCP) {
 			hdr = ip_len - IPV4_HDR_LEN - b.v.payload_len;
+			/* SACK blocks are stored by the general parse. */
+			if (hdr > TCP_HDR_LEN + QT_TCP_TS_ONLY_LEN)
+				return false;
 			pkt->tcp.seq = b.v.seq;
 			pkt->tcp.ack = b.v.ack;
 			pkt->tcp.flags = b.v.flags;
