@@ -161,11 +161,15 @@ static void csum(struct pkt *p, uint32_t l3, uint8_t proto, unsigned off)
 /* TCP options as a Linux host sends them: on a SYN MSS, SACK permitted,
  * timestamps, window scale; afterwards timestamps on every segment, SACK
  * blocks on some; a share of segments (another stack, or timestamps
- * turned off) without any.  Returns their length. */
+ * turned off) without any.  With SACK blocks the ack (@*ack: all data
+ * seen on entry) mostly stays behind a hole and the blocks cover data
+ * after it, as after a loss; otherwise they lie beyond anything sent.
+ * Returns their length. */
 static uint32_t tcp_opts(uint8_t *o, struct flow *f, int d, uint8_t fl,
-			 uint32_t ack)
+			 uint32_t *ack)
 {
-	uint32_t n = 0, nsack;
+	uint32_t n = 0, nsack, start;
+	bool hole;
 
 	if (rnd(5) == 0)
 		return 0;
@@ -192,15 +196,23 @@ static uint32_t tcp_opts(uint8_t *o, struct flow *f, int d, uint8_t fl,
 		o[n++] = (uint8_t)rnd(9);
 	} else if (rnd(4) == 0) {
 		nsack = 1 + rnd(3);
+		hole = rnd(4) != 0;
+		if (hole)
+			*ack -= nsack * 1000 + rnd(1000);
 		o[n++] = 1;
 		o[n++] = 1;
 		o[n++] = 5;
 		o[n++] = (uint8_t)(2 + 8 * nsack);
 		for (uint32_t k = 0; k < nsack; k++) {
-			uint32_t start = ack + 1000 * (1 + k) + rnd(500);
-
-			put32(o + n, start);
-			put32(o + n + 4, start + 100 + rnd(900));
+			if (hole) {
+				start = *ack + 1000 * k + 100 + rnd(400);
+				put32(o + n, start);
+				put32(o + n + 4, start + 1 + rnd(500));
+			} else {
+				start = *ack + 1000 * (1 + k) + rnd(500);
+				put32(o + n, start);
+				put32(o + n + 4, start + 100 + rnd(900));
+			}
 			n += 8;
 		}
 	}
@@ -232,7 +244,7 @@ static void build(struct pkt *p, struct flow *f, int d)
 		len = (fl & 0x08) ? 10 : 0;
 		seq = rnd(8) ? f->seq[d] : f->seq[d] + rnd(1u << 31);
 		ack = (fl & 0x10) ? f->seq[!d] : 0;
-		olen = tcp_opts(opts, f, d, fl, ack);
+		olen = tcp_opts(opts, f, d, fl, &ack);
 		l3 = iph(p, f->v6, src, dst, 6, 20 + olen + len);
 		l4 = p->b + l3;
 		memset(l4, 0, 20 + olen + len);
