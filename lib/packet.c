@@ -614,7 +614,8 @@ static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
 
 /*
  * ipv4_fast_parse - the common packet in one pass: IPv4 without options,
- * not a fragment, TCP without options, UDP or an ICMP query (echo...),
+ * not a fragment, TCP without options or with the timestamps alone, UDP
+ * or an ICMP query (echo...),
  * every header inside the capture and every length consistent.  Fills @pkt (already cleared)
  * exactly as the general path below would and returns true; returns false,
  * having written nothing, for anything else, which the general path then
