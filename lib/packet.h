@@ -294,12 +294,13 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 		uint32_t hlen = 20 + (uint32_t)(l4[12] >> 4) * 4;
 
 		/* No options, or a layout qt_tcp_opts_brief() knows. */
-		if (hlen < 40 || ip_len < hlen || cap < hlen)
+		if (ip_len < 40 || cap < 40)
 			return false;
 		b->v.ack = qt_load_be32(l4 + 8);
 		b->v.sack = b->v.ack;
 		if (hlen != 40 &&
-		    !qt_tcp_opts_brief(l4 + 20, hlen - 40, &b->v.sack))
+		    (hlen < 40 || ip_len < hlen || cap < hlen ||
+		     !qt_tcp_opts_brief(l4 + 20, hlen - 40, &b->v.sack)))
 			return false;
 		b->v.seq = qt_load_be32(l4 + 4);
 		b->v.flags = l4[13];

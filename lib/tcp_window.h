@@ -139,7 +139,7 @@ tcp_fast_ack(struct qt_conn *ct, enum qt_dir dir, uint32_t seq, uint32_t ack,
 	uint32_t end = seq + paylen;
 
 	/* SACK blocks count only if the receiver offered SACK. */
-	if (!(tc->flags[!dir] & QT_TCPF_SACK_PERM))
+	if (sack != ack && !(tc->flags[!dir] & QT_TCPF_SACK_PERM))
 		sack = ack;
 
 	if ((flags & (QT_TCP_SYN | QT_TCP_FIN | QT_TCP_RST | QT_TCP_ACK)) !=
