@@ -615,11 +615,11 @@ static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
 /*
  * ipv4_fast_parse - the common packet in one pass: IPv4 without options,
  * not a fragment, TCP without options or with the timestamps alone, UDP
- * or an ICMP query (echo...),
- * every header inside the capture and every length consistent.  Fills @pkt (already cleared)
- * exactly as the general path below would and returns true; returns false,
- * having written nothing, for anything else, which the general path then
- * parses (or refuses) as before.
+ * or an ICMP query (echo...), every header inside the capture and every
+ * length consistent.  Fills @pkt (already cleared) exactly as the general
+ * path below would and returns true; returns false, having written
+ * nothing, for anything else, which the general path then parses (or
+ * refuses) as before.
  */
 static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 				   uint32_t origlen, struct qt_pkt *pkt)

@@ -269,9 +269,10 @@ static inline bool qt_tcp_opts_brief(const uint8_t *opt, uint32_t len,
  * qt_packet_brief - parse a plain IPv4 packet (qt_ipv4_plain()) that is
  * TCP without options or with a layout qt_tcp_opts_brief() knows, or UDP
  * with a consistent length, its headers inside the capture.  Returns
- * false for any other packet.  For every packet it accepts, qt_packet_parse() succeeds and
- * gives the same values (it takes this function's result for these
- * packets; test_packet_fast.c compares both with the general parse).
+ * false for any other packet.  For every packet it accepts,
+ * qt_packet_parse() succeeds and gives the same values (it takes this
+ * function's result for these packets; test_packet_fast.c compares both
+ * with the general parse).
  */
 static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 				   uint32_t origlen, struct qt_pkt_brief *b)
