@@ -292,11 +292,13 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 		return false;
 	b->proto = data[9];
 	if (b->proto == IPPROTO_TCP) {
-		uint32_t hlen = 20 + (uint32_t)(l4[12] >> 4) * 4;
+		uint32_t hlen;
 
-		/* No options, or a layout qt_tcp_opts_brief() knows. */
+		/* No options, or a layout qt_tcp_opts_brief() knows; the
+		 * data offset is read only once the header is captured. */
 		if (ip_len < 40 || cap < 40)
 			return false;
+		hlen = 20 + (uint32_t)(l4[12] >> 4) * 4;
 		b->v.ack = qt_load_be32(l4 + 8);
 		b->v.sack = b->v.ack;
 		if (hlen != 40 &&
