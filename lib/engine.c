@@ -10,8 +10,9 @@
  * qt_engine_process() is a batch of one), which runs these steps
  * pipelined, with one short way (engine_short()) for the packets of
  * steady connections that the tracker's steady() operation takes; plain
- * IPv4 TCP without options and UDP take it parsed only in brief, without
- * a struct qt_pkt, and are parsed in full only if they leave it.
+ * IPv4 TCP (without options, or with the timestamps and SACK layouts
+ * Linux sends: qt_packet_brief()) and UDP take it parsed only in brief,
+ * without a struct qt_pkt, and are parsed in full only if they leave it.
  *
  * Confirmation: the kernel keeps a new connection only when its first
  * packet leaves the last hook (nf_conntrack_confirm()); a packet the rules
@@ -709,7 +710,7 @@ enum short_way {
  * accept without changing ct->status or its protocol state (so no UPDATE
  * event), and no entry would be created or destroyed: this is that path
  * without the steps that cannot fire.  A brief packet (PREP_BRIEF: plain
- * IPv4 TCP without options or UDP) is looked up without a struct qt_pkt,
+ * IPv4 TCP or UDP, qt_packet_brief()) is looked up without a struct qt_pkt,
  * in the slot stage 2 noted only.  Changes nothing unless it returns
  * SHORT_DONE; a checksum it found good is not verified again
  * (QT_IN_VERIFY_CSUM cleared in *@flags).  The tracker's steady() runs at

@@ -479,7 +479,10 @@ static enum qt_reason tcp_parse(const uint8_t *data, uint32_t cap,
 
 	if (cap - pkt->l4_off >= doff) {
 		tcp->opts_seen = true;
-		tcp_options_parse(th + TCP_HDR_LEN, doff - TCP_HDR_LEN, tcp);
+		/* Nothing of the timestamps is kept: no walk for them. */
+		if (!qt_tcp_opts_ts_only(th + TCP_HDR_LEN, doff - TCP_HDR_LEN))
+			tcp_options_parse(th + TCP_HDR_LEN,
+					  doff - TCP_HDR_LEN, tcp);
 	}
 	pkt->payload_off = pkt->l4_off + doff;
 	pkt->payload_len = pkt->l4_len - doff;
@@ -611,11 +614,12 @@ static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
 
 /*
  * ipv4_fast_parse - the common packet in one pass: IPv4 without options,
- * not a fragment, TCP without options, UDP or an ICMP query (echo...),
- * every header inside the capture and every length consistent.  Fills @pkt (already cleared)
- * exactly as the general path below would and returns true; returns false,
- * having written nothing, for anything else, which the general path then
- * parses (or refuses) as before.
+ * not a fragment, TCP without options or with the timestamps alone, UDP
+ * or an ICMP query (echo...), every header inside the capture and every
+ * length consistent.  Fills @pkt (already cleared) exactly as the general
+ * path below would and returns true; returns false, having written
+ * nothing, for anything else, which the general path then parses (or
+ * refuses) as before.
  */
 static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 				   uint32_t origlen, struct qt_pkt *pkt)
@@ -640,12 +644,15 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 		proto = b.proto;
 		u.word = b.l4;
 		if (proto == IPPROTO_TCP) {
-			hdr = TCP_HDR_LEN;
+			hdr = ip_len - IPV4_HDR_LEN - b.v.payload_len;
+			/* SACK blocks are stored by the general parse. */
+			if (hdr > TCP_HDR_LEN + QT_TCP_TS_ONLY_LEN)
+				return false;
 			pkt->tcp.seq = b.v.seq;
 			pkt->tcp.ack = b.v.ack;
 			pkt->tcp.flags = b.v.flags;
 			pkt->tcp.win = b.v.win;
-			pkt->tcp.doff = TCP_HDR_LEN;
+			pkt->tcp.doff = (uint8_t)hdr;
 			pkt->tcp.opts_seen = true;
 		} else {
 			hdr = UDP_HDR_LEN;
@@ -679,6 +686,74 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 	pkt->payload_len = l4_len - hdr;
 	if (cap > IPV4_HDR_LEN + hdr)
 		pkt->payload_caplen = cap - IPV4_HDR_LEN - hdr;
+	return true;
+}
+
+/*
+ * ipv6_fast_parse - the common IPv6 packet in one pass: no extension
+ * header, TCP without options or with the timestamps alone, or UDP,
+ * every header inside the capture and every length consistent.  Fills
+ * @pkt, whose head is cleared, exactly as the general path would and
+ * returns true; returns false, having written nothing, for anything else.
+ */
+static inline bool ipv6_fast_parse(const uint8_t *data, uint32_t caplen,
+				   uint32_t origlen, struct qt_pkt *pkt)
+{
+	const uint8_t *l4 = data + IPV6_HDR_LEN;
+	uint32_t ip_len, l4_len, cap, hdr;
+	uint8_t proto;
+
+	if (caplen < IPV6_HDR_LEN + UDP_HDR_LEN || data[0] >> 4 != 6)
+		return false;
+	proto = data[6];
+	l4_len = qt_load_be16(data + 4);
+	ip_len = IPV6_HDR_LEN + l4_len;
+	/* A payload length of 0 (jumbogram, BIG TCP) takes the general
+	 * path. */
+	if (!l4_len || ip_len > origlen)
+		return false;
+	cap = caplen < ip_len ? caplen : ip_len;
+	if (proto == IPPROTO_TCP) {
+		if (l4_len < TCP_HDR_LEN || cap < IPV6_HDR_LEN + TCP_HDR_LEN)
+			return false;
+		hdr = (uint32_t)(l4[12] >> 4) * 4;
+		if (hdr != TCP_HDR_LEN &&
+		    (hdr > l4_len || cap - IPV6_HDR_LEN < hdr ||
+		     !qt_tcp_opts_ts_only(l4 + TCP_HDR_LEN, hdr - TCP_HDR_LEN)))
+			return false;
+	} else if (proto == IPPROTO_UDP) {
+		uint32_t ulen = qt_load_be16(l4 + 4);
+
+		if (l4_len < UDP_HDR_LEN || ulen < UDP_HDR_LEN || ulen > l4_len)
+			return false;
+		hdr = UDP_HDR_LEN;
+	} else {
+		return false;
+	}
+
+	pkt->tuple.family = AF_INET6;
+	pkt->tuple.proto = proto;
+	memcpy(pkt->tuple.src.b, data + 8, 16);
+	memcpy(pkt->tuple.dst.b, data + 24, 16);
+	pkt->tuple.sport = qt_load_be16(l4);
+	pkt->tuple.dport = qt_load_be16(l4 + 2);
+	if (proto == IPPROTO_TCP) {
+		pkt->tcp.seq = qt_load_be32(l4 + 4);
+		pkt->tcp.ack = qt_load_be32(l4 + 8);
+		pkt->tcp.flags = l4[13];
+		pkt->tcp.win = qt_load_be16(l4 + 14);
+		pkt->tcp.doff = (uint8_t)hdr;
+		pkt->tcp.opts_seen = true;
+	}
+	pkt->ttl = data[7];
+	pkt->ip_len = ip_len;
+	pkt->l3_len = IPV6_HDR_LEN;
+	pkt->l4_off = IPV6_HDR_LEN;
+	pkt->l4_len = l4_len;
+	pkt->payload_off = IPV6_HDR_LEN + hdr;
+	pkt->payload_len = l4_len - hdr;
+	if (cap > IPV6_HDR_LEN + hdr)
+		pkt->payload_caplen = cap - IPV6_HDR_LEN - hdr;
 	return true;
 }
 
@@ -773,8 +848,10 @@ enum qt_reason qt_packet_parse(const uint8_t *data, uint32_t caplen,
 		origlen = caplen;
 	if (ipv4_fast_parse(data, caplen, origlen, pkt))
 		return QT_R_NONE;
-	/* It wrote nothing: clear the head for the general parse. */
+	/* It wrote nothing: clear the head for the others. */
 	pkt_clear_range(pkt, 0, PKT_FAST_WRITES);
+	if (ipv6_fast_parse(data, caplen, origlen, pkt))
+		return QT_R_NONE;
 	return packet_parse_general(data, caplen, origlen, pkt);
 }
 

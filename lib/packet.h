@@ -182,7 +182,7 @@ struct qt_pkt_view {
 	uint32_t ack;		/* TCP: as qt_pkt.tcp.ack */
 	uint16_t win;		/* TCP: as qt_pkt.tcp.win */
 	uint8_t flags;		/* TCP: as qt_pkt.tcp.flags */
-	uint8_t nsack;		/* TCP: as qt_pkt.tcp.nsack */
+	uint32_t sack;		/* TCP: qt_tcp_sack_highest() of the ack */
 };
 
 /*
@@ -197,6 +197,20 @@ struct qt_pkt_brief {
 	struct qt_pkt_view v;
 };
 
+/* The highest right edge of @tcp's SACK blocks if it lies after @ack
+ * (modulo 2^32), else @ack: what the kernel's tcp_sack() gives the window
+ * check. */
+static inline uint32_t qt_tcp_sack_highest(const struct qt_pkt_tcp *tcp,
+					   uint32_t ack)
+{
+	uint32_t sack = ack;
+
+	for (unsigned int i = 0; i < tcp->nsack && i < QT_TCP_MAX_SACK; i++)
+		if ((int32_t)(tcp->sack[i][1] - sack) > 0)
+			sack = tcp->sack[i][1];
+	return sack;
+}
+
 /* The view of a packet qt_packet_parse() has parsed; the fields of
  * another protocol than TCP are undefined (its steady() ignores them). */
 static inline void qt_packet_view(const struct qt_pkt *pkt,
@@ -208,16 +222,57 @@ static inline void qt_packet_view(const struct qt_pkt *pkt,
 	v->ack = pkt->tcp.ack;
 	v->win = pkt->tcp.win;
 	v->flags = pkt->tcp.flags;
-	v->nsack = pkt->tcp.nsack;
+	v->sack = pkt->tcp.nsack ? qt_tcp_sack_highest(&pkt->tcp, v->ack)
+				 : v->ack;
+}
+
+/* The option layout Linux puts on every segment after the handshake
+ * (net.ipv4.tcp_timestamps, the default): NOP, NOP, timestamps, 12 bytes
+ * in all.  The tracker reads nothing of it, so a parser that recognises
+ * it needs no walk of the options. */
+#define QT_TCP_TS_ONLY_LEN 12
+
+static inline bool qt_tcp_opts_ts_only(const uint8_t *opt, uint32_t len)
+{
+	return len == QT_TCP_TS_ONLY_LEN && qt_load_be32(opt) == 0x0101080a;
+}
+
+/*
+ * qt_tcp_opts_brief - whether the @len bytes of TCP options at @opt are
+ * one of the layouts Linux sends after the handshake: the timestamps
+ * alone, or the timestamps then NOP, NOP and a SACK option of one to
+ * three blocks filling the rest.  For those the general parse finds no
+ * MSS or window scale, and the SACK blocks it would store are read here
+ * only for their highest right edge after @*sack (the ack on entry).
+ */
+static inline bool qt_tcp_opts_brief(const uint8_t *opt, uint32_t len,
+				     uint32_t *sack)
+{
+	if (qt_tcp_opts_ts_only(opt, len))
+		return true;
+	/* 24, 32 or 40 bytes: 16 + 8 per block; the SACK length must say
+	 * exactly that many blocks. */
+	if (len < QT_TCP_TS_ONLY_LEN + 12 || len & 7 ||
+	    qt_load_be32(opt) != 0x0101080a ||
+	    qt_load_be32(opt + 12) != (0x01010500u | (len - 14)))
+		return false;
+	for (uint32_t off = 16; off < len; off += 8) {
+		uint32_t edge = qt_load_be32(opt + off + 4);
+
+		if ((int32_t)(edge - *sack) > 0)
+			*sack = edge;
+	}
+	return true;
 }
 
 /*
  * qt_packet_brief - parse a plain IPv4 packet (qt_ipv4_plain()) that is
- * TCP without options (so without SACK blocks) or UDP with a consistent
- * length, its headers inside the capture.  Returns false for any other
- * packet.  For every packet it accepts, qt_packet_parse() succeeds and
- * gives the same values (it takes this function's result for these
- * packets; test_packet_fast.c compares both with the general parse).
+ * TCP without options or with a layout qt_tcp_opts_brief() knows, or UDP
+ * with a consistent length, its headers inside the capture.  Returns
+ * false for any other packet.  For every packet it accepts,
+ * qt_packet_parse() succeeds and gives the same values (it takes this
+ * function's result for these packets; test_packet_fast.c compares both
+ * with the general parse).
  */
 static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 				   uint32_t origlen, struct qt_pkt_brief *b)
@@ -237,15 +292,23 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 		return false;
 	b->proto = data[9];
 	if (b->proto == IPPROTO_TCP) {
-		/* A data offset of exactly 20 bytes: no options. */
-		if (ip_len < 40 || cap < 40 || l4[12] >> 4 != 5)
+		uint32_t hlen;
+
+		/* No options, or a layout qt_tcp_opts_brief() knows; the
+		 * data offset is read only once the header is captured. */
+		if (ip_len < 40 || cap < 40)
+			return false;
+		hlen = 20 + (uint32_t)(l4[12] >> 4) * 4;
+		b->v.ack = qt_load_be32(l4 + 8);
+		b->v.sack = b->v.ack;
+		if (hlen != 40 &&
+		    (hlen < 40 || ip_len < hlen || cap < hlen ||
+		     !qt_tcp_opts_brief(l4 + 20, hlen - 40, &b->v.sack)))
 			return false;
 		b->v.seq = qt_load_be32(l4 + 4);
-		b->v.ack = qt_load_be32(l4 + 8);
 		b->v.flags = l4[13];
 		b->v.win = qt_load_be16(l4 + 14);
-		b->v.nsack = 0;
-		b->v.payload_len = ip_len - 40;
+		b->v.payload_len = ip_len - hlen;
 	} else if (b->proto == IPPROTO_UDP) {
 		uint32_t ulen = qt_load_be16(l4 + 4);
 
@@ -256,7 +319,7 @@ static inline bool qt_packet_brief(const uint8_t *data, uint32_t caplen,
 		b->v.ack = 0;
 		b->v.win = 0;
 		b->v.flags = 0;
-		b->v.nsack = 0;
+		b->v.sack = 0;
 	} else {
 		return false;
 	}

@@ -213,18 +213,6 @@ static void tcp_dir_take_options(uint8_t *scale, uint8_t *flags,
 	}
 }
 
-/* The highest right edge among the packet's SACK blocks, if above @ack. */
-static uint32_t tcp_sack_highest(const struct qt_pkt *pkt, uint32_t ack)
-{
-	uint32_t sack = ack;
-	unsigned int i;
-
-	for (i = 0; i < pkt->tcp.nsack && i < QT_TCP_MAX_SACK; i++)
-		if (seq_after(pkt->tcp.sack[i][1], sack))
-			sack = pkt->tcp.sack[i][1];
-	return sack;
-}
-
 /*
  * Start tracking direction @dir from its SYN or SYN/ACK.  Window scaling
  * is in force only when both SYNs offered it (RFC 1323), which is known
@@ -285,7 +273,7 @@ static enum tcp_win_result tcp_in_window(struct qt_tcp_conn *tc,
 	uint32_t swin;
 
 	if (tc->flags[!dir] & QT_TCPF_SACK_PERM)
-		sack = tcp_sack_highest(pkt, ack);
+		sack = qt_tcp_sack_highest(&pkt->tcp, ack);
 
 	if (snd->maxwin == 0) {
 		if (flags & QT_TCP_SYN) {
@@ -707,7 +695,7 @@ static int tcp_decide(struct qt_conn *ct, const struct qt_pkt *pkt,
 
 #ifndef QT_TCP_REFERENCE
 /* The steady way (proto.h): an in-window ACK of an assured ESTABLISHED
- * connection without SACK blocks.  pre() lets every such flag
+ * connection, with or without SACK blocks.  pre() lets every such flag
  * combination through, and packet() would take tcp_fast_ack()'s verdict:
  * the window bounds are tcp_in_window()'s, the update its own. */
 static bool tcp_steady(struct qt_conn *ct, const struct qt_pkt_view *v,
@@ -715,7 +703,7 @@ static bool tcp_steady(struct qt_conn *ct, const struct qt_pkt_view *v,
 		       uint32_t *timeout)
 {
 	return tcp_fast_ack(ct, dir, v->seq, v->ack, v->payload_len, v->flags,
-			    v->win, v->nsack, ctx->conf, timeout);
+			    v->win, v->sack, ctx->conf, timeout);
 }
 #endif
 

@@ -119,7 +119,8 @@ static inline uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
 
 /*
  * tcp_fast_ack - the bulk of all packets: an ACK (no SYN, FIN or RST) of
- * an assured ESTABLISHED conn, in window, without SACK blocks.  For it the
+ * an assured ESTABLISHED conn, in window; @sack is the highest SACK edge
+ * (qt_tcp_sack_highest(), the ack without blocks).  For it the
  * state table says ESTABLISHED again, no special case of tcp_decide()
  * applies, and of tcp_in_window() only the four bounds and the update
  * remain; this is that path without the tests that cannot fire.  Checks
@@ -129,7 +130,7 @@ static inline uint32_t tcp_timeout_pick(const struct qt_tcp_conn *tc,
  */
 static inline __attribute__((always_inline)) bool
 tcp_fast_ack(struct qt_conn *ct, enum qt_dir dir, uint32_t seq, uint32_t ack,
-	     uint32_t paylen, uint8_t flags, uint16_t rawwin, uint8_t nsack,
+	     uint32_t paylen, uint8_t flags, uint16_t rawwin, uint32_t sack,
 	     const struct qt_conf *conf, uint32_t *timeout)
 {
 	struct qt_tcp_conn *tc = &ct->proto.tcp;
@@ -137,21 +138,25 @@ tcp_fast_ack(struct qt_conn *ct, enum qt_dir dir, uint32_t seq, uint32_t ack,
 	struct qt_tcp_dir *rcv = &tc->seen[!dir];
 	uint32_t end = seq + paylen;
 
+	/* SACK blocks count only if the receiver offered SACK. */
+	if (sack != ack && !(tc->flags[!dir] & QT_TCPF_SACK_PERM))
+		sack = ack;
+
 	if ((flags & (QT_TCP_SYN | QT_TCP_FIN | QT_TCP_RST | QT_TCP_ACK)) !=
 		QT_TCP_ACK ||
 	    tc->state != QT_TCP_ESTABLISHED ||
 	    (ct->status & (QT_CONN_SEEN_REPLY | QT_CONN_ASSURED)) !=
 		(QT_CONN_SEEN_REPLY | QT_CONN_ASSURED) ||
-	    nsack || snd->maxwin == 0)
+	    snd->maxwin == 0)
 		return false;
-	/* I, III, II and IV of tcp_in_window(), sack being the ack. */
+	/* I, III, II and IV of tcp_in_window(). */
 	if (!seq_before(seq, snd->maxend + 1) ||
-	    !seq_before(ack, rcv->end + 1) ||
+	    !seq_before(sack, rcv->end + 1) ||
 	    (rcv->maxwin && !seq_after(end, snd->end - rcv->maxwin - 1)) ||
-	    !seq_after(ack, rcv->end - tcp_maxackwin(snd) - 1))
+	    !seq_after(sack, rcv->end - tcp_maxackwin(snd) - 1))
 		return false;
 
-	tcp_window_update(tc, flags, rawwin, dir, TC_ACK, seq, ack, ack, end,
+	tcp_window_update(tc, flags, rawwin, dir, TC_ACK, seq, ack, sack, end,
 			  (uint32_t)rawwin << tc->scale[dir]);
 	tc->last_index = TC_ACK;
 	tc->last_dir = dir;

@@ -4,7 +4,8 @@
  *
  * Every packet goes through qt_engine_process_batch(); a packet of a
  * steady connection takes the short way (engine_short() and the tracker's
- * steady()), plain IPv4 TCP without options and UDP parsed only in brief.
+ * steady()), plain IPv4 TCP without options or with the timestamps alone
+ * and UDP parsed only in brief.
  * QT_IN_FULL makes the engine take the full way for every packet: that is
  * the reference.  Two engines with the same configuration get the same
  * random stream: one in batches of random size the normal way, one a
@@ -160,11 +161,15 @@ static void csum(struct pkt *p, uint32_t l3, uint8_t proto, unsigned off)
 /* TCP options as a Linux host sends them: on a SYN MSS, SACK permitted,
  * timestamps, window scale; afterwards timestamps on every segment, SACK
  * blocks on some; a share of segments (another stack, or timestamps
- * turned off) without any.  Returns their length. */
+ * turned off) without any.  With SACK blocks the ack (@*ack: all data
+ * seen on entry) mostly stays behind a hole and the blocks cover data
+ * after it, as after a loss; otherwise they lie beyond anything sent.
+ * Returns their length. */
 static uint32_t tcp_opts(uint8_t *o, struct flow *f, int d, uint8_t fl,
-			 uint32_t ack)
+			 uint32_t *ack)
 {
-	uint32_t n = 0, nsack;
+	uint32_t n = 0, nsack, start;
+	bool hole;
 
 	if (rnd(5) == 0)
 		return 0;
@@ -191,15 +196,23 @@ static uint32_t tcp_opts(uint8_t *o, struct flow *f, int d, uint8_t fl,
 		o[n++] = (uint8_t)rnd(9);
 	} else if (rnd(4) == 0) {
 		nsack = 1 + rnd(3);
+		hole = rnd(4) != 0;
+		if (hole)
+			*ack -= nsack * 1000 + rnd(1000);
 		o[n++] = 1;
 		o[n++] = 1;
 		o[n++] = 5;
 		o[n++] = (uint8_t)(2 + 8 * nsack);
 		for (uint32_t k = 0; k < nsack; k++) {
-			uint32_t start = ack + 1000 * (1 + k) + rnd(500);
-
-			put32(o + n, start);
-			put32(o + n + 4, start + 100 + rnd(900));
+			if (hole) {
+				start = *ack + 1000 * k + 100 + rnd(400);
+				put32(o + n, start);
+				put32(o + n + 4, start + 1 + rnd(500));
+			} else {
+				start = *ack + 1000 * (1 + k) + rnd(500);
+				put32(o + n, start);
+				put32(o + n + 4, start + 100 + rnd(900));
+			}
 			n += 8;
 		}
 	}
@@ -231,7 +244,7 @@ static void build(struct pkt *p, struct flow *f, int d)
 		len = (fl & 0x08) ? 10 : 0;
 		seq = rnd(8) ? f->seq[d] : f->seq[d] + rnd(1u << 31);
 		ack = (fl & 0x10) ? f->seq[!d] : 0;
-		olen = tcp_opts(opts, f, d, fl, ack);
+		olen = tcp_opts(opts, f, d, fl, &ack);
 		l3 = iph(p, f->v6, src, dst, 6, 20 + olen + len);
 		l4 = p->b + l3;
 		memset(l4, 0, 20 + olen + len);
@@ -355,6 +368,8 @@ static void compare_tables(const struct qt_engine *a,
 /* The packets the short way may take, by family and protocol. */
 struct steady_count {
 	unsigned tcp[2], udp[2];
+	unsigned tcp_ts[2];	/* of tcp: the timestamps alone */
+	unsigned tcp_sack[2];	/* of tcp: with SACK blocks */
 };
 
 /* Whether @in could take the short way in @e: a TCP ACK (no SYN, FIN or
@@ -371,8 +386,14 @@ static void count_steady(const struct qt_engine *e, const struct qt_pkt *pk,
 		       (QT_CONN_ASSURED | QT_CONN_SEEN_REPLY))
 		return;
 	if (pk->tuple.proto == 6 && ct->proto.tcp.state == QT_TCP_ESTABLISHED &&
-	    (pk->tcp.flags & 0x17) == 0x10)
+	    (pk->tcp.flags & 0x17) == 0x10) {
 		sc->tcp[v6]++;
+		if (qt_tcp_opts_ts_only(pk->data + pk->l4_off + 20,
+					pk->tcp.doff - 20u))
+			sc->tcp_ts[v6]++;
+		if (pk->tcp.nsack)
+			sc->tcp_sack[v6]++;
+	}
 	else if (pk->tuple.proto == 17)
 		sc->udp[v6]++;
 }
@@ -388,7 +409,7 @@ static void test_short_equals_full(void **state)
 	uint64_t now = 1000000;
 	unsigned seen[QT_CT_MAX] = {0};
 	unsigned sent = 0, destroyed, bad_csum = 0, verified = 0;
-	struct steady_count sc = {{0}, {0}};
+	struct steady_count sc = {{0}, {0}, {0}, {0}};
 
 	(void)state;
 	a = engine(now, &ra);
@@ -498,9 +519,13 @@ static void test_short_equals_full(void **state)
 	assert_true(bad_csum > 100);
 	assert_true(verified > 5000);
 	for (int v6 = 0; v6 < 2; v6++) {
-		printf("steady candidates %s: tcp %u udp %u\n",
-		       v6 ? "IPv6" : "IPv4", sc.tcp[v6], sc.udp[v6]);
+		printf("steady candidates %s: tcp %u (timestamps alone %u, "
+		       "SACK %u) udp %u\n",
+		       v6 ? "IPv6" : "IPv4", sc.tcp[v6], sc.tcp_ts[v6],
+		       sc.tcp_sack[v6], sc.udp[v6]);
 		assert_true(sc.tcp[v6] > 1000);
+		assert_true(sc.tcp_ts[v6] > 500);
+		assert_true(sc.tcp_sack[v6] > 100);
 		assert_true(sc.udp[v6] > 1000);
 	}
 	qt_engine_free(a);

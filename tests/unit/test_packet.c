@@ -208,6 +208,30 @@ static void c_v4_tcp_sack(const struct qt_pkt *pkt)
 	assert_memory_equal(pkt->data + pkt->payload_off, "xxxxxxxxxx", 10);
 }
 
+/* One SACK block after two NOPs: 12 bytes of options, as long as the
+ * timestamps-only layout the parsers skip, and it must not be skipped. */
+static const uint8_t sack1_opts[] = {
+	1, 1, 5, 10,			/* NOP NOP SACK, one block */
+	0, 0, 0x10, 0, 0, 0, 0x20, 0,	/* 4096-8192 */
+};
+
+static uint32_t b_v4_tcp_sack1(uint8_t *buf)
+{
+	uint8_t l4[128];
+	uint32_t n = mk_tcp(l4, 80, 40000, 5000, 1001, QT_TCP_ACK, sack1_opts,
+			    sizeof(sack1_opts), 10);
+
+	return mk_ip4(buf, IPPROTO_TCP, l4, n);
+}
+
+static void c_v4_tcp_sack1(const struct qt_pkt *pkt)
+{
+	assert_int_equal(pkt->tcp.doff, 32);
+	assert_int_equal(pkt->tcp.nsack, 1);
+	assert_int_equal(pkt->tcp.sack[0][0], 4096);
+	assert_int_equal(pkt->tcp.sack[0][1], 8192);
+}
+
 /* Four SACK blocks in two options (3 + 1) fill QT_TCP_MAX_SACK. */
 static uint32_t b_v4_tcp_sack_many(uint8_t *buf)
 {
@@ -880,6 +904,8 @@ static const struct pcase cases[] = {
 	  0, c_v4_tcp_syn },
 	{ "v4 tcp sack", b_v4_tcp_sack, QT_R_NONE, V4, 6, 80, 40000, 20, 0,
 	  10, c_v4_tcp_sack },
+	{ "v4 tcp 1 sack", b_v4_tcp_sack1, QT_R_NONE, V4, 6, 80, 40000, 20, 0,
+	  10, c_v4_tcp_sack1 },
 	{ "v4 tcp 3+1 sack", b_v4_tcp_sack_many, QT_R_NONE, V4, 6, 80, 40000,
 	  20, 0, 0, c_v4_tcp_sack_many },
 	{ "v4 tcp wscale 20", b_v4_tcp_wscale_big, QT_R_NONE, V4, 6, 1, 2, 20,

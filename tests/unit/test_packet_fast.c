@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test_packet_fast.c - qt_packet_parse()'s fast path for plain IPv4 TCP,
- * UDP and ICMP queries must give exactly what the general parse gives.
+ * test_packet_fast.c - qt_packet_parse()'s fast paths for plain IPv4 TCP,
+ * UDP and ICMP queries and for IPv6 TCP and UDP without extension
+ * headers must give exactly what the general parse gives.
  *
- * Seed packets (TCP with and without options, UDP, UDP-Lite, ICMP, IPv4
+ * Seed packets (TCP without options, with the timestamps alone, with
+ * them and a SACK block, with others; UDP, UDP-Lite, ICMP, IPv4
  * with options, fragments) are mutated at random in the bytes the fast
  * path looks at and in the lengths passed, and every result is compared
  * with qt_packet_parse_general(): the reason and every byte of struct
@@ -24,7 +26,7 @@
 
 #include "packet.h"
 
-#define BUF 128
+#define BUF 160
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -64,10 +66,19 @@ static uint32_t build(uint8_t *b, uint8_t proto, uint32_t l4hdr, uint32_t pay)
 		b[32] = (uint8_t)(l4hdr / 4) << 4;
 		b[33] = 0x18;		/* PSH ACK */
 		put16(b + 34, 512);
-		if (l4hdr > 20) {
+		if (l4hdr == 28) {
 			/* MSS, NOP, WSCALE */
 			b[40] = 2, b[41] = 4, b[42] = 5, b[43] = 0xb4;
 			b[44] = 1, b[45] = 3, b[46] = 3, b[47] = 7;
+		} else if (l4hdr >= 32) {
+			/* NOP, NOP, timestamps: Linux's every segment */
+			b[40] = 1, b[41] = 1, b[42] = 8, b[43] = 10;
+			b[47] = 5, b[51] = 6;
+		}
+		if (l4hdr == 44) {
+			/* NOP, NOP, one SACK block */
+			b[52] = 1, b[53] = 1, b[54] = 5, b[55] = 10;
+			b[56] = 2, b[59] = 9, b[60] = 2, b[63] = 99;
 		}
 	} else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE) {
 		put16(b + 24, (uint16_t)(l4hdr + pay));
@@ -76,6 +87,51 @@ static uint32_t build(uint8_t *b, uint8_t proto, uint32_t l4hdr, uint32_t pay)
 		put16(b + 24, 77);
 	}
 	return 20 + l4hdr;
+}
+
+/* The same over IPv6 (2001:db8::1 to 2001:db8::2); @proto 0 puts a
+ * hop-by-hop options header of 8 bytes before a TCP header. */
+static uint32_t build6(uint8_t *b, uint8_t proto, uint32_t l4hdr,
+		       uint32_t pay)
+{
+	uint32_t ext = proto == 0 ? 8 : 0;
+	uint8_t *l4 = b + 40 + ext;
+
+	memset(b, 0, BUF);
+	b[0] = 0x60;
+	put16(b + 4, (uint16_t)(ext + l4hdr + pay));
+	b[6] = proto;
+	b[7] = 64;
+	b[8] = 0x20, b[9] = 0x01, b[10] = 0x0d, b[11] = 0xb8, b[23] = 1;
+	b[24] = 0x20, b[25] = 0x01, b[26] = 0x0d, b[27] = 0xb8, b[39] = 2;
+	if (ext) {
+		b[40] = IPPROTO_TCP;
+		b[42] = 1, b[43] = 4;	/* PadN */
+		proto = IPPROTO_TCP;
+	}
+	put16(l4, 1234);
+	put16(l4 + 2, 80);
+	if (proto == IPPROTO_TCP) {
+		l4[4] = 1, l4[7] = 7;
+		l4[8] = 2, l4[11] = 9;
+		l4[12] = (uint8_t)(l4hdr / 4) << 4;
+		l4[13] = 0x10;
+		put16(l4 + 14, 512);
+		if (l4hdr >= 32) {
+			l4[20] = 1, l4[21] = 1, l4[22] = 8, l4[23] = 10;
+			l4[27] = 5, l4[31] = 6;
+		}
+		if (l4hdr == 44) {
+			l4[32] = 1, l4[33] = 1, l4[34] = 5, l4[35] = 10;
+			l4[36] = 2, l4[39] = 9, l4[40] = 2, l4[43] = 99;
+		}
+	} else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE) {
+		put16(l4 + 4, (uint16_t)(l4hdr + pay));
+	} else if (proto == IPPROTO_ICMPV6) {
+		l4[0] = 128;
+		put16(l4 + 4, 77);
+	}
+	return 40 + ext + l4hdr;
 }
 
 static unsigned int brief_taken;
@@ -104,9 +160,9 @@ static bool compare_brief(const uint8_t *cap, uint32_t caplen,
 		assert_int_equal(b.v.ack, gen->tcp.ack);
 		assert_int_equal(b.v.win, gen->tcp.win);
 		assert_int_equal(b.v.flags, gen->tcp.flags);
-		/* The short way takes it as free of SACK blocks. */
-		assert_int_equal(b.v.nsack, 0);
-		assert_int_equal(gen->tcp.nsack, 0);
+		/* The SACK edge the window check would use. */
+		assert_int_equal(b.v.sack,
+				 qt_tcp_sack_highest(&gen->tcp, gen->tcp.ack));
 	}
 	return true;
 }
@@ -180,6 +236,24 @@ static void test_fast_plain(void **state)
 	cap = build(b, IPPROTO_TCP, 28, 0);
 	assert_int_equal(qt_packet_parse(b, cap, cap, &p), QT_R_NONE);
 	assert_false(compare_brief(b, cap, cap, QT_R_NONE, &p));
+	/* TCP with the timestamps alone is, and its payload starts after
+	 * them. */
+	cap = build(b, IPPROTO_TCP, 32, 100);
+	assert_int_equal(qt_packet_parse(b, cap, cap + 100, &p), QT_R_NONE);
+	assert_int_equal(p.tcp.doff, 32);
+	assert_int_equal(p.payload_off, 52);
+	assert_int_equal(p.payload_len, 100);
+	compare(b, cap, cap + 100);
+	assert_true(compare_brief(b, cap, cap + 100, QT_R_NONE, &p));
+	/* IPv6 TCP with the timestamps alone. */
+	cap = build6(b, IPPROTO_TCP, 32, 100);
+	assert_int_equal(qt_packet_parse(b, cap, cap + 100, &p), QT_R_NONE);
+	assert_int_equal(p.tuple.family, AF_INET6);
+	assert_int_equal(p.tuple.sport, 1234);
+	assert_int_equal(p.tcp.doff, 32);
+	assert_int_equal(p.payload_off, 72);
+	assert_int_equal(p.payload_len, 100);
+	compare(b, cap, cap + 100);
 	cap = build(b, IPPROTO_ICMP, 8, 56);
 	b[20] = 3;	/* an error: the general path */
 	compare(b, cap, cap + 56);
@@ -191,13 +265,26 @@ static void test_fast_differential(void **state)
 	static const struct {
 		uint8_t proto;
 		uint32_t l4hdr;
+		bool v6;
 	} seeds[] = {
-		{ IPPROTO_TCP, 20 },	 { IPPROTO_TCP, 28 },
-		{ IPPROTO_UDP, 8 },	 { IPPROTO_UDPLITE, 8 },
-		{ IPPROTO_ICMP, 8 },	 { IPPROTO_GRE, 4 },
+		{ IPPROTO_TCP, 20, 0 },	 { IPPROTO_TCP, 28, 0 },
+		{ IPPROTO_TCP, 32, 0 },	 { IPPROTO_TCP, 44, 0 },
+		{ IPPROTO_UDP, 8, 0 },	 { IPPROTO_UDPLITE, 8, 0 },
+		{ IPPROTO_ICMP, 8, 0 },	 { IPPROTO_GRE, 4, 0 },
+		{ IPPROTO_TCP, 20, 1 },	 { IPPROTO_TCP, 32, 1 },
+		{ IPPROTO_TCP, 44, 1 },	 { IPPROTO_UDP, 8, 1 },
+		{ IPPROTO_UDPLITE, 8, 1 }, { IPPROTO_ICMPV6, 8, 1 },
+		{ 0, 32, 1 },
 	};
 	static const uint8_t spots[] = {
-		0, 2, 3, 6, 7, 9, 20, 21, 24, 25, 32, 33,
+		0, 2, 3, 6, 7, 9, 20, 21, 24, 25, 32, 33, 40, 41, 42, 43,
+		54, 55, 60, 63,
+	};
+	/* IPv6: version, payload length, next header, and the layer 4
+	 * bytes the fast path reads (ports, UDP length, data offset,
+	 * options). */
+	static const uint8_t spots6[] = {
+		0, 4, 5, 6, 40, 41, 44, 45, 52, 53, 60, 61, 62, 63,
 	};
 	uint8_t b[BUF];
 
@@ -206,21 +293,29 @@ static void test_fast_differential(void **state)
 	for (unsigned int it = 0; it < 200000; it++) {
 		unsigned int s = rnd() % (sizeof(seeds) / sizeof(seeds[0]));
 		uint32_t pay = rnd() % 3 ? rnd() % 40 : rnd() % 70000;
-		uint32_t cap = build(b, seeds[s].proto, seeds[s].l4hdr,
-				     pay < 60 ? pay : 0);
+		bool v6 = seeds[s].v6;
+		uint32_t cap = v6 ? build6(b, seeds[s].proto, seeds[s].l4hdr,
+					   pay < 60 ? pay : 0)
+				  : build(b, seeds[s].proto, seeds[s].l4hdr,
+					  pay < 60 ? pay : 0);
 		uint32_t caplen, origlen;
 		unsigned int n = rnd() % 4;
 
 		if (pay >= 60) {
 			/* Long packet, header-only capture. */
-			put16(b + 2, (uint16_t)(cap + pay));
+			if (v6)
+				put16(b + 4, (uint16_t)(cap - 40 + pay));
+			else
+				put16(b + 2, (uint16_t)(cap + pay));
 			if (seeds[s].proto == IPPROTO_UDP)
-				put16(b + 24, (uint16_t)(seeds[s].l4hdr + pay));
+				put16(b + (v6 ? 44 : 24),
+				      (uint16_t)(seeds[s].l4hdr + pay));
 		} else {
 			cap += pay;
 		}
 		for (unsigned int k = 0; k < n; k++) {
-			unsigned int at = spots[rnd() % sizeof(spots)];
+			unsigned int at = v6 ? spots6[rnd() % sizeof(spots6)]
+					     : spots[rnd() % sizeof(spots)];
 
 			if (rnd() % 2)
 				b[at] = (uint8_t)rnd();

@@ -177,10 +177,20 @@ static void test_tcp_fast_differential(void **state)
 				rnd() % 3 ? rnd() % 3000 : 0);
 			enum qt_verdict v;
 
+			/* SACK blocks, their edges above or below the ack,
+			 * or far beyond anything sent. */
 			if (rnd() % 10 == 0) {
-				p.tcp.nsack = 1;
-				p.tcp.sack[0][0] = p.tcp.ack;
-				p.tcp.sack[0][1] = p.tcp.ack + rnd() % 5000;
+				p.tcp.nsack = (uint8_t)(1 + rnd() % 4);
+				for (unsigned int i = 0; i < p.tcp.nsack; i++) {
+					uint32_t e = p.tcp.ack + rnd() % 5000;
+
+					if (rnd() % 4 == 0)
+						e = p.tcp.ack - rnd() % 5000;
+					else if (rnd() % 8 == 0)
+						e += rnd() << 12;
+					p.tcp.sack[i][0] = e - 100;
+					p.tcp.sack[i][1] = e;
+				}
 			}
 			if (rnd() % 50 == 0)
 				r.ct.status ^= QT_CONN_ASSURED;
