@@ -368,6 +368,13 @@ ids_distinct() {
 }
 qt_check "every entry has its own id" ids_distinct
 qt_check "-E -o id is refused" fails_with "-o id goes with" ctlc -E -o id
+uid=$(ctlc -L -o id -p udp --dport 5041 2>/dev/null |
+	sed -n 's/.* id=\([0-9]*\)$/\1/p')
+ctlc -D --id "$uid" >"$QT_TMP/did.out" 2>&1
+qt_check "-D --id: that entry deleted" test -n "$uid" -a \
+	"$(ctl count -p udp --dport 5041)" -eq 0
+qt_check "-D --id: 1 flow entries" grep -qx \
+	"qtrackctl: 1 flow entries have been deleted." "$QT_TMP/did.out"
 
 # Many entries: a list longer than one chunk streams completely.
 qt_ns "$NS_CLI" /usr/bin/python3 -c '
