@@ -171,6 +171,7 @@ static void (*const ctl_commands[QT_CTL_CMD_MAX])(struct ctl_client *cl) = {
     [QT_CTL_SYNC_ACTIVE] = ctl_cmd_sync,
     [QT_CTL_SYNC_STANDBY] = ctl_cmd_sync,
     [QT_CTL_SYNC_RESYNC] = ctl_cmd_sync,
+    [QT_CTL_UPDATE] = ctl_cmd_update,
 };
 
 static void ctl_request(struct ctl_client *cl, const char *line, size_t len)

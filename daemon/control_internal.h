@@ -9,6 +9,7 @@
  *                     and delete of one connection
  *   control_stats.c   the statistics in text, JSON and Prometheus form
  *   control_events.c  `events` subscribers
+ *   control_update.c  `update`: a connection's mark (conntrack -U)
  *
  * Everything here runs on the main loop; nothing is for other modules,
  * which use control.h.
@@ -24,6 +25,7 @@
 
 #include "control.h"
 #include "ctlreq.h"
+#include "format.h"
 #include "log.h"
 
 #define CTL_MAX_CLIENTS 64	   /* connections served at once */
@@ -155,6 +157,12 @@ void ctl_walk_start(struct ctl_client *cl);
  * engine is done and it fits. */
 void ctl_walk_step(struct ctl_client *cl);
 
+/* Fill @o with @ct's timeout, counters and offload as a line about it
+ * shows them; @sum is room for an offloaded entry's summed counters. */
+void ctl_format_opts(const struct qtd *d, const struct qt_engine *eng,
+		     const struct qt_conn *ct, uint64_t now,
+		     struct qt_format_opts *o, struct qt_acct *sum);
+
 /* `count` (without filters only the engines' counters are read, with
  * filters it is a walk) and `delete`. */
 void ctl_cmd_count(struct ctl_client *cl);
@@ -174,6 +182,11 @@ size_t ctl_stats_room(const struct qtd *d);
  * per-state tallies the walk left in @cl.  0, or -1 (nothing written)
  * when there is no memory for the per-queue rows. */
 int ctl_stats_write(struct ctl_client *cl);
+
+/* ---- update (control_update.c) ---------------------------------------- */
+
+/* `update`: set the mark of the connection the request's tuple names. */
+void ctl_cmd_update(struct ctl_client *cl);
 
 /* ---- events (control_events.c) ---------------------------------------- */
 

@@ -54,7 +54,7 @@ static void ctl_chunk_done(struct qt_control *c, struct ctl_stamp t0)
 
 /* @ct's timeout, counters and offload as a line about it shows them: an
  * offloaded entry's counters include what its fast path counted. */
-static void ctl_format_opts(const struct qtd *d, const struct qt_engine *eng,
+void ctl_format_opts(const struct qtd *d, const struct qt_engine *eng,
 			    const struct qt_conn *ct, uint64_t now,
 			    struct qt_format_opts *o, struct qt_acct *sum)
 {
@@ -92,6 +92,7 @@ static void ctl_walk_entry(struct ctl_client *cl, const struct qt_engine *eng,
 		return;
 
 	ctl_format_opts(cl->c->d, eng, ct, now, &o, &sum);
+	o.id = (cl->req.f.have & QT_CTLF_SHOW_ID) != 0;
 	if (cl->req.fmt == QT_CTL_FMT_JSON)
 		n = qt_format_conn_json(ct, &o, line, sizeof(line) - 1);
 	else
@@ -290,6 +291,7 @@ void ctl_cmd_delete(struct ctl_client *cl)
 		}
 		/* Print the entry as conntrack -D does, before it goes. */
 		ctl_format_opts(d, eng, ct, qtd_now_ms(), &o, &sum);
+		o.id = (cl->req.f.have & QT_CTLF_SHOW_ID) != 0;
 		n = qt_format_conn(ct, &o, line, sizeof(line) - 1);
 		if (qt_engine_delete(eng, &t) < 0) {
 			qtd_worker_unlock(&d->workers[i]);

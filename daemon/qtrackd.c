@@ -342,6 +342,8 @@ static void qtd_workers_start(struct qtd *d)
 			fatal("queue %u: creating the engine ([table] max %u)",
 			      w->queue_num, d->conf.table.max);
 		qt_engine_set_events(w->engine, qtd_engine_event, w);
+		/* Ids unique over all queues: conntrack -o id, --id. */
+		qt_engine_set_id_space(w->engine, i + 1, d->nworkers);
 		w->threaded = d->threaded;
 		w->loop = d->loop;
 		if (w->threaded) {

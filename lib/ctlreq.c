@@ -34,8 +34,12 @@
 #define LIST_KEYS                                                              \
 	(QT_CTLF_FAMILY_KEY | QT_CTLF_PROTO | QT_CTLF_SRC | QT_CTLF_DST |      \
 	 QT_CTLF_SPORT | QT_CTLF_DPORT | QT_CTLF_STATE | QT_CTLF_TYPE |        \
-	 QT_CTLF_CODE | QT_CTLF_ID | QT_CTLF_UNCONFIRMED)
-#define DELETE_KEYS (LIST_KEYS & ~(QT_CTLF_STATE | QT_CTLF_UNCONFIRMED))
+	 QT_CTLF_CODE | QT_CTLF_ID | QT_CTLF_UNCONFIRMED | QT_CTLF_SHOW_ID |   \
+	 QT_CTLF_CTID)
+#define COUNT_KEYS (LIST_KEYS & ~QT_CTLF_SHOW_ID)
+#define DELETE_KEYS                                                            \
+	(LIST_KEYS & ~(QT_CTLF_STATE | QT_CTLF_UNCONFIRMED | QT_CTLF_CTID))
+#define UPDATE_KEYS (DELETE_KEYS | QT_CTLF_MARK)
 
 static const struct ctl_cmd_desc {
 	const char *name;
@@ -43,7 +47,7 @@ static const struct ctl_cmd_desc {
 	uint32_t keys; /* QT_CTLF_* accepted */
 } ctl_cmds[QT_CTL_CMD_MAX] = {
     [QT_CTL_LIST] = {"list", FMT_BIT(QT_CTL_FMT_JSON), LIST_KEYS},
-    [QT_CTL_COUNT] = {"count", 0, LIST_KEYS},
+    [QT_CTL_COUNT] = {"count", 0, COUNT_KEYS},
     [QT_CTL_STATS] = {"stats",
 		      FMT_BIT(QT_CTL_FMT_JSON) | FMT_BIT(QT_CTL_FMT_PROMETHEUS),
 		      0},
@@ -56,6 +60,7 @@ static const struct ctl_cmd_desc {
     [QT_CTL_SYNC_ACTIVE] = {"sync-active", 0, 0},
     [QT_CTL_SYNC_STANDBY] = {"sync-standby", 0, 0},
     [QT_CTL_SYNC_RESYNC] = {"sync-resync", 0, 0},
+    [QT_CTL_UPDATE] = {"update", 0, UPDATE_KEYS},
 };
 
 static const char *const ctl_fmt_names[] = {
@@ -104,7 +109,7 @@ static int ctl_value(char *dst, size_t dstlen, const char *v, size_t len)
 /* Strict decimal: digits only, no sign, no leading blanks, <= @max. */
 static int ctl_uint(const char *s, uint32_t max, uint32_t *out)
 {
-	uint32_t v = 0;
+	uint64_t v = 0; /* wide enough that max = UINT32_MAX cannot wrap */
 
 	if (!*s)
 		return -1;
@@ -115,7 +120,7 @@ static int ctl_uint(const char *s, uint32_t max, uint32_t *out)
 		if (v > max)
 			return -1;
 	}
-	*out = v;
+	*out = (uint32_t)v;
 	return 0;
 }
 
@@ -213,7 +218,45 @@ static int ctl_agree_family(struct qt_ctl_filter *f, uint8_t af)
 	return 0;
 }
 
-static int ctl_set_key(struct qt_ctl_filter *f, uint32_t bit, const char *v)
+/* A 32-bit number, decimal or 0x hexadecimal, nothing else. */
+static int ctl_u32(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+	unsigned digit;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return ctl_uint(s, UINT32_MAX, out);
+	s += 2;
+	if (!*s || strlen(s) > 8)
+		return -1;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digit = (unsigned)(*s - '0');
+		else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			digit = (unsigned)((*s | 0x20) - 'a' + 10);
+		else
+			return -1;
+		v = v << 4 | digit;
+	}
+	*out = v;
+	return 0;
+}
+
+/* "VALUE" or "VALUE/MASK"; without a mask every bit is replaced. */
+static int ctl_set_mark(struct qt_ctl_filter *f, char *v)
+{
+	char *slash = strchr(v, '/');
+
+	f->mark_mask = UINT32_MAX;
+	if (slash) {
+		*slash = '\0';
+		if (ctl_u32(slash + 1, &f->mark_mask))
+			return -1;
+	}
+	return ctl_u32(v, &f->mark);
+}
+
+static int ctl_set_key(struct qt_ctl_filter *f, uint32_t bit, char *v)
 {
 	struct qt_ctl_filter tmp;
 	uint8_t fam = 0;
@@ -249,6 +292,10 @@ static int ctl_set_key(struct qt_ctl_filter *f, uint32_t bit, const char *v)
 		else
 			f->icmp_id = (uint16_t)n;
 		return 0;
+	case QT_CTLF_CTID:
+		return ctl_uint(v, UINT32_MAX, &f->ctid);
+	case QT_CTLF_MARK:
+		return ctl_set_mark(f, v);
 	case QT_CTLF_TYPE:
 	case QT_CTLF_CODE:
 		if (ctl_uint(v, 255, &n))
@@ -271,6 +318,7 @@ static const struct {
     {"sport", QT_CTLF_SPORT},	    {"dport", QT_CTLF_DPORT},
     {"state", QT_CTLF_STATE},	    {"type", QT_CTLF_TYPE},
     {"code", QT_CTLF_CODE},	    {"id", QT_CTLF_ID},
+    {"ctid", QT_CTLF_CTID},	    {"mark", QT_CTLF_MARK},
 };
 
 const char *qt_ctl_cmd_name(enum qt_ctl_cmd cmd)
@@ -320,6 +368,14 @@ int qt_ctlreq_set(struct qt_ctlreq *r, const char *word, size_t len, char *err,
 			return ctl_err(err, errlen, "%s does not take '%s'",
 				       cd->name, q);
 		r->f.have |= QT_CTLF_UNCONFIRMED;
+		return 0;
+	}
+	if (!eq && len == 2 && !memcmp(word, "id", 2)) {
+		/* conntrack -o id: each line ends with the entry's id. */
+		if (!(cd->keys & QT_CTLF_SHOW_ID))
+			return ctl_err(err, errlen, "%s does not take '%s'",
+				       cd->name, q);
+		r->f.have |= QT_CTLF_SHOW_ID;
 		return 0;
 	}
 	if (!eq) {
@@ -385,7 +441,9 @@ int qt_ctlreq_check(const struct qt_ctlreq *r, char *err, size_t errlen)
 	     (f->proto == IPPROTO_SCTP && f->sctp_state >= QT_SCTP_STATE_MAX)))
 		return ctl_err(err, errlen, "state: no such %s state",
 			       f->proto == IPPROTO_TCP ? "TCP" : "SCTP");
-	if (r->cmd != QT_CTL_DELETE)
+	if (r->cmd == QT_CTL_UPDATE && !(f->have & QT_CTLF_MARK))
+		return ctl_err(err, errlen, "update needs mark=VALUE[/MASK]");
+	if (r->cmd != QT_CTL_DELETE && r->cmd != QT_CTL_UPDATE)
 		return 0;
 
 	need = QT_CTLF_PROTO | QT_CTLF_SRC | QT_CTLF_DST;
@@ -397,8 +455,9 @@ int qt_ctlreq_check(const struct qt_ctlreq *r, char *err, size_t errlen)
 	}
 	if ((f->have & need) != need)
 		return ctl_err(err, errlen,
-			       "delete needs proto, src, dst and ports "
-			       "(or icmp id)");
+			       "%s needs proto, src, dst and ports "
+			       "(or icmp id)",
+			       ctl_cmds[r->cmd].name);
 	return 0;
 }
 
@@ -489,6 +548,8 @@ size_t qt_ctlreq_format(const struct qt_ctlreq *r, char *buf, size_t len)
 		PUT(" %s", ctl_fmt_names[r->fmt]);
 	if (f->have & QT_CTLF_UNCONFIRMED)
 		PUT(" unconfirmed");
+	if (f->have & QT_CTLF_SHOW_ID)
+		PUT(" id");
 	if (f->have & QT_CTLF_FAMILY_KEY)
 		PUT(" family=%s", af == AF_INET6 ? "ipv6" : "ipv4");
 	if (f->have & QT_CTLF_PROTO)
@@ -514,6 +575,10 @@ size_t qt_ctlreq_format(const struct qt_ctlreq *r, char *buf, size_t len)
 		PUT(" code=%u", f->icmp_code);
 	if (f->have & QT_CTLF_ID)
 		PUT(" id=%u", f->icmp_id);
+	if (f->have & QT_CTLF_CTID)
+		PUT(" ctid=%u", f->ctid);
+	if (f->have & QT_CTLF_MARK)
+		PUT(" mark=0x%x/0x%x", f->mark, f->mark_mask);
 #undef PUT
 	return n;
 }
@@ -529,6 +594,8 @@ bool qt_ctlreq_match(const struct qt_ctl_filter *f, const struct qt_conn *ct)
 	if ((f->have & QT_CTLF_FAMILY) && t->family != f->family)
 		return false;
 	if ((f->have & QT_CTLF_PROTO) && t->proto != f->proto)
+		return false;
+	if ((f->have & QT_CTLF_CTID) && ct->id != f->ctid)
 		return false;
 	if ((f->have & QT_CTLF_SRC) && memcmp(&t->src, &f->src, sizeof(f->src)))
 		return false;

@@ -5,14 +5,18 @@
  * A request is one line of at most QT_CTL_MAX_LINE bytes: a command word,
  * then optional format words and key=value filters separated by blanks:
  *
- *   list [json] [unconfirmed] [family=F] [proto=P] [src=A] [dst=A]
+ *   list [json] [unconfirmed] [id] [family=F] [proto=P] [src=A] [dst=A]
  *        [sport=N] [dport=N]
- *        [state=S] [type=N] [code=N] [id=N]
+ *        [state=S] [type=N] [code=N] [id=N] [ctid=N]
+ *
+ * The bare word "id" (list, delete, update) ends each text line with the
+ * entry's id=N, as conntrack -o id; ctid=N selects the entry of that id.
  *   count [filters as list]
  *   stats [json|prometheus]
  *   events [json]
  *   flush
  *   delete proto=P src=A dst=A [sport=N dport=N | type=N code=N id=N]
+ *   update (the tuple as delete) mark=V[/M]      (conntrack -U's new mark)
  *   expect [json]
  *   reload
  *   save                 (the reply is a state file, docs/state-format.md)
@@ -47,6 +51,7 @@ enum qt_ctl_cmd {
 	QT_CTL_SYNC_ACTIVE,	/* [sync]: this node sends its table */
 	QT_CTL_SYNC_STANDBY,	/* [sync]: this node keeps the peer's */
 	QT_CTL_SYNC_RESYNC,	/* [sync]: exchange the whole table now */
+	QT_CTL_UPDATE,		/* set a connection's mark (conntrack -U) */
 	QT_CTL_CMD_MAX
 };
 
@@ -70,6 +75,9 @@ enum qt_ctl_fmt {
 #define QT_CTLF_FAMILY_KEY 0x400 /* family= itself was given */
 #define QT_CTLF_UNCONFIRMED 0x800 /* the word "unconfirmed": list or count
 				   * the entries waiting for confirmation */
+#define QT_CTLF_MARK 0x1000	  /* update: mark=VALUE[/MASK] */
+#define QT_CTLF_SHOW_ID 0x2000	  /* the word "id": print id=N */
+#define QT_CTLF_CTID 0x4000	  /* ctid=N: the connection's id */
 
 /* Filters on the original-direction tuple, as conntrack -L applies its
  * --src, --dst, --sport, ... options. */
@@ -88,6 +96,9 @@ struct qt_ctl_filter {
 	uint16_t dport;
 	union qt_addr src;
 	union qt_addr dst;
+	uint32_t ctid;	    /* ctid=: struct qt_conn's id */
+	uint32_t mark;	    /* update: the new mark is (old & ~mark_mask) ^ */
+	uint32_t mark_mask; /* mark, as conntrack -U -m VALUE/MASK */
 };
 
 struct qt_ctlreq {

@@ -53,7 +53,8 @@ struct qt_engine {
 	struct qt_stats stats;
 	qt_event_fn ev_fn;
 	void *ev_arg;
-	uint32_t next_id;
+	uint32_t next_id;	/* the next connection's id */
+	uint32_t id_step;	/* ids of one engine are id_step apart */
 	uint64_t now;
 	uint8_t confirming;	/* ENGINE_CONFIRM_V4/V6: a confirm rule is
 				 * seen for the family */
@@ -97,6 +98,20 @@ const char *qt_ct_state_name(enum qt_ct_state s)
 static inline struct qt_conn *conn_of_timer(struct qt_timer *t)
 {
 	return (struct qt_conn *)((char *)t - offsetof(struct qt_conn, timer));
+}
+
+/* The id of a connection being created.  Ids of one engine are
+ * id_step apart from its first, so that the engines of several queues
+ * hand out distinct ones; 0 is never an id (a master link to nothing). */
+static uint32_t engine_id_next(struct qt_engine *e)
+{
+	uint32_t id;
+
+	do {
+		id = e->next_id;
+		e->next_id += e->id_step;
+	} while (id == 0);
+	return id;
 }
 
 static void engine_event(struct qt_engine *e, enum qt_event_type type,
@@ -216,6 +231,7 @@ struct qt_engine *qt_engine_new(const struct qt_conf *conf, uint64_t now)
 	e->stats.max = e->table.max;
 	e->stats.buckets = e->table.nbuckets;
 	e->next_id = 1;
+	e->id_step = 1;
 	e->sync_floor = e->next_id;
 	engine_confirm_mode(e);
 	return e;
@@ -235,6 +251,14 @@ void qt_engine_set_events(struct qt_engine *e, qt_event_fn fn, void *arg)
 {
 	e->ev_fn = fn;
 	e->ev_arg = arg;
+}
+
+void qt_engine_set_id_space(struct qt_engine *e, uint32_t first,
+			    uint32_t step)
+{
+	e->next_id = first ? first : 1;
+	e->id_step = step ? step : 1;
+	e->sync_floor = e->next_id;
 }
 
 int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
@@ -582,7 +606,7 @@ again:
 	res->conn = ct;
 
 	if (fresh) {
-		ct->id = e->next_id++;
+		ct->id = engine_id_next(e);
 		/* Into the bucket the lookup read: a tuple and its
 		 * inverse hash alike. */
 		qt_table_insert_hashed(&e->table, ct, hash);
@@ -1331,7 +1355,7 @@ static enum qt_import engine_import_conn(struct qt_engine *e,
 			    qt_table_index(&e->table, master), master->id};
 		e->expect.master_of[qt_table_index(&e->table, ct)] = link;
 	}
-	ct->id = e->next_id++;
+	ct->id = engine_id_next(e);
 	qt_timer_arm(&e->wheel, &ct->timer, e->now + rc->left_ms - age_ms);
 	qt_table_insert(&e->table, ct);
 	*out = ct;
@@ -1419,7 +1443,8 @@ void qt_engine_sync_dump_begin(struct qt_engine *e)
 
 /* Whether the next sweep removes @ct: a replicated entry the current dump
  * did not bring, or one that was here before the node became standby
- * (ids grow by one per entry; compared as serial numbers, they wrap). */
+ * (ids grow by id_step per entry; compared as serial numbers, they
+ * wrap). */
 static bool engine_sync_stale(const struct qt_engine *e,
 			      const struct qt_conn *ct)
 {
@@ -1519,4 +1544,21 @@ void qt_engine_conn_offload(struct qt_engine *e, const struct qt_conn *ct)
 	(void)e;
 	/* The entry is ours: the caller only ever sees it read-only. */
 	conn_window_forget((struct qt_conn *)ct);
+}
+
+bool qt_engine_conn_set_mark(struct qt_engine *e, const struct qt_conn *ct,
+			     uint32_t value, uint32_t mask)
+{
+	/* The entry is ours: the caller only ever sees it read-only. */
+	struct qt_conn *c = (struct qt_conn *)ct;
+	uint32_t mark = (c->mark & ~mask) ^ value;
+
+	if (mark == c->mark)
+		return false;
+	c->mark = mark;
+	/* Subscribers, replication and the bypass hear of it as of any
+	 * other change of the entry, as ctnetlink announces a new mark. */
+	if (c->status & QT_CONN_CONFIRMED)
+		engine_event(e, QT_EV_UPDATE, c);
+	return true;
 }

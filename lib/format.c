@@ -7,6 +7,7 @@
  *
  *   [EVENT ]proto num timeout [STATE ]ORIG [packets= bytes= ][[UNREPLIED] ]
  *   REPLY [packets= bytes= ][[OFFLOAD] |[ASSURED] ]mark=N [helper=NAME ]use=1
+ *   [ id=N]
  *
  * where an offloaded entry shows "[OFFLOAD]" instead of "[ASSURED]", as
  * libnetfilter_conntrack does for an entry in the kernel's flowtable;
@@ -172,6 +173,8 @@ size_t qt_format_conn(const struct qt_conn *ct, const struct qt_format_opts *o,
 		qt_strbuf_printf(&out, "helper=%s ", helper);
 	if (!o->event)
 		qt_strbuf_printf(&out, "use=1 ");
+	if (o->id)
+		qt_strbuf_printf(&out, "id=%" PRIu32 " ", ct->id);
 
 	/* Every field ends in a blank; conntrack prints none at the end. */
 	if (out.n <= len)

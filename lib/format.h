@@ -23,12 +23,14 @@ struct qt_format_opts {
 	const char *event;	/* "NEW", "UPDATE", "DESTROY" prefix, or NULL;
 				 * event lines are as conntrack -E prints
 				 * them: no use=, mark= only when nonzero */
+	bool id;		/* end with id=N, as conntrack -o id */
 };
 
 /*
  * qt_format_conn - one line, no newline, exactly as conntrack -L prints it:
  * "tcp      6 431999 ESTABLISHED src=... dst=... sport=... dport=...
- *  src=... dst=... sport=... dport=... [ASSURED] mark=0 use=1".
+ *  src=... dst=... sport=... dport=... [ASSURED] mark=0 use=1", and
+ * " id=N" after it with o->id.
  * Returns the length needed, like snprintf.
  */
 size_t qt_format_conn(const struct qt_conn *ct,

@@ -85,6 +85,13 @@ void qt_engine_free(struct qt_engine *e);
 
 void qt_engine_set_events(struct qt_engine *e, qt_event_fn fn, void *arg);
 
+/* Connection ids (ct->id, conntrack -o id): @first, then every @step-th
+ * number, so that the engines of @step queues, each given its own
+ * @first in 1..@step, never hand out the same id to two live entries.
+ * The default is 1 and 1.  Call before the first packet. */
+void qt_engine_set_id_space(struct qt_engine *e, uint32_t first,
+			    uint32_t step);
+
 /* Take @conf for every later packet.  A change that cannot apply live
  * (table size) is refused: -1 with a message.  The engine copies @conf. */
 int qt_engine_reconfigure(struct qt_engine *e, const struct qt_conf *conf,
@@ -217,6 +224,17 @@ void qt_engine_conn_offload(struct qt_engine *e, const struct qt_conn *ct);
  * join its own counters; nothing if there are none. */
 void qt_engine_acct_add(struct qt_engine *e, const struct qt_conn *ct,
 			const struct qt_acct *add);
+
+/*
+ * qt_engine_conn_set_mark - change @ct's mark as conntrack -U does: the
+ * bits of @mask are cleared, then @value is XORed in.  The entry keeps
+ * all 32 bits (listed, matched by -m, saved, replicated, as the kernel's
+ * ctmark); the [mark] connmark bits of it go into the mark of each later
+ * packet, as if the first packet had brought them.  Announced as UPDATE
+ * when it changed.  Returns whether it did.
+ */
+bool qt_engine_conn_set_mark(struct qt_engine *e, const struct qt_conn *ct,
+			     uint32_t value, uint32_t mask);
 
 /* Remove every connection; returns how many. */
 size_t qt_engine_flush(struct qt_engine *e);

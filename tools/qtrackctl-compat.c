@@ -260,7 +260,8 @@ const char *ctl_extended_prefix(const char *line, size_t len)
 	return src && strchr(src, ':') ? "ipv6     10 " : "ipv4     2 ";
 }
 
-int ctl_delete_request(const char *line, size_t len, char *out, size_t outlen)
+int ctl_tuple_request(const char *cmd, const char *line, size_t len, char *out,
+		      size_t outlen)
 {
 	struct ctl_tokens t;
 	const char *src, *dst, *a, *b, *c;
@@ -277,8 +278,8 @@ int ctl_delete_request(const char *line, size_t len, char *out, size_t outlen)
 	b = ctl_field(&t, "dport", 0);
 	if (a && b) {
 		n = snprintf(out, outlen,
-			     "delete proto=%s src=%s dst=%s sport=%s dport=%s",
-			     t.tok[1], src, dst, a, b);
+			     "%s proto=%s src=%s dst=%s sport=%s dport=%s",
+			     cmd, t.tok[1], src, dst, a, b);
 	} else {
 		a = ctl_field(&t, "type", 0);
 		b = ctl_field(&t, "code", 0);
@@ -286,9 +287,9 @@ int ctl_delete_request(const char *line, size_t len, char *out, size_t outlen)
 		if (!a || !b || !c)
 			return -1;
 		n = snprintf(out, outlen,
-			     "delete proto=%s src=%s dst=%s type=%s code=%s "
+			     "%s proto=%s src=%s dst=%s type=%s code=%s "
 			     "id=%s",
-			     t.tok[1], src, dst, a, b, c);
+			     cmd, t.tok[1], src, dst, a, b, c);
 	}
 	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }

@@ -34,7 +34,7 @@ static const struct {
     {"stats", 'S', QT_CTL_STATS}, {"events", 'E', QT_CTL_EVENTS},
     {"flush", 'F', QT_CTL_FLUSH}, {"delete", 'D', QT_CTL_DELETE},
     {"expect", 0, QT_CTL_EXPECT}, {"reload", 0, QT_CTL_RELOAD},
-    {"save", 0, QT_CTL_SAVE},
+    {"save", 0, QT_CTL_SAVE},	  {"update", 'U', QT_CTL_UPDATE},
     {"sync-active", 0, QT_CTL_SYNC_ACTIVE},
     {"sync-standby", 0, QT_CTL_SYNC_STANDBY},
     {"sync-resync", 0, QT_CTL_SYNC_RESYNC},
@@ -47,22 +47,27 @@ static void usage(FILE *fp, int rc)
 		"[-o FORMAT] [filters]\n"
 		"commands: list (-L), count (-C), stats (-S), events (-E), "
 		"flush (-F),\n"
-		"          delete (-D), get (-G), expect, reload, save FILE,\n"
+		"          delete (-D), get (-G), update (-U), expect, reload, "
+		"save FILE,\n"
 		"          sync-active, sync-standby, sync-resync\n"
 		"tables:   list|count [conntrack|unconfirmed]\n"
 		"formats:  -o json (list, stats, events, expect), "
 		"-o prometheus (stats),\n"
-		"          -o extended (list)\n"
+		"          -o extended,id (list, get, delete, update)\n"
 		"filters:  -f ipv4|ipv6, -p PROTO, -s|--src ADDR, -d|--dst ADDR,\n"
 		"          -r|--reply-src ADDR, -q|--reply-dst ADDR,\n"
 		"          --sport N, --dport N, --state TCPSTATE,\n"
 		"          -m|--mark MARK[/MASK], --status ASSURED|SEEN_REPLY|"
 		"UNSET,\n"
-		"          --icmp-type N, --icmp-code N, --icmp-id N\n"
+		"          --icmp-type N, --icmp-code N, --icmp-id N, "
+		"-i|--id N\n"
 		"events:   -e NEW,UPDATE,DESTROY|ALL\n"
 		"delete:   a whole tuple (-p PROTO -s ADDR -d ADDR --sport N "
 		"--dport N),\n"
-		"          or any filters: every match is deleted\n");
+		"          or any filters: every match is deleted\n"
+		"update:   -m|--mark VALUE[/MASK] is the new mark, (old & ~MASK) "
+		"^ VALUE,\n"
+		"          of every match of the other filters\n");
 	exit(rc);
 }
 
@@ -339,6 +344,7 @@ enum {
 	OPT_ICMP_CODE,
 	OPT_ICMP_ID,
 	OPT_STATUS,
+	OPT_CTID,
 };
 
 /* Options that become a key=value word of the request. */
@@ -365,13 +371,15 @@ static const char *opt_key(int opt)
 		return "code";
 	case OPT_ICMP_ID:
 		return "id";
+	case OPT_CTID:
+		return "ctid";
 	}
 	return NULL;
 }
 
 /* Build @r for @cmd from the format and the filter words. */
 static int request_build(struct qt_ctlreq *r, enum qt_ctl_cmd cmd,
-			 bool unconfirmed, const char *fmt,
+			 bool unconfirmed, bool show_id, const char *fmt,
 			 const struct filter_word *words, size_t nwords,
 			 char *err, size_t errlen)
 {
@@ -381,6 +389,10 @@ static int request_build(struct qt_ctlreq *r, enum qt_ctl_cmd cmd,
 	qt_ctlreq_init(r, cmd);
 	if (unconfirmed)
 		r->f.have |= QT_CTLF_UNCONFIRMED;
+	if (show_id && qt_ctlreq_set(r, "id", 2, why, sizeof(why))) {
+		snprintf(err, errlen, "-o id: %s", why);
+		return -1;
+	}
 	if (fmt && qt_ctlreq_set(r, fmt, strlen(fmt), why, sizeof(why))) {
 		snprintf(err, errlen, "-o %.32s: %s", fmt, why);
 		return -1;
@@ -402,11 +414,22 @@ static int request_build(struct qt_ctlreq *r, enum qt_ctl_cmd cmd,
 	return qt_ctlreq_check(r, err, errlen);
 }
 
-/* Delete each connection @listed kept, by its original tuple, printing
- * the removed entries; one that expired meanwhile is skipped. */
-static void delete_each(const char *sock, struct reply *listed)
+/* What -D or -U with a partial filter does to each match it listed. */
+struct each_op {
+	enum qt_ctl_cmd cmd; /* QT_CTL_DELETE, QT_CTL_UPDATE */
+	char suffix[64];     /* words after the tuple: " mark=V/M", " id" */
+	bool extended;	     /* -o extended */
+	const char *done;    /* "deleted", "updated" */
+};
+
+/* Send @op for each connection @listed kept, by its original tuple,
+ * printing what the daemon answers (the removed or updated entry; none
+ * for an entry already as asked); one that expired meanwhile is
+ * skipped.  Then the summary, as conntrack prints it. */
+static void each_by_tuple(const char *sock, struct reply *listed,
+			  const struct each_op *op)
 {
-	unsigned long long deleted = 0;
+	unsigned long long done = 0;
 	char line[QT_CTL_MAX_LINE + 1];
 	size_t i;
 
@@ -416,24 +439,51 @@ static void delete_each(const char *sock, struct reply *listed)
 		size_t n;
 		int fd;
 
-		if (ctl_delete_request(l, strlen(l), line, sizeof(line) - 1))
+		n = sizeof(line) - 1 - strlen(op->suffix);
+		if (ctl_tuple_request(qt_ctl_cmd_name(op->cmd), l, strlen(l),
+				      line, n)) {
+			free(l);
 			continue;
+		}
+		strcat(line, op->suffix);
 		n = strlen(line);
 		line[n++] = '\n';
 		fd = ctl_connect(sock);
 		memset(&rep, 0, sizeof(rep));
-		rep.cmd = QT_CTL_DELETE;
+		rep.cmd = op->cmd;
 		rep.soft_err = true;
+		rep.extended = op->extended;
 		rep.send_errno = send_all(fd, line, n);
 		read_reply(fd, &rep);
 		close(fd);
-		deleted += rep.lines;
+		done += rep.lines;
 		free(l);
 	}
 	free(listed->keep);
 	fflush(stdout);
-	fprintf(stderr, "qtrackctl: %llu flow entries have been deleted.\n",
-		deleted);
+	fprintf(stderr, "qtrackctl: %llu flow entries have been %s.\n", done,
+		op->done);
+}
+
+/* -o as conntrack takes it: a comma-separated list.  "extended" and "id"
+ * are flags; any other word is the format word of the request (json,
+ * prometheus), which the request checks.  0, or -1 for two formats. */
+static int output_parse(char *arg, bool *extended, bool *show_id,
+			const char **fmt)
+{
+	char *w, *save = NULL;
+
+	for (w = strtok_r(arg, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(w, "extended"))
+			*extended = true;
+		else if (!strcmp(w, "id"))
+			*show_id = true;
+		else if (*fmt && strcmp(*fmt, w))
+			return -1;
+		else
+			*fmt = w;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -460,6 +510,7 @@ int main(int argc, char **argv)
 	    {"reply-dst", required_argument, NULL, 'q'},
 	    {"mark", required_argument, NULL, 'm'},
 	    {"status", required_argument, NULL, OPT_STATUS},
+	    {"id", required_argument, NULL, OPT_CTID},
 	    {"event-mask", required_argument, NULL, 'e'},
 	    {"dump", no_argument, NULL, 'L'},
 	    {"get", no_argument, NULL, 'G'},
@@ -484,12 +535,15 @@ int main(int argc, char **argv)
 	size_t nwords = 0, i, n;
 	int ch, fd, cmd = -1;
 	bool unconfirmed = false, get = false, extended = false;
-	bool partial = false, counting = false;
+	bool partial = false, counting = false, show_id = false;
+	bool updating = false;
+	struct each_op each;
 	struct ctl_post post;
 	unsigned evmask = 0;
 
 	memset(&post, 0, sizeof(post));
-	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:r:q:m:e:hLCSEFDGU",
+	memset(&each, 0, sizeof(each));
+	while ((ch = getopt_long(argc, argv, "s:c:o:p:f:d:r:q:m:e:i:hLCSEFDGU",
 				 longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_SOCKET:
@@ -527,20 +581,16 @@ int main(int argc, char **argv)
 			get = true;
 			ch = 'L';
 			goto command;
-		case 'U':
-			die("-U: qtrackd cannot change a connection's mark "
-			    "from outside");
 		case 'c':
 			confarg = optarg;
 			break;
 		case 'o':
-			if (!strcmp(optarg, "extended"))
-				extended = true;
-			else if (!strcmp(optarg, "id"))
-				die("-o id: qtrackd's connections have no id");
-			else
-				fmt = optarg;
+			if (output_parse(optarg, &extended, &show_id, &fmt))
+				die("-o: more than one of json, prometheus");
 			break;
+		case 'i':
+			ch = OPT_CTID;
+			goto filter;
 		case 'd':
 			ch = OPT_DST;
 			/* fall through */
@@ -555,6 +605,7 @@ filter:
 		case OPT_ICMP_TYPE:
 		case OPT_ICMP_CODE:
 		case OPT_ICMP_ID:
+		case OPT_CTID:
 			if (nwords == sizeof(words) / sizeof(words[0]))
 				die("too many filters");
 			words[nwords].opt = ch;
@@ -567,6 +618,7 @@ filter:
 		case 'E':
 		case 'F':
 		case 'D':
+		case 'U':
 command:
 			for (i = 0; ctl_cmd_words[i].letter != ch; i++)
 				;
@@ -610,6 +662,23 @@ command:
 	if (cmd < 0 || optind != argc)
 		usage(stderr, 1);
 
+	/* conntrack -U: -m is the new mark, not a filter.  Like conntrack,
+	 * list what the other filters match, then update each entry. */
+	if (cmd == QT_CTL_UPDATE) {
+		if (!post.have_mark)
+			die("-U needs -m|--mark VALUE[/MASK]: the new mark");
+		if (post.status)
+			die("--status with -U: qtrackd sets no status bits");
+		each.cmd = QT_CTL_UPDATE;
+		each.done = "updated";
+		snprintf(each.suffix, sizeof(each.suffix),
+			 " mark=0x%x/0x%x%s", post.mark, post.mark_mask,
+			 show_id ? " id" : "");
+		post.have_mark = false;
+		updating = true;
+		cmd = QT_CTL_LIST;
+	}
+
 	if (ctl_post_active(&post) &&
 	    (fmt || (cmd != QT_CTL_LIST && cmd != QT_CTL_COUNT &&
 		     cmd != QT_CTL_DELETE)))
@@ -617,25 +686,36 @@ command:
 		    "lines in text form");
 	if (evmask && cmd != QT_CTL_EVENTS)
 		die("-e goes with -E");
-	if (extended && cmd != QT_CTL_LIST)
-		die("-o extended goes with -L");
+	if (extended && cmd != QT_CTL_LIST && cmd != QT_CTL_DELETE)
+		die("-o extended goes with -L, -G, -D and -U");
+	if (show_id && cmd != QT_CTL_LIST && cmd != QT_CTL_DELETE)
+		die("-o id goes with -L, -G, -D and -U");
+	if (fmt && (updating || cmd == QT_CTL_DELETE))
+		die("-o %s goes with -L: -D and -U print text lines", fmt);
 	/* -D with less than a whole tuple, or with filters the socket does
 	 * not know, deletes every match: list them, then delete each by its
 	 * tuple, as conntrack -D does with a partial filter. */
 	if (cmd == QT_CTL_DELETE &&
 	    (ctl_post_active(&post) ||
-	     request_build(&req, QT_CTL_DELETE, unconfirmed, fmt, words,
-			   nwords, err, sizeof(err)) < 0)) {
+	     request_build(&req, QT_CTL_DELETE, unconfirmed, show_id, fmt,
+			   words, nwords, err, sizeof(err)) < 0)) {
 		partial = true;
+		each.cmd = QT_CTL_DELETE;
+		each.done = "deleted";
+		if (show_id)
+			snprintf(each.suffix, sizeof(each.suffix), " id");
 		cmd = QT_CTL_LIST;
 	}
+	each.extended = extended;
 	/* -C with such filters counts the lines that pass them. */
 	if (cmd == QT_CTL_COUNT && ctl_post_active(&post)) {
 		counting = true;
 		cmd = QT_CTL_LIST;
 	}
-	if (request_build(&req, (enum qt_ctl_cmd)cmd, unconfirmed, fmt, words,
-			  nwords, err, sizeof(err)) < 0)
+	/* A list made for -D or -U is read for its tuples, not shown. */
+	if (request_build(&req, (enum qt_ctl_cmd)cmd, unconfirmed,
+			  show_id && !partial && !updating, fmt, words, nwords,
+			  err, sizeof(err)) < 0)
 		die("%s", err);
 	n = qt_ctlreq_format(&req, line, sizeof(line) - 1);
 	if (n >= sizeof(line) - 1)
@@ -655,7 +735,8 @@ command:
 	rep.evmask = evmask;
 	rep.extended = extended;
 	rep.quiet = counting;
-	if (partial && !(rep.keep = calloc(1, sizeof(*rep.keep))))
+	if ((partial || updating) &&
+	    !(rep.keep = calloc(1, sizeof(*rep.keep))))
 		die("out of memory");
 	rep.send_errno = send_all(fd, line, n);
 	if (req.cmd == QT_CTL_SAVE) {
@@ -667,8 +748,8 @@ command:
 	}
 	read_reply(fd, &rep);
 	close(fd);
-	if (partial) {
-		delete_each(sock, &rep);
+	if (partial || updating) {
+		each_by_tuple(sock, &rep, &each);
 	} else if (rep.quiet) {
 		printf("%llu\n", rep.lines);
 	} else if (get && rep.lines == 0) {

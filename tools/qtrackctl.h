@@ -8,7 +8,7 @@
  * -q/--reply-dst, -m/--mark with a mask, --status) are applied here to
  * the lines the daemon sends, and so are -e event masks for -E, the
  * "extended" output and -D with a partial filter (list, then delete each
- * match by its whole tuple).
+ * match by its whole tuple; -U the same way, with the new mark).
  *
  * It also declares what the save command does (qtrackctl-save.c).
  */
@@ -62,10 +62,12 @@ bool ctl_event_match(unsigned mask, const char *line, size_t len);
  * "ipv4     2 " or "ipv6     10 ", from the line's first address. */
 const char *ctl_extended_prefix(const char *line, size_t len);
 
-/* The delete request (without newline) naming the original tuple of the
- * list line @line: "delete proto=6 src=A dst=B sport=N dport=M" (ICMP:
- * type, code, id).  0, or -1 if the line has no whole tuple. */
-int ctl_delete_request(const char *line, size_t len, char *out, size_t outlen);
+/* The request of command @cmd ("delete", "update"; without newline)
+ * naming the original tuple of the list line @line: "delete proto=6
+ * src=A dst=B sport=N dport=M" (ICMP: type, code, id).  0, or -1 if the
+ * line has no whole tuple or @out is too small. */
+int ctl_tuple_request(const char *cmd, const char *line, size_t len, char *out,
+		      size_t outlen);
 
 /* `save FILE`: read the daemon's reply on @fd (a state file stream) and
  * write it to @path.  @send_errno: the request could not be sent.

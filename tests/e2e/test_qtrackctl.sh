@@ -16,6 +16,10 @@
 #   - a TCP connection's events arrive in order NEW, UPDATE..., DESTROY;
 #   - a stopped `events` subscriber does not slow traffic: a transfer
 #     completes, its lost events are counted and announced with [LOST];
+#   - -U sets the mark of every entry its filters match and prints them
+#     and their count as conntrack -U does; the connmark bits of the new
+#     mark reach the connection's later packets;
+#   - -o id ends each line with a stable id=N, and --id selects by it;
 #   - users outside the socket's group are refused, members are served.
 
 . "$(dirname "$0")/lib.sh"
@@ -64,7 +68,8 @@ qt_ns "$NS_FW" sysctl -qw net.netfilter.nf_conntrack_acct=1 ||
 
 # ---- phase 1: default timeouts, accounting on ------------------------------
 
-qt_conf "$QT_TMP/a.conf" accept "[table]" "accounting = yes"
+qt_conf "$QT_TMP/a.conf" accept "[table]" "accounting = yes" \
+	"[mark]" "connmark = 0xff00"
 qt_daemon_start "$QT_TMP/a.conf" || exit 1
 
 qt_check "socket is mode 0660" \
@@ -264,6 +269,112 @@ qt_check "-D -p icmp: every ICMP entry deleted ($nicmp)" test "$nicmp" -ge 1 \
 qt_check "-D -p icmp: the entries and the count printed" grep -qx \
 	"qtrackctl: $nicmp flow entries have been deleted." "$QT_TMP/dp.out"
 qt_check "-D -p icmp: other entries stay" test "$(ctl count -p tcp)" -ge 1
+
+# conntrack -U: -m is the new mark, (old & ~MASK) ^ VALUE, of every
+# entry the other filters match; each updated entry is printed as -L
+# prints it, then the count; an entry already as asked is neither
+# printed nor counted.  (Debian 12's conntrack 1.4.7 itself fails or
+# misprints -U -m on the kernel's entries, a bug conntrack 1.4.8 fixed,
+# so the lines are compared with qtrackctl's -L, which equals the
+# kernel's -L above.)
+upd() { ctlc -U "$@" >"$QT_TMP/q.upd" 2>"$QT_TMP/q.uerr"; }
+upd_count() { grep -q "^qtrackctl: $1 flow entries have been updated\.$" \
+	"$QT_TMP/q.uerr" && [ "$(wc -l <"$QT_TMP/q.upd")" -eq "$1" ]; }
+# upd_shows ARGS...: the -U output equals -L ARGS now.
+upd_shows() {
+	ctlc -L "$@" 2>/dev/null | norm >"$QT_TMP/q.now"
+	norm <"$QT_TMP/q.upd" | cmp -s - "$QT_TMP/q.now"
+}
+upd -p tcp --dport 5001 -m 0x4200/0xff00
+qt_check "-U -p tcp --dport 5001 -m 0x4200/0xff00: 1 updated" upd_count 1
+qt_check "-U: the entry is printed as -L prints it now" upd_shows -p tcp \
+	--dport 5001
+qt_check "-U: the new mark is (0 & ~0xff00) ^ 0x4200" \
+	grep -q "dport=5001 .*mark=16896 use=1$" "$QT_TMP/q.upd"
+upd -p tcp --dport 5001 -m 0x4200/0xff00
+qt_check "-U again: nothing to change, nothing printed, 0 updated" \
+	upd_count 0
+upd -f ipv4 -p tcp -m 0x100/0x100
+qt_check "-U -f ipv4 -p tcp (a partial filter): both TCP entries" \
+	upd_count 2
+qt_check "-U -p tcp: printed as -L prints them" upd_shows -f ipv4 -p tcp
+qt_check "-U -p tcp: (old & ~0x100) ^ 0x100 on each" test \
+	"$(grep -c -e 'dport=5001 .*mark=17152 ' -e 'dport=5002 .*mark=256 ' \
+	"$QT_TMP/q.upd")" -eq 2
+upd -f ipv4 -r $SRV4 -p tcp --dport 5002 -m 7
+qt_check "-U -r (reply source) --dport 5002 -m 7: that entry, mark=7" \
+	grep -q "dport=5002 .*mark=7 use=1$" "$QT_TMP/q.upd"
+qt_check "-U -r: 1 updated" upd_count 1
+upd -f ipv4 -r 192.0.2.99 -p tcp -m 9
+qt_check "-U matching nothing: 0 updated" upd_count 0
+qt_check "-L -m filters on the marks -U set" test \
+	"$(ctlc -L -m 0x4300/0xff00 2>/dev/null | grep -c 'dport=5001 ')" -eq 1
+qt_check "-U without -m is refused" fails_with "needs -m" ctlc -U -p tcp
+qt_check "-U --status is refused" \
+	fails_with "status" ctlc -U -p tcp --status ASSURED -m 1
+
+# The connmark bits of a mark set by -U reach the connection's later
+# packets, as if its first packet had brought them.
+qt_ns "$NS_FW" iptables -t mangle -A POSTROUTING -p udp --dport 5041 \
+	-m mark --mark 0x4200/0xff00
+udp_send() {
+	qt_ns "$NS_CLI" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 5040))
+s.sendto(b"x", (sys.argv[1], 5041))
+' $SRV4
+}
+remarked() { [ "$(qt_rule_packets 4 mangle POSTROUTING 'dpt:5041')" -ge 1 ]; }
+udp_send
+udp_tracked() { [ "$(ctl count -p udp --dport 5041)" -eq 1 ]; }
+qt_check "a new UDP flow is tracked" qt_wait_for 5 udp_tracked
+qt_check "its packet did not carry the connmark" \
+	test "$(qt_rule_packets 4 mangle POSTROUTING 'dpt:5041')" -eq 0
+upd -p udp --sport 5040 --dport 5041 -m 0x4200/0xff00
+qt_check "-U of the UDP flow: 1 updated" upd_count 1
+udp_send
+qt_check "its next packet leaves with the connmark bits -U set" \
+	qt_wait_for 5 remarked
+
+# -o id: conntrack prints id=N last, after use=; the id is the entry's
+# for its whole life and --id (-i) selects by it.
+ctlc -L -o id -p tcp --dport 5001 >"$QT_TMP/q.id" 2>/dev/null
+cid=$(sed -n 's/.* use=1 id=\([0-9][0-9]*\)$/\1/p' "$QT_TMP/q.id")
+qt_check "-L -o id: one line ending in use=1 id=N" \
+	test -n "$cid" -a "$(wc -l <"$QT_TMP/q.id")" -eq 1
+qt_check "-L -o id: the rest of the line as without -o id" test \
+	"$(sed 's/ id=[0-9]*$//' "$QT_TMP/q.id" | norm)" = \
+	"$(ctlc -L -p tcp --dport 5001 2>/dev/null | norm)"
+qt_check "the id is stable" test "$(ctlc -L -o id -p tcp --dport 5001 \
+	2>/dev/null | sed -n 's/.* id=\([0-9]*\)$/\1/p')" = "$cid"
+qt_check "-o extended,id: family first, id last" grep -q \
+	"^ipv4     2 tcp .* use=1 id=$cid$" <(ctlc -G -o extended,id -s $CLI4 \
+	-d $SRV4 -p tcp --sport $tsport --dport 5001 2>/dev/null)
+qt_check "--id selects the entry of that id" test \
+	"$(ctlc -L --id "$cid" 2>/dev/null | grep -c 'dport=5001 ')" -eq 1 \
+	-a "$(ctlc -L --id "$cid" 2>/dev/null | wc -l)" -eq 1
+qt_check "-i of another id selects nothing" \
+	test "$(ctlc -L -i $((cid + 100000)) 2>/dev/null | wc -l)" -eq 0
+ctlc -U --id "$cid" -o id -m 0x4400/0xff00 >"$QT_TMP/q.upd" \
+	2>"$QT_TMP/q.uerr"
+qt_check "-U --id -o id: that entry, printed with its id" \
+	grep -q "dport=5001 .*mark=17408 use=1 id=$cid$" "$QT_TMP/q.upd"
+ids_distinct() {
+	ctlc -L -o id 2>/dev/null | sed -n 's/.* id=\([0-9]*\)$/\1/p' |
+		sort | uniq -d | grep -q . && return 1
+	test "$(ctlc -L -o id 2>/dev/null | grep -c ' id=[0-9]*$')" -ge 3
+}
+qt_check "every entry has its own id" ids_distinct
+qt_check "-E -o id is refused" fails_with "-o id goes with" ctlc -E -o id
+uid=$(ctlc -L -o id -p udp --dport 5041 2>/dev/null |
+	sed -n 's/.* id=\([0-9]*\)$/\1/p')
+ctlc -D --id "$uid" >"$QT_TMP/did.out" 2>&1
+qt_check "-D --id: that entry deleted" test -n "$uid" -a \
+	"$(ctl count -p udp --dport 5041)" -eq 0
+qt_check "-D --id: 1 flow entries" grep -qx \
+	"qtrackctl: 1 flow entries have been deleted." "$QT_TMP/did.out"
 
 # Many entries: a list longer than one chunk streams completely.
 qt_ns "$NS_CLI" /usr/bin/python3 -c '

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -286,6 +287,10 @@ static void test_roundtrip(void **state)
 	    "list family=ipv6 proto=sctp",
 	    "flush",
 	    "expect",
+	    "list id proto=tcp ctid=4294967295",
+	    "delete id proto=icmp src=1.2.3.4 dst=4.3.2.1 id=5",
+	    "update proto=tcp src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 "
+	    "mark=0x10/0xff",
 	};
 	struct qt_ctlreq a, b;
 	char buf[QT_CTL_MAX_LINE];
@@ -359,6 +364,66 @@ static void test_tuple(void **state)
 	assert_int_equal(t.family, AF_INET6);
 }
 
+/* update (conntrack -U): a whole tuple as delete, and the new mark. */
+static void test_update(void **state)
+{
+	static const char tuple[] =
+	    "update proto=tcp src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2";
+	char line[256];
+	struct qt_ctlreq r;
+	struct qt_conn ct;
+
+	(void)state;
+	snprintf(line, sizeof(line), "%s mark=0x4200/0xff00", tuple);
+	expect_ok(line, &r);
+	assert_int_equal(r.cmd, QT_CTL_UPDATE);
+	assert_int_equal(r.f.mark, 0x4200);
+	assert_int_equal(r.f.mark_mask, 0xff00);
+	/* Without a mask every bit is the new value's, as conntrack -U. */
+	snprintf(line, sizeof(line), "%s mark=42 id", tuple);
+	expect_ok(line, &r);
+	assert_int_equal(r.f.mark, 42);
+	assert_int_equal(r.f.mark_mask, 0xffffffff);
+	assert_true(r.f.have & QT_CTLF_SHOW_ID);
+	snprintf(line, sizeof(line), "%s mark=0xffffffff/0", tuple);
+	expect_ok(line, &r);
+	assert_int_equal(r.f.mark, 0xffffffff);
+	assert_int_equal(r.f.mark_mask, 0);
+
+	expect_err(tuple, "update needs mark");
+	expect_err("update proto=tcp src=10.0.0.1 mark=1", "update needs proto");
+	expect_err("update mark=1", "update needs proto");
+	expect_err("list mark=1", "does not take");
+	expect_err("delete proto=icmp src=1.2.3.4 dst=4.3.2.1 id=5 mark=1",
+		   "does not take");
+	snprintf(line, sizeof(line), "%s mark=0x1g", tuple);
+	expect_err(line, "bad value");
+	snprintf(line, sizeof(line), "%s mark=4294967296", tuple);
+	expect_err(line, "bad value");
+	snprintf(line, sizeof(line), "%s mark=0x123456789", tuple);
+	expect_err(line, "bad value");
+	snprintf(line, sizeof(line), "%s mark=1/", tuple);
+	expect_err(line, "bad value");
+	snprintf(line, sizeof(line), "%s mark=-1", tuple);
+	expect_err(line, "bad value");
+	snprintf(line, sizeof(line), "%s mark=1 mark=2", tuple);
+	expect_err(line, "given twice");
+
+	/* The id word (conntrack -o id) and the ctid= filter (--id). */
+	expect_ok("list id", &r);
+	assert_int_equal(r.f.have, QT_CTLF_SHOW_ID);
+	expect_err("count id", "does not take");
+	expect_err("stats id", "does not take");
+	expect_err("delete ctid=1", "does not take");
+	expect_err("list ctid=4294967296", "bad value");
+	conn_make(&ct, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1, 2);
+	ct.id = 77;
+	assert_true(matches("list ctid=77", &ct));
+	assert_true(matches("list id", &ct));
+	assert_false(matches("list ctid=78", &ct));
+	assert_false(matches("list ctid=77 proto=udp", &ct));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +434,7 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_set_for_client),
 	    cmocka_unit_test(test_tuple),
+	    cmocka_unit_test(test_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

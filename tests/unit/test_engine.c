@@ -345,6 +345,70 @@ static void test_connmark(void **state)
 	assert_int_equal(r.mark, 0x4200 | 0x12);
 }
 
+/* conntrack -U: the new mark is (old & ~mask) ^ value, announced as an
+ * UPDATE, and its connmark bits reach later packets as saved ones do. */
+static void test_set_mark(void **state)
+{
+	struct fixture *f = *state;
+	struct qt_conf c = f->conf;
+	const struct qt_conn *ct;
+	char err[256];
+	struct qt_result r;
+	unsigned updates;
+
+	c.mark.connmark = 0xff00;
+	assert_int_equal(qt_engine_reconfigure(f->e, &c, err, sizeof(err)),
+			 0);
+	r = run(f, udp4(A4, B4, 7, 8), 0x4200);
+	ct = r.conn;
+	assert_int_equal(ct->mark, 0x4200);
+	updates = f->events[QT_EV_UPDATE];
+	assert_true(qt_engine_conn_set_mark(f->e, ct, 0x0500, 0xff00));
+	assert_int_equal(ct->mark, 0x0500);
+	assert_int_equal(f->events[QT_EV_UPDATE], updates + 1);
+	/* The same change again changes nothing and says nothing. */
+	assert_false(qt_engine_conn_set_mark(f->e, ct, 0x0500, 0xff00));
+	assert_int_equal(f->events[QT_EV_UPDATE], updates + 1);
+	r = run(f, udp4(B4, A4, 8, 7), 0x2200);
+	assert_int_equal(r.mark, 0x0500 | 0x12);
+	r = run(f, udp4(A4, B4, 7, 8), 0);
+	assert_int_equal(r.mark, 0x0500 | 0x02);
+	/* Bits outside connmark are the entry's, not the packets'. */
+	assert_true(qt_engine_conn_set_mark(f->e, ct, 0x70000, 0));
+	assert_int_equal(ct->mark, 0x70500);
+	r = run(f, udp4(A4, B4, 7, 8), 0);
+	assert_int_equal(r.mark, 0x0500 | 0x02);
+	/* No mask: the value replaces every bit. */
+	assert_true(qt_engine_conn_set_mark(f->e, ct, 0x1, 0xffffffff));
+	assert_int_equal(ct->mark, 0x1);
+	r = run(f, udp4(A4, B4, 7, 8), 0x4200);
+	assert_int_equal(r.mark, 0x02);
+}
+
+/* Engines given their own id spaces never share an id. */
+static void test_id_space(void **state)
+{
+	struct fixture *f = *state;
+	struct qt_engine *e2 = qt_engine_new(&f->conf, f->now);
+	struct qt_result r;
+	uint32_t a, b;
+	struct pkt p;
+
+	assert_non_null(e2);
+	qt_engine_set_id_space(f->e, 1, 2);
+	qt_engine_set_id_space(e2, 2, 2);
+	for (uint16_t i = 0; i < 4; i++) {
+		r = run(f, udp4(A4, B4, 100 + i, 53), 0);
+		a = r.conn->id;
+		p = udp4(A4, B4, 100 + i, 53);
+		qt_engine_process(e2, p.b, p.len, p.len, 0, f->now, &r);
+		b = r.conn->id;
+		assert_int_equal(a, 1 + 2 * i);
+		assert_int_equal(b, 2 + 2 * i);
+	}
+	qt_engine_free(e2);
+}
+
 static void test_table_full(void **state)
 {
 	struct fixture *f = *state;
@@ -488,6 +552,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connmark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_delete_flush, setup,

@@ -107,6 +107,28 @@ static void test_tcp(void **state)
 		    "[ASSURED] mark=0 use=1");
 }
 
+/* conntrack -o id: id=N after use=1, the last field. */
+static void test_id(void **state)
+{
+	struct qt_conn ct = conn_make(AF_INET, IPPROTO_TCP, "127.0.0.1",
+				      "127.0.0.1", 38436, 7777);
+	struct qt_format_opts o = {.timeout = 60, .id = true};
+	char buf[512];
+
+	(void)state;
+	ct.status |= QT_CONN_SEEN_REPLY | QT_CONN_ASSURED;
+	ct.proto.tcp.state = QT_TCP_ESTABLISHED;
+	ct.mark = 0x4200;
+	ct.id = 4294967295u;
+	qt_format_conn(&ct, &o, buf, sizeof(buf));
+	assert_string_equal(buf,
+			    "tcp      6 60 ESTABLISHED src=127.0.0.1 "
+			    "dst=127.0.0.1 sport=38436 dport=7777 "
+			    "src=127.0.0.1 dst=127.0.0.1 sport=7777 "
+			    "dport=38436 [ASSURED] mark=16896 use=1 "
+			    "id=4294967295");
+}
+
 static void test_tcp_helper(void **state)
 {
 	struct qt_conn ct = conn_make(AF_INET, IPPROTO_TCP, "127.0.0.1",
@@ -455,7 +477,9 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tcp),	    cmocka_unit_test(test_tcp_helper),
+	    cmocka_unit_test(test_tcp),
+	    cmocka_unit_test(test_id),
+	    cmocka_unit_test(test_tcp_helper),
 	    cmocka_unit_test(test_udp),	    cmocka_unit_test(test_icmp),
 	    cmocka_unit_test(test_tuple),
 	    cmocka_unit_test(test_generic), cmocka_unit_test(test_accounting),
