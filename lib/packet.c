@@ -612,6 +612,23 @@ static inline void tuple_store_v4(struct qt_tuple *t, const uint8_t *ip,
 	memcpy(p + 32, &l4, 8);
 }
 
+/* The lengths and offsets a one-pass parse stores: a network header of
+ * @l3 bytes without options or extensions, @hdr bytes of layer 4 header,
+ * @cap bytes of the datagram's @ip_len in the capture. */
+static inline void fast_parse_lengths(struct qt_pkt *pkt, uint32_t l3,
+				      uint32_t ip_len, uint32_t hdr,
+				      uint32_t cap)
+{
+	pkt->ip_len = ip_len;
+	pkt->l3_len = l3;
+	pkt->l4_off = l3;
+	pkt->l4_len = ip_len - l3;
+	pkt->payload_off = l3 + hdr;
+	pkt->payload_len = ip_len - l3 - hdr;
+	if (cap > l3 + hdr)
+		pkt->payload_caplen = cap - l3 - hdr;
+}
+
 /*
  * ipv4_fast_parse - the common packet in one pass: IPv4 without options,
  * not a fragment, TCP without options or with the timestamps alone, UDP
@@ -626,7 +643,7 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 {
 	const uint8_t *l4 = data + IPV4_HDR_LEN;
 	struct qt_pkt_brief b;
-	uint32_t ip_len, l4_len, cap, hdr;
+	uint32_t ip_len, cap, hdr;
 	uint8_t proto;
 	/* The tuple's l4 member, built in a register. */
 	union {
@@ -674,18 +691,10 @@ static inline bool ipv4_fast_parse(const uint8_t *data, uint32_t caplen,
 		u.icmp.code = l4[1];
 	}
 	cap = caplen < ip_len ? caplen : ip_len;
-	l4_len = ip_len - IPV4_HDR_LEN;
 
 	tuple_store_v4(&pkt->tuple, data, proto, u.word);
 	pkt->ttl = data[8];
-	pkt->ip_len = ip_len;
-	pkt->l3_len = IPV4_HDR_LEN;
-	pkt->l4_off = IPV4_HDR_LEN;
-	pkt->l4_len = l4_len;
-	pkt->payload_off = IPV4_HDR_LEN + hdr;
-	pkt->payload_len = l4_len - hdr;
-	if (cap > IPV4_HDR_LEN + hdr)
-		pkt->payload_caplen = cap - IPV4_HDR_LEN - hdr;
+	fast_parse_lengths(pkt, IPV4_HDR_LEN, ip_len, hdr, cap);
 	return true;
 }
 
@@ -746,14 +755,7 @@ static inline bool ipv6_fast_parse(const uint8_t *data, uint32_t caplen,
 		pkt->tcp.opts_seen = true;
 	}
 	pkt->ttl = data[7];
-	pkt->ip_len = ip_len;
-	pkt->l3_len = IPV6_HDR_LEN;
-	pkt->l4_off = IPV6_HDR_LEN;
-	pkt->l4_len = l4_len;
-	pkt->payload_off = IPV6_HDR_LEN + hdr;
-	pkt->payload_len = l4_len - hdr;
-	if (cap > IPV6_HDR_LEN + hdr)
-		pkt->payload_caplen = cap - IPV6_HDR_LEN - hdr;
+	fast_parse_lengths(pkt, IPV6_HDR_LEN, ip_len, hdr, cap);
 	return true;
 }
 
