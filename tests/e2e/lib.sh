@@ -112,6 +112,39 @@ qt_ns() {
 	ip netns exec "$ns" "$@"
 }
 
+# The replication tests' standby: $NS_FW (10.0.9.1) joined by veth sy0
+# to $NS_CLI (10.0.9.2), where tests/e2e/syncsend.py plays the active node
+# with key $QT_SYNC_KEY.  qt_sync_link makes the link (skip if the kernel
+# cannot), qt_sync_standby_start starts qtrackd on it as the standby.
+QT_SYNC_KEY=0123456789abcdef0123456789abcdef
+qt_sync_link() {
+	local ns
+	for ns in "$NS_CLI" "$NS_FW"; do
+		ip netns add "$ns" || qt_skip "cannot create network namespaces"
+		QT_NETNS+=("$ns")
+		qt_ns "$ns" ip link set lo up
+	done
+	ip link add sy0 netns "$NS_FW" type veth peer name sy0 \
+		netns "$NS_CLI" || qt_skip "no veth support"
+	qt_ns "$NS_FW" ip addr add 10.0.9.1/24 dev sy0
+	qt_ns "$NS_CLI" ip addr add 10.0.9.2/24 dev sy0
+	qt_ns "$NS_FW" ip link set sy0 up
+	qt_ns "$NS_CLI" ip link set sy0 up
+}
+qt_sync_standby_start() {
+	echo "$QT_SYNC_KEY" >"$QT_TMP/sync.key"
+	chmod 600 "$QT_TMP/sync.key"
+	qt_conf "$QT_TMP/qtrackd.conf" accept "[sync]" "local = 10.0.9.1" \
+		"peer = 10.0.9.2" "key_file = $QT_TMP/sync.key" \
+		"role = standby"
+	qt_daemon_start "$QT_TMP/qtrackd.conf"
+}
+# qt_sync_send WHAT: syncsend.py's message WHAT from the peer.
+qt_sync_send() {
+	qt_ns "$NS_CLI" /usr/bin/python3 "$QT_SRC/tests/e2e/syncsend.py" \
+		"$QT_SYNC_KEY" "$1"
+}
+
 # Make the three namespaces and the veth links; skip if the kernel cannot.
 qt_topo_setup() {
 	local ns

@@ -17,33 +17,15 @@ qt_require_cmd ip iptables timeout
 qt_require_daemon
 QTRACKCTL=$QT_BUILD/tools/qtrackctl
 
-for ns in "$NS_CLI" "$NS_FW"; do
-	ip netns add "$ns" || qt_skip "cannot create network namespaces"
-	QT_NETNS+=("$ns")
-	qt_ns "$ns" ip link set lo up
-done
-ip link add sy0 netns "$NS_FW" type veth peer name sy0 netns "$NS_CLI" ||
-	qt_skip "no veth support"
-qt_ns "$NS_FW" ip addr add 10.0.9.1/24 dev sy0
-qt_ns "$NS_CLI" ip addr add 10.0.9.2/24 dev sy0
-qt_ns "$NS_FW" ip link set sy0 up
-qt_ns "$NS_CLI" ip link set sy0 up
+qt_sync_link
 qt_ns "$NS_FW" iptables -A INPUT -p udp --dport 9999 -j NFQUEUE --queue-num 0 ||
 	qt_skip "no NFQUEUE target"
 
-KEY=0123456789abcdef0123456789abcdef
-echo "$KEY" >"$QT_TMP/sync.key"
-chmod 600 "$QT_TMP/sync.key"
-qt_conf "$QT_TMP/qtrackd.conf" accept "[sync]" "local = 10.0.9.1" \
-	"peer = 10.0.9.2" "key_file = $QT_TMP/sync.key" "role = standby"
-qt_daemon_start "$QT_TMP/qtrackd.conf" || exit 1
+qt_sync_standby_start || exit 1
 
 ctl() { "$QTRACKCTL" --socket "$QT_TMP/qtrackd.sock" "$@"; }
 stat_of() { ctl stats | awk -v k="$1" '$1 == k { print $2; exit }'; }
-send() {
-	qt_ns "$NS_CLI" /usr/bin/python3 "$QT_SRC/tests/e2e/syncsend.py" \
-		"$KEY" "$1"
-}
+send() { qt_sync_send "$@"; }
 has_conn() {
 	ctl -L -p udp --sport "$1" 2>/dev/null | grep -q "sport=$1 "
 }

@@ -15,25 +15,10 @@ qt_require_cmd ip timeout
 qt_require_daemon
 QTRACKCTL=$QT_BUILD/tools/qtrackctl
 
-for ns in "$NS_CLI" "$NS_FW"; do
-	ip netns add "$ns" || qt_skip "cannot create network namespaces"
-	QT_NETNS+=("$ns")
-	qt_ns "$ns" ip link set lo up
-done
-ip link add sy0 netns "$NS_FW" type veth peer name sy0 netns "$NS_CLI" ||
-	qt_skip "no veth support"
-qt_ns "$NS_FW" ip addr add 10.0.9.1/24 dev sy0
-qt_ns "$NS_CLI" ip addr add 10.0.9.2/24 dev sy0
+qt_sync_link
 qt_ns "$NS_CLI" ip addr add 10.0.9.3/24 dev sy0
-qt_ns "$NS_FW" ip link set sy0 up
-qt_ns "$NS_CLI" ip link set sy0 up
 
-KEY=0123456789abcdef0123456789abcdef
-echo "$KEY" >"$QT_TMP/sync.key"
-chmod 600 "$QT_TMP/sync.key"
-qt_conf "$QT_TMP/qtrackd.conf" accept "[sync]" "local = 10.0.9.1" \
-	"peer = 10.0.9.2" "key_file = $QT_TMP/sync.key" "role = standby"
-qt_daemon_start "$QT_TMP/qtrackd.conf" || exit 1
+qt_sync_standby_start || exit 1
 
 stat_of() {
 	"$QTRACKCTL" --socket "$QT_TMP/qtrackd.sock" stats |
@@ -41,9 +26,7 @@ stat_of() {
 }
 
 
-send() {
-	qt_ns "$NS_CLI" /usr/bin/python3 "$QT_SRC/tests/e2e/syncsend.py" "$KEY" "$1"
-}
+send() { qt_sync_send "$@"; }
 
 stat_at_least() {
 	[ "$(stat_of "$1")" -ge "$2" ]
